@@ -1,0 +1,210 @@
+"""Login, tokens and logout for the mobile app and scripts."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import AuthToken, TokenKind, User
+from core.audit import audit_record
+from core.models import AuditEntry, AuditResult
+
+ACCESS_PREFIX = "oga_"
+REFRESH_PREFIX = "ogr_"
+#: Failed logins from one address before it is throttled, whatever the usernames.
+IP_FAILURE_FACTOR = 4
+
+
+class AuthError(Exception):
+    """A login or token problem the client can act on; ``code`` is stable, ``message`` translated."""
+
+    def __init__(self, code: str, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    access_expires_at: datetime
+    refresh_token: str
+    refresh_expires_at: datetime
+    user: User
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _new_token(*, user, kind: str, family, ttl: int, client_ip: str | None, user_agent: str) -> tuple[str, AuthToken]:
+    prefix = ACCESS_PREFIX if kind == TokenKind.ACCESS else REFRESH_PREFIX
+    raw = prefix + secrets.token_urlsafe(32)
+    token = AuthToken.objects.create(
+        user=user,
+        kind=kind,
+        digest=_digest(raw),
+        family=family,
+        expires_at=timezone.now() + timedelta(seconds=ttl),
+        client_ip=client_ip or None,
+        user_agent=(user_agent or "")[:200],
+    )
+    return raw, token
+
+
+def _issue_pair(*, user, family, client_ip, user_agent) -> TokenPair:
+    access_raw, access = _new_token(
+        user=user, kind=TokenKind.ACCESS, family=family, ttl=settings.ACCESS_TOKEN_TTL_SECONDS,
+        client_ip=client_ip, user_agent=user_agent,
+    )
+    refresh_raw, refresh = _new_token(
+        user=user, kind=TokenKind.REFRESH, family=family, ttl=settings.REFRESH_TOKEN_TTL_SECONDS,
+        client_ip=client_ip, user_agent=user_agent,
+    )
+    return TokenPair(access_raw, access.expires_at, refresh_raw, refresh.expires_at, user)
+
+
+def _find_user(identifier: str) -> User | None:
+    return User.objects.filter(Q(username=identifier) | Q(phone=identifier)).first()
+
+
+def login_throttle_check(*, identifier: str, client_ip: str | None) -> None:
+    """Refuse a login attempt after too many recent failures for this account or address.
+
+    Counted from the audit log, so every ASGI process agrees without a shared cache.
+    Raises ``AuthError(code="throttled")`` with the seconds to wait.
+    """
+    window = timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    since = timezone.now() - window
+    failures = AuditEntry.objects.filter(action="login", result=AuditResult.FAILED, at__gte=since)
+    limit = settings.LOGIN_FAILURE_LIMIT
+    by_account = failures.filter(actor_label=identifier[:150]).order_by("-at").values_list("at", flat=True)[:limit]
+    recent = list(by_account)
+    if len(recent) < limit and client_ip:
+        by_ip = failures.filter(client_ip=client_ip).order_by("-at").values_list("at", flat=True)
+        recent = list(by_ip[: limit * IP_FAILURE_FACTOR])
+        limit *= IP_FAILURE_FACTOR
+    if len(recent) >= limit:
+        oldest_counted = recent[-1]
+        retry_after = max(1, int((oldest_counted + window - timezone.now()).total_seconds()))
+        raise AuthError(
+            "throttled",
+            _("Too many failed logins. Try again in %(seconds)d seconds.") % {"seconds": retry_after},
+            retry_after=retry_after,
+        )
+
+
+def user_login(*, identifier: str, password: str, client_ip: str | None = None, user_agent: str = "") -> TokenPair:
+    """Exchange a username or phone number and a password for an access and a refresh token.
+
+    Who may call: anyone (the login mutation).  Every attempt is audited.
+    Raises ``AuthError`` with code ``throttled`` or ``invalid_credentials``
+    (the same for an unknown account and a wrong password).
+    """
+    identifier = (identifier or "").strip()
+    try:
+        login_throttle_check(identifier=identifier, client_ip=client_ip)
+    except AuthError as error:
+        audit_record(action="login", result=AuditResult.DENIED, actor_label=identifier, error_code=error.code,
+                     client_ip=client_ip, user_agent=user_agent)
+        raise
+    candidate = _find_user(identifier)
+    user = authenticate(username=candidate.username, password=password) if candidate else None
+    if user is None or not user.is_active:
+        audit_record(action="login", result=AuditResult.FAILED, actor_label=identifier,
+                     error_code="invalid_credentials", client_ip=client_ip, user_agent=user_agent)
+        raise AuthError("invalid_credentials", _("Wrong username, phone number or password."))
+    with transaction.atomic():
+        pair = _issue_pair(user=user, family=AuthToken._meta.get_field("family").default(),
+                           client_ip=client_ip, user_agent=user_agent)
+        User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+        audit_record(action="login", actor=user, client_ip=client_ip, user_agent=user_agent)
+    return pair
+
+
+def token_authenticate(raw: str, *, kind: str = TokenKind.ACCESS) -> tuple[User, AuthToken]:
+    """Resolve a bearer token to its user.
+
+    Raises ``AuthError`` with code ``token_invalid`` (unknown or malformed),
+    ``token_expired`` or ``token_revoked``; an inactive user is ``token_revoked``.
+    """
+    raw = (raw or "").strip()
+    expected = ACCESS_PREFIX if kind == TokenKind.ACCESS else REFRESH_PREFIX
+    if not raw.startswith(expected) or len(raw) > 100:
+        raise AuthError("token_invalid", _("The token is not valid."))
+    token = AuthToken.objects.select_related("user").filter(digest=_digest(raw), kind=kind).first()
+    if token is None:
+        raise AuthError("token_invalid", _("The token is not valid."))
+    if token.revoked_at is not None or not token.user.is_active:
+        raise AuthError("token_revoked", _("The token has been revoked. Please log in again."))
+    if token.expires_at <= timezone.now():
+        raise AuthError("token_expired", _("The token has expired. Refresh it or log in again."))
+    return token.user, token
+
+
+def token_still_valid(*, token_id: int) -> bool:
+    """Whether a token authenticated earlier is still usable (re-checked on live connections)."""
+    return AuthToken.objects.filter(
+        pk=token_id, revoked_at__isnull=True, expires_at__gt=timezone.now(), user__is_active=True
+    ).exists()
+
+
+def token_refresh(*, refresh_token: str, client_ip: str | None = None, user_agent: str = "") -> TokenPair:
+    """Rotate a refresh token: revoke it and issue a new pair in the same family.
+
+    A refresh token presented after it was rotated is a replay: the whole family
+    is revoked (the thief and the owner both have to log in again).
+    Raises ``AuthError`` (``token_invalid``, ``token_expired``, ``token_revoked``, ``token_reused``).
+    """
+    with transaction.atomic():
+        try:
+            user, token = token_authenticate(refresh_token, kind=TokenKind.REFRESH)
+        except AuthError as error:
+            if error.code == "token_revoked":
+                reused = AuthToken.objects.filter(digest=_digest(refresh_token.strip()), kind=TokenKind.REFRESH).first()
+                if reused is not None:
+                    token_family_revoke(family=reused.family)
+                    audit_record(action="token.refresh", result=AuditResult.DENIED, actor=reused.user,
+                                 error_code="token_reused", client_ip=client_ip, user_agent=user_agent)
+                    raise AuthError("token_reused", _("This refresh token was already used. Please log in again.")) from None
+            raise
+        # Lock the row so two concurrent refreshes with the same token cannot both win.
+        updated = AuthToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        if not updated:
+            raise AuthError("token_reused", _("This refresh token was already used. Please log in again."))
+        pair = _issue_pair(user=user, family=token.family, client_ip=client_ip, user_agent=user_agent)
+        audit_record(action="token.refresh", actor=user, client_ip=client_ip, user_agent=user_agent)
+    return pair
+
+
+def token_family_revoke(*, family) -> int:
+    return AuthToken.objects.filter(family=family, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def user_logout(*, token: AuthToken, client_ip: str | None = None, user_agent: str = "") -> int:
+    """Revoke every token of the login that ``token`` belongs to.  Returns how many were live."""
+    with transaction.atomic():
+        revoked = token_family_revoke(family=token.family)
+        audit_record(action="logout", actor=token.user, client_ip=client_ip, user_agent=user_agent)
+    return revoked
+
+
+def token_issue(*, user: User, ttl_seconds: int | None = None) -> tuple[str, AuthToken]:
+    """Issue a single access token for an operator or script (``manage.py issue_token``)."""
+    with transaction.atomic():
+        raw, token = _new_token(
+            user=user, kind=TokenKind.ACCESS, family=AuthToken._meta.get_field("family").default(),
+            ttl=ttl_seconds or settings.ACCESS_TOKEN_TTL_SECONDS, client_ip=None, user_agent="manage.py issue_token",
+        )
+        audit_record(action="token.issue", actor=user, actor_label=user.username, details={"ttl": ttl_seconds})
+    return raw, token

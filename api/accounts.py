@@ -1,0 +1,125 @@
+"""People: who am I, login, refresh, logout."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+
+from accounts import services as account_services
+from accounts.models import Department, Role, User
+from api.context import viewer
+from api.errors import MutationError
+from api.extensions import AuditMutation
+from api.grid import GridType
+from api.permissions import IsAuthenticated
+from gridapp.selectors import grids_of_worker
+
+
+@strawberry_django.type(Department)
+class DepartmentType(relay.Node):
+    code: str
+    name: str
+    name_en: str
+
+
+RoleEnum = strawberry.enum(Role, name="Role", description="What a person does in OneGrid.")
+
+
+@strawberry_django.type(User, name="User")
+class UserType(relay.Node):
+    username: str
+    display_name: str
+    role: RoleEnum
+    department: DepartmentType | None
+
+    @strawberry_django.field(description="The role's name in the request's language.")
+    def role_label(self, root: User) -> str:
+        return str(root.get_role_display())
+
+    @strawberry_django.field(only=["pk"], description="The grids this person works in as a grid worker.")
+    def grids(self, root: User) -> list[GridType]:
+        return list(grids_of_worker(root))
+
+    @classmethod
+    def get_queryset(cls, queryset, info, **kwargs):
+        """People are visible to themselves and to the district-wide roles."""
+        user = viewer(info).user
+        if not user.is_authenticated:
+            return queryset.none()
+        if user.sees_whole_district:
+            return queryset
+        return queryset.filter(pk=user.pk)
+
+
+@strawberry.type
+class AuthPayload:
+    errors: list[MutationError]
+    access_token: str | None = None
+    access_expires_at: datetime | None = None
+    refresh_token: str | None = None
+    refresh_expires_at: datetime | None = None
+    user: UserType | None = None
+    retry_after_seconds: int | None = None
+
+
+@strawberry.input
+class LoginInput:
+    username: str = strawberry.field(description="Username or mobile phone number.")
+    password: str
+
+
+@strawberry.type
+class LogoutPayload:
+    errors: list[MutationError]
+    revoked_tokens: int = 0
+
+
+def _auth_payload(call) -> AuthPayload:
+    try:
+        pair = call()
+    except account_services.AuthError as error:
+        return AuthPayload(errors=[MutationError(code=error.code, message=error.message)],
+                           retry_after_seconds=error.retry_after)
+    return AuthPayload(
+        errors=[],
+        access_token=pair.access_token,
+        access_expires_at=pair.access_expires_at,
+        refresh_token=pair.refresh_token,
+        refresh_expires_at=pair.refresh_expires_at,
+        user=pair.user,
+    )
+
+
+@strawberry.type
+class AccountQuery:
+    @strawberry_django.field(permission_classes=[IsAuthenticated], description="The person behind the token.")
+    def me(self, info: strawberry.Info) -> UserType:
+        return viewer(info).user
+
+
+@strawberry.type
+class AccountMutation:
+    @strawberry.mutation(description="Log in with a username or phone number; returns an access and a refresh token.")
+    def login(self, info: strawberry.Info, input: LoginInput) -> AuthPayload:
+        who = viewer(info)
+        return _auth_payload(lambda: account_services.user_login(
+            identifier=input.username[:150], password=input.password[:256],
+            client_ip=who.client_ip, user_agent=who.user_agent,
+        ))
+
+    @strawberry.mutation(description="Exchange a refresh token for a new pair; the old refresh token stops working.")
+    def refresh_token(self, info: strawberry.Info, refresh_token: str) -> AuthPayload:
+        who = viewer(info)
+        return _auth_payload(lambda: account_services.token_refresh(
+            refresh_token=refresh_token, client_ip=who.client_ip, user_agent=who.user_agent,
+        ))
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[AuditMutation()],
+                         description="Revoke the access token of this request and every token of its login.")
+    def logout(self, info: strawberry.Info) -> LogoutPayload:
+        who = viewer(info)
+        revoked = account_services.user_logout(token=who.token, client_ip=who.client_ip, user_agent=who.user_agent)
+        return LogoutPayload(errors=[], revoked_tokens=revoked)

@@ -1,0 +1,45 @@
+"""The audit log, for auditors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+
+from api.context import viewer
+from api.permissions import CanReadAudit
+from core.models import AuditEntry
+from core.selectors import audit_entries_for
+
+
+@strawberry_django.filter_type(AuditEntry, lookups=True)
+class AuditEntryFilter:
+    action: strawberry.auto
+    actor_label: strawberry.auto
+    result: strawberry.auto
+    at: strawberry.auto
+
+
+@strawberry_django.type(AuditEntry, name="AuditEntry", filters=AuditEntryFilter)
+class AuditEntryType(relay.Node):
+    at: datetime
+    actor_label: str
+    action: str
+    target: str
+    result: str
+    error_code: str
+    client_ip: str | None
+    user_agent: str
+
+    @classmethod
+    def get_queryset(cls, queryset, info, **kwargs):
+        return queryset.filter(pk__in=audit_entries_for(viewer(info).user).values("pk")).order_by("-id")
+
+
+@strawberry.type
+class AuditQuery:
+    audit_log: strawberry_django.relay.DjangoListConnection[AuditEntryType] = strawberry_django.connection(
+        permission_classes=[CanReadAudit], description="Who did what and when, newest first (auditors only)."
+    )

@@ -1,0 +1,108 @@
+"""Schema and field extensions: request protection, language, masked errors, auditing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.utils import translation
+from graphql import GraphQLError
+from strawberry.extensions import FieldExtension, MaskErrors, SchemaExtension
+
+from api.context import viewer, viewer_from_context
+from core.audit import audit_record
+from core.models import AuditResult
+
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+class HideSuggestions(SchemaExtension):
+    """No 'Did you mean ...?' in validation errors: they leak the schema when introspection is off."""
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        errors = self.execution_context.pre_execution_errors or []
+        for error in errors:
+            if "Did you mean" in error.message:
+                error.message = _SUGGESTION.sub("", error.message)
+
+
+class ActivateLanguage(SchemaExtension):
+    """Websocket operations run outside Django's LocaleMiddleware: use the handshake's language."""
+
+    def on_operation(self) -> Iterator[None]:
+        with translation.override(viewer_from_context(self.execution_context.context).language):
+            yield
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    """Mask errors that are not ours: ours carry a ``code`` in their extensions."""
+    original = getattr(error, "original_error", None)
+    if original is None:
+        return False  # syntax and validation errors are the client's and say nothing secret
+    if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
+        return False
+    return not (error.extensions or {}).get("code")
+
+
+def masked_errors() -> MaskErrors:
+    return MaskErrors(should_mask_error=_should_mask, error_message="Internal server error.")
+
+
+class AuditMutation(FieldExtension):
+    """Writes one audit row per mutation call: who, what, when, result, address.
+
+    A payload carrying typed errors counts as ``failed`` with the first code; an
+    exception counts as ``failed`` and is re-raised.
+    """
+
+    def resolve(self, next_, source, info, **kwargs):
+        who = viewer(info)
+        action = f"mutation.{info.field_name}"
+        try:
+            result = next_(source, info, **kwargs)
+        except Exception as exc:
+            self._record(who, action, AuditResult.FAILED, getattr(exc, "code", None) or type(exc).__name__)
+            raise
+        errors = getattr(result, "errors", None) or []
+        if errors:
+            code = errors[0].code
+            outcome = AuditResult.DENIED if code == "permission_denied" else AuditResult.FAILED
+            self._record(who, action, outcome, code)
+        else:
+            self._record(who, action, AuditResult.OK, "")
+        return result
+
+    @staticmethod
+    def _record(who, action, result, code):
+        user = who.user if getattr(who.user, "is_authenticated", False) else None
+        audit_record(action=action, result=result, actor=user, error_code=code or "",
+                     client_ip=who.client_ip, user_agent=who.user_agent)
+
+
+def protection_extensions() -> list:
+    """The schema-level limits every operation passes, on HTTP and websocket alike."""
+    from strawberry.extensions import (
+        DisableIntrospection,
+        MaxAliasesLimiter,
+        MaxTokensLimiter,
+        ParserCache,
+        QueryDepthLimiter,
+        ValidationCache,
+    )
+
+    limits = settings.GRAPHQL
+    extensions = [
+        ActivateLanguage,
+        MaxTokensLimiter(max_token_count=limits["MAX_TOKENS"]),
+        ParserCache(maxsize=limits["CACHE_SIZE"]),
+        ValidationCache(maxsize=limits["CACHE_SIZE"]),
+        QueryDepthLimiter(max_depth=limits["MAX_DEPTH"]),
+        MaxAliasesLimiter(max_alias_count=limits["MAX_ALIASES"]),
+    ]
+    if not limits["INTROSPECTION"]:
+        extensions += [DisableIntrospection(), HideSuggestions()]
+    if limits["MASK_ERRORS"]:
+        extensions.append(masked_errors())
+    return extensions

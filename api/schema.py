@@ -1,0 +1,41 @@
+"""The one GraphQL schema: every domain's queries, mutations and subscriptions merged."""
+
+from __future__ import annotations
+
+import strawberry
+import strawberry_django
+from django.conf import settings
+from strawberry import relay
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry_django.optimizer import DjangoOptimizerExtension
+
+from api.accounts import AccountMutation, AccountQuery
+from api.audit import AuditQuery
+from api.extensions import protection_extensions
+from api.feed import FeedMutation, FeedQuery, FeedSubscription
+from api.grid import GridMutation, GridQuery
+from api.permissions import IsAuthenticated
+from api.scalars import SCALAR_OVERRIDES
+
+
+@strawberry.type
+class NodeQuery:
+    node: relay.Node | None = strawberry_django.node(
+        permission_classes=[IsAuthenticated],
+        description="Any object by its global id, if the viewer may see it (each type restricts its own queryset).",
+    )
+
+
+Query = merge_types("Query", (AccountQuery, GridQuery, FeedQuery, AuditQuery, NodeQuery))
+Mutation = merge_types("Mutation", (AccountMutation, GridMutation, FeedMutation))
+Subscription = merge_types("Subscription", (FeedSubscription,))
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    extensions=[DjangoOptimizerExtension, *protection_extensions()],
+    config=StrawberryConfig(relay_max_results=settings.GRAPHQL["MAX_PAGE_SIZE"]),
+    scalar_overrides=SCALAR_OVERRIDES,
+)

@@ -1,0 +1,128 @@
+"""One change watcher per ASGI process: learns that the change log grew and wakes subscribers.
+
+Signals, in order of speed: a channel-layer message on ``CHANGES_GROUP``
+(published after each commit, from any process, when a Redis layer is
+configured), and a poll of the log's highest id every
+``CHANGE_POLL_SECONDS`` (the only signal in embedded mode, the safety net in
+production).  The watcher never decides what a user may see: it keeps the
+audience columns of recent rows so a subscriber can skip a database read when
+nothing new could concern it, and the subscriber then reads the log through
+``core.selectors.change_visible_to``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from dataclasses import dataclass
+
+from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
+from django.db.models import Max
+
+from core.feed import CHANGES_GROUP
+from core.models import Change
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    id: int
+    grid_id: int | None
+    department_id: int | None
+    user_id: int | None
+
+
+class ChangeWatcher:
+    RECENT = 20_000
+
+    def __init__(self) -> None:
+        self.latest = 0
+        self.recent: collections.deque[Audience] = collections.deque(maxlen=self.RECENT)
+        self._grew = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = asyncio.Lock()
+
+    async def ensure_started(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._task is not None and not self._task.done() and self._loop is loop:
+            return
+        async with self._started:
+            if self._task is not None and not self._task.done() and self._loop is loop:
+                return
+            self._loop = loop
+            self._grew = asyncio.Event()
+            self.latest = await _latest_id()
+            self._task = loop.create_task(self._run(), name="onegrid-change-watcher")
+
+    async def wait_beyond(self, cursor: int, timeout: float) -> bool:
+        """Wait until the log holds an id above ``cursor``; False on timeout."""
+        while self.latest <= cursor:
+            event = self._grew
+            try:
+                await asyncio.wait_for(event.wait(), timeout)
+            except asyncio.TimeoutError:
+                return self.latest > cursor
+        return True
+
+    def audiences_after(self, cursor: int) -> list[Audience] | None:
+        """Audience rows above ``cursor``, or None when the window no longer reaches back that far."""
+        if not self.recent or self.recent[0].id > cursor + 1:
+            return None
+        return [row for row in self.recent if row.id > cursor]
+
+    async def _run(self) -> None:
+        layer = get_channel_layer()
+        channel = None
+        if layer is not None and not isinstance(layer, InMemoryChannelLayer):
+            channel = await layer.new_channel()
+            await layer.group_add(CHANGES_GROUP, channel)
+        try:
+            while True:
+                try:
+                    if channel is not None:
+                        try:
+                            await asyncio.wait_for(layer.receive(channel), settings.CHANGE_POLL_SECONDS)
+                        except asyncio.TimeoutError:
+                            pass
+                    else:
+                        await asyncio.sleep(settings.CHANGE_POLL_SECONDS)
+                    await self._catch_up()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.warning("change watcher: could not read the log; retrying", exc_info=True)
+                    await asyncio.sleep(1)
+        finally:
+            if channel is not None:
+                try:
+                    await layer.group_discard(CHANGES_GROUP, channel)
+                except Exception:
+                    pass
+
+    async def _catch_up(self) -> None:
+        rows = await _audiences_after(self.latest)
+        if not rows:
+            return
+        self.recent.extend(rows)
+        self.latest = rows[-1].id
+        event, self._grew = self._grew, asyncio.Event()
+        event.set()
+
+
+@database_sync_to_async
+def _latest_id() -> int:
+    return Change.objects.aggregate(top=Max("id"))["top"] or 0
+
+
+@database_sync_to_async
+def _audiences_after(cursor: int) -> list[Audience]:
+    rows = Change.objects.filter(id__gt=cursor).order_by("id").values_list("id", "grid_id", "department_id", "user_id")
+    return [Audience(*row) for row in rows[:5000]]
+
+
+watcher = ChangeWatcher()

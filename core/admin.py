@@ -1,0 +1,35 @@
+from django.contrib import admin
+
+from core.models import AuditEntry, Change, Notification
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """The change feed and the audit log are append-only, in the admin too."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Change)
+class ChangeAdmin(ReadOnlyAdmin):
+    list_display = ["id", "at", "kind", "object_type", "object_id", "grid_id", "department_id", "user_id"]
+    list_filter = ["kind"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "at", "actor_label", "action", "target", "result", "error_code", "client_ip"]
+    list_filter = ["result", "action"]
+    search_fields = ["actor_label", "action", "target"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["id", "recipient", "title", "created_at", "read_at"]
+    raw_id_fields = ["recipient"]

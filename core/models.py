@@ -1,0 +1,116 @@
+"""Cross-cutting records every app writes: the change feed, the audit log, notifications."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class AppendOnlyError(Exception):
+    pass
+
+
+class AppendOnlyModel(models.Model):
+    """Rows are inserted once and never changed or deleted through the ORM."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{type(self).__name__} rows are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{type(self).__name__} rows are append-only")
+
+
+class Change(AppendOnlyModel):
+    """One change a user can be notified of; its id is the feed's cursor.
+
+    Ids are handed out in commit order (see ``core.feed.change_record``), so a
+    reader that has seen cursor N has seen every change below N.  The audience
+    columns are plain ids, not foreign keys: the log outlives what it mentions.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=60)
+    object_id = models.BigIntegerField()
+    grid_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    department_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("change")
+        verbose_name_plural = _("changes")
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.kind} {self.object_type}:{self.object_id}"
+
+
+class AuditResult(models.TextChoices):
+    OK = "ok", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    DENIED = "denied", _("Denied")
+
+
+class AuditEntry(AppendOnlyModel):
+    """Who did what, when, with which result, from where."""
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=80)
+    target = models.CharField(max_length=200, blank=True)
+    result = models.CharField(max_length=8, choices=AuditResult.choices)
+    error_code = models.CharField(max_length=60, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["action", "actor_label", "at"]),
+            models.Index(fields=["action", "client_ip", "at"]),
+        ]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.result}"
+
+
+class Notification(models.Model):
+    """A message in one person's inbox on the app."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    title = models.CharField(_("title"), max_length=120)
+    body = models.TextField(_("body"), max_length=2000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["recipient", "-id"])]
+        constraints = [
+            # One notification per recipient and source: a retried fan-out task
+            # cannot deliver the same notice twice.
+            models.UniqueConstraint(fields=["recipient", "source"], name="one_notification_per_source",
+                                    condition=~models.Q(source="")),
+        ]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+
+    def __str__(self) -> str:
+        return self.title
