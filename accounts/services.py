@@ -166,19 +166,22 @@ def token_refresh(*, refresh_token: str, client_ip: str | None = None, user_agen
     is revoked (the thief and the owner both have to log in again).
     Raises ``AuthError`` (``token_invalid``, ``token_expired``, ``token_revoked``, ``token_reused``).
     """
-    with transaction.atomic():
-        try:
-            user, token = token_authenticate(refresh_token, kind=TokenKind.REFRESH)
-        except AuthError as error:
-            if error.code == "token_revoked":
-                reused = AuthToken.objects.filter(digest=_digest(refresh_token.strip()), kind=TokenKind.REFRESH).first()
-                if reused is not None:
+    try:
+        user, token = token_authenticate(refresh_token, kind=TokenKind.REFRESH)
+    except AuthError as error:
+        if error.code == "token_revoked":
+            reused = AuthToken.objects.select_related("user").filter(
+                digest=_digest(refresh_token.strip()), kind=TokenKind.REFRESH).first()
+            if reused is not None:
+                # Committed on its own: the revocation must survive the error we raise.
+                with transaction.atomic():
                     token_family_revoke(family=reused.family)
                     audit_record(action="token.refresh", result=AuditResult.DENIED, actor=reused.user,
                                  error_code="token_reused", client_ip=client_ip, user_agent=user_agent)
-                    raise AuthError("token_reused", _("This refresh token was already used. Please log in again.")) from None
-            raise
-        # Lock the row so two concurrent refreshes with the same token cannot both win.
+                raise AuthError("token_reused", _("This refresh token was already used. Please log in again.")) from None
+        raise
+    with transaction.atomic():
+        # A conditional update: of two concurrent refreshes with this token only one wins.
         updated = AuthToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
         if not updated:
             raise AuthError("token_reused", _("This refresh token was already used. Please log in again."))

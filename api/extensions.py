@@ -95,14 +95,14 @@ def protection_extensions() -> list:
     limits = settings.GRAPHQL
     extensions = [
         ActivateLanguage,
-        MaxTokensLimiter(max_token_count=limits["MAX_TOKENS"]),
-        ParserCache(maxsize=limits["CACHE_SIZE"]),
-        ValidationCache(maxsize=limits["CACHE_SIZE"]),
-        QueryDepthLimiter(max_depth=limits["MAX_DEPTH"]),
-        MaxAliasesLimiter(max_alias_count=limits["MAX_ALIASES"]),
+        lambda: MaxTokensLimiter(max_token_count=limits["MAX_TOKENS"]),
+        lambda: ParserCache(maxsize=limits["CACHE_SIZE"]),
+        lambda: ValidationCache(maxsize=limits["CACHE_SIZE"]),
+        lambda: QueryDepthLimiter(max_depth=limits["MAX_DEPTH"]),
+        lambda: MaxAliasesLimiter(max_alias_count=limits["MAX_ALIASES"]),
     ]
     if not limits["INTROSPECTION"]:
-        extensions += [DisableIntrospection(), HideSuggestions()]
+        extensions += [DisableIntrospection, HideSuggestions]
     if limits["MASK_ERRORS"]:
-        extensions.append(masked_errors())
+        extensions.append(masked_errors)
     return extensions

@@ -31,11 +31,18 @@ Query = merge_types("Query", (AccountQuery, GridQuery, FeedQuery, AuditQuery, No
 Mutation = merge_types("Mutation", (AccountMutation, GridMutation, FeedMutation))
 Subscription = merge_types("Subscription", (FeedSubscription,))
 
-schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
-    subscription=Subscription,
-    extensions=[DjangoOptimizerExtension, *protection_extensions()],
-    config=StrawberryConfig(relay_max_results=settings.GRAPHQL["MAX_PAGE_SIZE"]),
-    scalar_overrides=SCALAR_OVERRIDES,
-)
+
+
+def build_schema() -> strawberry.Schema:
+    """The schema with the protections that ``settings.GRAPHQL`` asks for."""
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=[DjangoOptimizerExtension, *protection_extensions()],
+        config=StrawberryConfig(relay_max_results=settings.GRAPHQL["MAX_PAGE_SIZE"]),
+        scalar_overrides=SCALAR_OVERRIDES,
+    )
+
+
+schema = build_schema()

@@ -37,13 +37,20 @@ class OneGridGraphQLView(GraphQLView):
         try:
             self._check_size(request)
             request.onegrid_viewer = self._viewer(request)
+            response = super().dispatch(request, *args, **kwargs)
         except RequestRefused as refused:
             return error_response(refused.status, refused.code, refused.message)
         except AuthError as error:
             response = error_response(401, error.code, error.message)
             response["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{error.code}"'
             return response
-        return super().dispatch(request, *args, **kwargs)
+        if response.status_code >= 400 and response.get("Content-Type", "").startswith("text/plain"):
+            # strawberry answers transport errors in plain text; the app always gets GraphQL-shaped JSON.
+            message = response.content.decode(errors="replace")[:300]
+            if "not allowed when using GET" in message:
+                return error_response(405, "method_not_allowed", _("Mutations must be sent with POST."))
+            return error_response(response.status_code, "bad_request", message)
+        return response
 
     def parse_http_body(self, request):
         data = super().parse_http_body(request)

@@ -244,3 +244,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+CELERY_BEAT_SCHEDULE = {
+    "tokens-prune": {"task": "core.tasks.tokens_prune", "schedule": 6 * 3600.0},
+}

@@ -1,0 +1,60 @@
+# OneGrid: `make run` to run it, `make test` to test it.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+# The test suite keeps its database, broker folder and media apart from `make run`'s.
+TEST_VAR := $(CURDIR)/var/test
+# Where the services half of the suite finds PostgreSQL and Redis (override freely).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/onegrid
+TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test test-embedded test-services install install-dev schema messages clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(PY) manage.py migrate --no-input -v 0
+	$(PY) manage.py run_stack
+
+test: install-dev
+	@$(MAKE) --no-print-directory test-embedded
+	@$(MAKE) --no-print-directory test-services
+
+test-embedded: install-dev
+	@echo "== OneGrid tests, embedded mode (SQLite, filesystem broker, in-process channel layer) =="
+	env -u DATABASE_URL -u REDIS_URL ONEGRID_VAR_DIR=$(TEST_VAR) $(PY) -m pytest
+
+test-services: install-dev
+	@if $(PY) -m tests.services_check "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"; then \
+	  echo "== OneGrid tests, services mode (PostgreSQL, Redis, real Celery worker and ASGI server) =="; \
+	  DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" ONEGRID_VAR_DIR=$(TEST_VAR)-services \
+	    $(PY) -m pytest; \
+	elif [ "$$CI" = "true" ]; then \
+	  echo "!! CI=true: PostgreSQL and Redis are required for the services tests and did not answer." >&2; exit 1; \
+	else \
+	  echo ""; \
+	  echo "NOTICE: PostgreSQL or Redis did not answer: the services half of the suite was SKIPPED."; \
+	  echo "        Start them (or set TEST_DATABASE_URL / TEST_REDIS_URL) to run it."; \
+	fi
+
+schema: install
+	$(PY) manage.py export_schema api.schema:schema --path schema.graphql
+
+messages: install
+	$(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=var
+	$(PY) manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf var/test var/test-services

@@ -1,0 +1,17 @@
+"""Housekeeping tasks."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from accounts.models import AuthToken
+
+
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+def tokens_prune() -> int:
+    """Delete tokens that expired or were revoked more than a day ago (idempotent)."""
+    cutoff = timezone.now() - timedelta(days=1)
+    deleted, _ = AuthToken.objects.filter(expires_at__lt=cutoff).delete()
+    revoked, _ = AuthToken.objects.filter(revoked_at__lt=cutoff).delete()
+    return deleted + revoked
