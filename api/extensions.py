@@ -11,6 +11,7 @@ from graphql import GraphQLError
 from strawberry.extensions import FieldExtension, MaskErrors, SchemaExtension
 
 from api.context import viewer, viewer_from_context
+from core.actor import acting_as
 from core.audit import audit_record
 from core.models import AuditResult
 
@@ -53,6 +54,9 @@ def masked_errors() -> MaskErrors:
 class AuditMutation(FieldExtension):
     """Writes one audit row per mutation call: who, what, when, result, address.
 
+    The resolver runs as the viewer (``core.actor``), so permission changes it
+    causes are audited with the same actor and address.
+
     A payload carrying typed errors counts as ``failed`` with the first code; an
     exception counts as ``failed`` and is re-raised.
     """
@@ -61,7 +65,8 @@ class AuditMutation(FieldExtension):
         who = viewer(info)
         action = f"mutation.{info.field_name}"
         try:
-            result = next_(source, info, **kwargs)
+            with acting_as(who.user, who.client_ip, who.user_agent):
+                result = next_(source, info, **kwargs)
         except Exception as exc:
             self._record(who, action, AuditResult.FAILED, getattr(exc, "code", None) or type(exc).__name__)
             raise

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import Role
-from core.audit import audit_record
+from core.actor import acting_as
 from core.feed import change_record
 from core.services import notification_send
 from gridapp.models import Grid, GridNotice
@@ -35,10 +35,9 @@ def grid_assign_worker(*, actor, grid: Grid, worker, client_ip: str | None = Non
     if worker.role != Role.GRID_WORKER:
         raise ValidationError(_("Only grid workers can be assigned to a grid."), code="not_a_grid_worker")
     with transaction.atomic():
-        assign_perm(PATROL_PERM, worker, grid)
+        with acting_as(actor, client_ip):  # audited by core.permission_audit
+            assign_perm(PATROL_PERM, worker, grid)
         change_record(kind="grid.assigned", obj=grid, user_id=worker.pk)
-        audit_record(action="permission.grant", actor=actor, actor_label="" if actor else "system",
-                     target=f"{PATROL_PERM} grid:{grid.code} user:{worker.username}", client_ip=client_ip)
 
 
 def grid_unassign_worker(*, actor, grid: Grid, worker, client_ip: str | None = None) -> None:
@@ -46,10 +45,9 @@ def grid_unassign_worker(*, actor, grid: Grid, worker, client_ip: str | None = N
     if actor is not None:
         _require_district_role(actor)
     with transaction.atomic():
-        remove_perm(PATROL_PERM, worker, grid)
+        with acting_as(actor, client_ip):
+            remove_perm(PATROL_PERM, worker, grid)
         change_record(kind="grid.unassigned", obj=grid, user_id=worker.pk)
-        audit_record(action="permission.revoke", actor=actor, actor_label="" if actor else "system",
-                     target=f"{PATROL_PERM} grid:{grid.code} user:{worker.username}", client_ip=client_ip)
 
 
 def grid_notice_post(*, author, grid: Grid, title: str, body: str = "") -> GridNotice:
