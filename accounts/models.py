@@ -87,6 +87,10 @@ class User(AbstractUser):
         return self.is_active and (self.is_superuser or self.role in DISTRICT_WIDE_ROLES)
 
     @property
+    def is_department_staff(self) -> bool:
+        return self.is_active and self.role == Role.DEPARTMENT_STAFF and self.department_id is not None
+
+    @property
     def may_read_audit(self) -> bool:
         return self.is_active and (self.is_superuser or self.role in AUDIT_ROLES)
 

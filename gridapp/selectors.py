@@ -33,7 +33,7 @@ def grids_visible_to(user) -> QuerySet[Grid]:
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return Grid.objects.none()
-    if user.sees_whole_district or user.department_id is not None:
+    if user.sees_whole_district or user.is_department_staff:
         return Grid.objects.all()
     return grids_of_worker(user)
 
@@ -41,7 +41,7 @@ def grids_visible_to(user) -> QuerySet[Grid]:
 def streets_visible_to(user) -> QuerySet[Street]:
     if user is None or not user.is_authenticated or not user.is_active:
         return Street.objects.none()
-    if user.sees_whole_district or user.department_id is not None:
+    if user.sees_whole_district or user.is_department_staff:
         return Street.objects.all()
     return Street.objects.filter(communities__grids__in=grids_of_worker(user)).distinct()
 
@@ -49,7 +49,7 @@ def streets_visible_to(user) -> QuerySet[Street]:
 def communities_visible_to(user) -> QuerySet[Community]:
     if user is None or not user.is_authenticated or not user.is_active:
         return Community.objects.none()
-    if user.sees_whole_district or user.department_id is not None:
+    if user.sees_whole_district or user.is_department_staff:
         return Community.objects.all()
     return Community.objects.filter(grids__in=grids_of_worker(user)).distinct()
 
