@@ -96,8 +96,8 @@ class User(AbstractUser):
 
 
 class TokenKind(models.TextChoices):
-    ACCESS = "access", _("Access")
-    REFRESH = "refresh", _("Refresh")
+    ACCESS = "access", _("Access token")
+    REFRESH = "refresh", _("Refresh token")
 
 
 class AuthToken(models.Model):

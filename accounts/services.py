@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import AuthToken, TokenKind, User
 from core.audit import audit_record
@@ -99,7 +100,11 @@ def login_throttle_check(*, identifier: str, client_ip: str | None) -> None:
         retry_after = max(1, int((oldest_counted + window - timezone.now()).total_seconds()))
         raise AuthError(
             "throttled",
-            _("Too many failed logins. Try again in %(seconds)d seconds.") % {"seconds": retry_after},
+            ngettext(
+                "Too many failed logins. Try again in %(seconds)d second.",
+                "Too many failed logins. Try again in %(seconds)d seconds.",
+                retry_after,
+            ) % {"seconds": retry_after},
             retry_after=retry_after,
         )
 

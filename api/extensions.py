@@ -6,8 +6,11 @@ import re
 from collections.abc import Iterator
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import translation
+from django.utils.translation import gettext
 from graphql import GraphQLError
+from strawberry import relay
 from strawberry.extensions import FieldExtension, MaskErrors, SchemaExtension
 
 from api.context import viewer, viewer_from_context
@@ -47,8 +50,38 @@ def _should_mask(error: GraphQLError) -> bool:
     return not (error.extensions or {}).get("code")
 
 
-def masked_errors() -> MaskErrors:
-    return MaskErrors(should_mask_error=_should_mask, error_message="Internal server error.")
+class CodeKnownErrors(SchemaExtension):
+    """Client mistakes that surface as exceptions get a ``code``, so they are neither masked nor vague."""
+
+    CODES = (
+        (relay.GlobalIDValueError, "invalid_id"),
+        (PermissionDenied, "permission_denied"),
+        (ValidationError, "invalid"),
+    )
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        for error in getattr(result, "errors", None) or []:
+            if (error.extensions or {}).get("code"):
+                continue
+            for exception_type, code in self.CODES:
+                if isinstance(error.original_error, exception_type):
+                    error.extensions = {**(error.extensions or {}), "code": code}
+                    break
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Replaces unexpected errors with a translated, detail-free message (the log keeps the details)."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=_should_mask)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        self.error_message = gettext("Internal server error.")
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "internal_error"}
+        return masked
 
 
 class AuditMutation(FieldExtension):
@@ -109,5 +142,6 @@ def protection_extensions() -> list:
     if not limits["INTROSPECTION"]:
         extensions += [DisableIntrospection, HideSuggestions]
     if limits["MASK_ERRORS"]:
-        extensions.append(masked_errors)
+        extensions.append(MaskUnexpectedErrors)
+    extensions.append(CodeKnownErrors)  # after the masking extension: its exit runs first
     return extensions

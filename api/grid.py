@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 import strawberry_django
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -59,7 +61,12 @@ class GridType(relay.Node):
 class GridNoticeType(relay.Node):
     title: str
     body: str
+    created_at: datetime
     grid: GridType
+
+    @classmethod
+    def get_queryset(cls, queryset, info, **kwargs):
+        return queryset.filter(grid__in=selectors.grids_visible_to(viewer(info).user).values("pk"))
 
 
 @strawberry.input

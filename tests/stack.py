@@ -52,37 +52,62 @@ class Process:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
 
 
+def asgi_process(name: str, port: int, log_dir: Path) -> Process:
+    return Process(name, [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
+                          "--port", str(port), "--lifespan", "off", "--log-level", "warning"], log_dir)
+
+
+def wait_healthy(process: Process, base: str, timeout: float = 40) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code in (200, 503):
+                return
+        except httpx.HTTPError:
+            pass
+        if process.popen.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise RuntimeError(f"ASGI server {process.name} did not start:\n{process.log()}")
+
+
 class Stack:
     def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/graphql/"
-        self.asgi = Process("asgi", [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-                                     "--port", str(self.port), "--lifespan", "off", "--log-level", "warning"], log_dir)
+        self.asgi = asgi_process("asgi", self.port, log_dir)
+        self.others: list[Process] = []
         self.worker = Process("worker", [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,vision",
                                          "-P", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
                                          "-l", "info"], log_dir)
 
-    def start_asgi(self, timeout: float = 40) -> None:
+    def start_asgi(self) -> None:
         self.asgi.start()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=2).status_code in (200, 503):
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.asgi.popen.poll() is not None:
-                break
-            time.sleep(0.2)
-        raise RuntimeError(f"ASGI server did not start:\n{self.asgi.log()}")
+        wait_healthy(self.asgi, self.base)
 
-    def graphql(self, query: str, variables: dict | None = None, token: str | None = None) -> dict:
+    def start_another_asgi(self) -> str:
+        """A second ASGI process, as production runs several; returns its base URL."""
+        port = free_port()
+        process = asgi_process(f"asgi-{len(self.others) + 2}", port, self.log_dir)
+        self.others.append(process)
+        process.start()
+        base = f"http://127.0.0.1:{port}"
+        wait_healthy(process, base)
+        return base
+
+    def graphql(self, query: str, variables: dict | None = None, token: str | None = None,
+                base: str | None = None) -> dict:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = httpx.post(f"{self.base}/graphql/", json={"query": query, "variables": variables or {}},
+        response = httpx.post(f"{base or self.base}/graphql/", json={"query": query, "variables": variables or {}},
                               headers=headers, timeout=20)
         return response.json()
 
+    @property
+    def processes(self) -> list[Process]:
+        return [self.asgi, *self.others, self.worker]
+
     def stop(self) -> None:
-        self.asgi.stop()
-        self.worker.stop()
+        for process in self.processes:
+            process.stop()

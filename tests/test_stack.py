@@ -34,7 +34,7 @@ def stack(tmp_path, transactional_db):
         yield running
     finally:
         running.stop()
-        for process in (running.asgi, running.worker):
+        for process in running.processes:
             print(f"--- {process.name} log ---\n{process.log()}")
 
 
@@ -75,7 +75,9 @@ def _token(user) -> str:
 
 
 async def test_a_change_made_by_a_celery_task_reaches_the_subscribed_worker_with_its_cursor(stack, users, district):
+    """The worker listens on one ASGI process, the operator writes through another, the Celery worker delivers."""
     stack.start_asgi()
+    other_server = stack.start_another_asgi()
     stack.worker.start()
     worker_token = await database_sync_to_async(_token)(users["worker"])
     operator_token = await database_sync_to_async(_token)(users["operator"])
@@ -86,7 +88,7 @@ async def test_a_change_made_by_a_celery_task_reaches_the_subscribed_worker_with
             stack.graphql,
             'mutation($g: ID!) { postGridNotice(input: {gridId: $g, title: "暴雨预警", body: "请巡查低洼路段"}) '
             "{ errors { code } notice { id } } }",
-            {"g": _grid_gid(district.grid.pk)}, operator_token,
+            {"g": _grid_gid(district.grid.pk)}, operator_token, other_server,
         )
         assert posted["data"]["postGridNotice"]["errors"] == [], posted
         first = await client.change()  # written by the ASGI process with the notice
