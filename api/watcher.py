@@ -71,9 +71,15 @@ class ChangeWatcher:
 
     def audiences_after(self, cursor: int) -> list[Audience] | None:
         """Audience rows above ``cursor``, or None when the window no longer reaches back that far."""
-        if not self.recent or self.recent[0].id > cursor + 1:
+        if self.recent and self.recent[0].id > cursor + 1:
             return None
-        return [row for row in self.recent if row.id > cursor]
+        newer = []
+        for row in reversed(self.recent):  # new rows sit at the right end: O(new), not O(window)
+            if row.id <= cursor:
+                break
+            newer.append(row)
+        newer.reverse()
+        return newer
 
     async def _run(self) -> None:
         layer = get_channel_layer()
