@@ -29,6 +29,7 @@ run: install
 	$(PY) manage.py run_stack
 
 test: install-dev
+	$(VENV)/bin/ruff check .
 	@$(MAKE) --no-print-directory test-embedded
 	@$(MAKE) --no-print-directory test-services
 

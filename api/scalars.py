@@ -10,7 +10,7 @@ from django.utils import timezone
 
 def _serialize(value: datetime.datetime) -> str:
     if timezone.is_naive(value):
-        value = timezone.make_aware(value, datetime.timezone.utc)
+        value = timezone.make_aware(value, datetime.UTC)
     return timezone.localtime(value).isoformat()
 
 

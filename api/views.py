@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import get_language

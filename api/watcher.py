@@ -65,7 +65,7 @@ class ChangeWatcher:
             event = self._grew
             try:
                 await asyncio.wait_for(event.wait(), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return self.latest > cursor
         return True
 
@@ -93,7 +93,7 @@ class ChangeWatcher:
                     if channel is not None:
                         try:
                             await asyncio.wait_for(layer.receive(channel), settings.CHANGE_POLL_SECONDS)
-                        except asyncio.TimeoutError:
+                        except TimeoutError:
                             pass
                     else:
                         await asyncio.sleep(settings.CHANGE_POLL_SECONDS)

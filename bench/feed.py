@@ -98,7 +98,7 @@ def run(args, settings) -> None:
         class Request:
             onegrid_viewer = Viewer(user=user, token=token, client_ip="127.0.0.1", user_agent="bench", language="en")
 
-        def via_selector() -> tuple[int, int]:
+        def via_selector(user=user) -> tuple[int, int]:
             after, rows, pages = 0, 0, 0
             while True:
                 page = change_page(user=user, after=after, first=args.page + 1)

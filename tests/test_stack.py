@@ -65,7 +65,7 @@ class WsClient:
     async def silent(self, seconds: float) -> bool:
         try:
             message = await asyncio.wait_for(self.conn.recv(), seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return True
         raise AssertionError(f"unexpected message {message}")
 

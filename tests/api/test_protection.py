@@ -14,8 +14,6 @@ from django.test import Client
 from gridapp.models import GridNotice
 
 
-
-
 def test_query_deeper_than_the_limit_is_refused(gql, users, token_for, settings):
     limit = settings.GRAPHQL["MAX_DEPTH"]
     fragment = "id"
@@ -51,7 +49,8 @@ def test_a_document_over_the_document_limit_but_under_the_body_limit_is_refused(
 
 
 def test_a_mutation_over_get_is_refused_and_nothing_runs(gql, users, token_for, district):
-    query = 'mutation { postGridNotice(input: {gridId: "%s", title: "t"}) { errors { code } } }' % _gid("Grid", district.grid.pk)
+    grid_id = _gid("Grid", district.grid.pk)
+    query = f'mutation {{ postGridNotice(input: {{gridId: "{grid_id}", title: "t"}}) {{ errors {{ code }} }} }}'
     response = gql(query, token=token_for(users["operator"]), method="get")
     assert response.status == 405 and response.error_codes == ["method_not_allowed"]
     assert not GridNotice.objects.exists()

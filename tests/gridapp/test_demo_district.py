@@ -104,7 +104,7 @@ def test_building_twice_gives_identical_geometry(district):
     second_cells = [*again, *communities_of(again), *grids_of(again)]
     assert [c.code for c in first_cells] == [c.code for c in second_cells]
     assert [c.name for c in first_cells] == [c.name for c in second_cells]
-    assert all(shapely.equals_exact(a.polygon, b.polygon, tolerance=0) for a, b in zip(first_cells, second_cells))
+    assert all(shapely.equals_exact(a.polygon, b.polygon, tolerance=0) for a, b in zip(first_cells, second_cells, strict=True))
 
 
 def test_another_seed_gives_another_layout(district):

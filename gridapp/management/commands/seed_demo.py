@@ -108,7 +108,7 @@ class Command(BaseCommand):
             f"{Grid.objects.count()} grids."
         ))
         self.stdout.write("Demo accounts (username / password / role):")
-        for username, role, display_name, _phone, _department, _extra in DEMO_ACCOUNTS:
+        for username, role, _display_name, _phone, _department, _extra in DEMO_ACCOUNTS:
             where = f"  grid {DEMO_ASSIGNMENTS[username]}" if username in DEMO_ASSIGNMENTS else ""
             self.stdout.write(f"  {username:<9} {demo_password(username):<26} {role.label}{where}")
 
