@@ -1,22 +1,33 @@
-"""The geography: streets, communities, grids; notices to a grid."""
+"""The geography: streets, communities, basic and industry grids, base records, locating; notices to a grid."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
 import strawberry_django
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 from strawberry import relay
 from strawberry.scalars import JSON
+from strawberry_django.relay import DjangoCursorConnection
 
 from api.context import viewer
-from api.errors import MutationError, errors_from
+from api.errors import GraphQLCodedError, MutationError, errors_from
 from api.extensions import AuditMutation
 from api.permissions import IsAuthenticated
 from gridapp import selectors, services
-from gridapp.models import Community, Grid, GridNotice, Street
+from gridapp.crs import CRS, to_wgs84
+from gridapp.locator import OutsideDistrict, district_locator
+from gridapp.models import BaseRecord, Community, Grid, GridNotice, IndustryGrid, RecordKind, Street
+
+CrsEnum = strawberry.enum(CRS, name="CoordinateSystem",
+                          description="WGS84: GPS and survey data; GCJ02: what phones and most maps in China report; "
+                                      "BD09: Baidu maps.")
+RecordKindEnum = strawberry.enum(RecordKind, name="RecordKind")
 
 
 @strawberry_django.type(Street, name="Street")
@@ -24,6 +35,10 @@ class StreetType(relay.Node):
     code: str
     name: str
     area_m2: float
+    community_count: int = strawberry_django.field(
+        annotate=Count("communities", filter=Q(communities__generation_high__isnull=True), distinct=True))
+    grid_count: int = strawberry_django.field(
+        annotate=Count("communities__grids", filter=Q(communities__grids__generation_high__isnull=True), distinct=True))
 
     @classmethod
     def get_queryset(cls, queryset, info, **kwargs):
@@ -36,6 +51,8 @@ class CommunityType(relay.Node):
     name: str
     area_m2: float
     street: StreetType
+    grid_count: int = strawberry_django.field(
+        annotate=Count("grids", filter=Q(grids__generation_high__isnull=True), distinct=True))
 
     @classmethod
     def get_queryset(cls, queryset, info, **kwargs):
@@ -51,10 +68,74 @@ class GridType(relay.Node):
     centroid_lng: float
     community: CommunityType
     boundary: JSON = strawberry_django.field(description="GeoJSON geometry in WGS-84 (lng, lat).")
+    generation: int = strawberry_django.field(field_name="generation_low_id",
+                                              description="The boundary generation this version was drawn in.")
+    is_current: bool = strawberry_django.field(only=["generation_high_id"],
+                                               description="False for a version retired by a redraw.")
+    record_count: int = strawberry_django.field(annotate=Count("records"),
+                                                description="Base records located in this grid version.")
 
     @classmethod
     def get_queryset(cls, queryset, info, **kwargs):
         return queryset.filter(pk__in=selectors.grids_visible_to(viewer(info).user).values("pk"))
+
+
+@strawberry_django.type(IndustryGrid, name="IndustryGrid")
+class IndustryGridType(relay.Node):
+    code: str
+    name: str
+    area_m2: float
+    boundary: JSON
+    department_code: str = strawberry_django.field(field_name="department__code")
+    department_name: str = strawberry_django.field(field_name="department__name")
+
+
+@strawberry_django.type(BaseRecord, name="BaseRecord")
+class BaseRecordType(relay.Node):
+    external_id: str
+    kind: RecordKindEnum
+    name: str
+    address: str
+    lng: float = strawberry_django.field(description="WGS-84 longitude.")
+    lat: float = strawberry_django.field(description="WGS-84 latitude.")
+    grid: GridType
+    attributes: JSON
+
+    @strawberry_django.field(only=["kind"])
+    def kind_label(self, root: BaseRecord) -> str:
+        return str(root.get_kind_display())
+
+    @strawberry_django.field(only=["lng", "lat"], description="GeoJSON Point for the map (WGS-84).")
+    def geometry(self, root: BaseRecord) -> JSON:
+        return {"type": "Point", "coordinates": [root.lng, root.lat]}
+
+    @classmethod
+    def get_queryset(cls, queryset, info, **kwargs):
+        return queryset.filter(pk__in=selectors.records_visible_to(viewer(info).user).values("pk"))
+
+
+@strawberry.input(description="A map window in WGS-84.")
+class BoundingBoxInput:
+    min_lng: float
+    min_lat: float
+    max_lng: float
+    max_lat: float
+
+
+@strawberry.type(name="IndustryHit")
+class IndustryHitType:
+    department_code: str
+    industry_grid_id: relay.GlobalID
+    industry_grid_code: str
+
+
+@strawberry.type(name="Location", description="Where a coordinate lies, in the current boundary generation.")
+class LocationType:
+    lng: float = strawberry.field(description="WGS-84 longitude after conversion.")
+    lat: float = strawberry.field(description="WGS-84 latitude after conversion.")
+    generation: int
+    grid: GridType
+    industry: list[IndustryHitType]
 
 
 @strawberry_django.type(GridNotice, name="GridNotice")
@@ -82,12 +163,85 @@ class GridNoticePostPayload:
     notice: GridNoticeType | None = None
 
 
+def _coordinates(lat: float, lng: float, crs: CRS) -> tuple[float, float]:
+    if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
+        raise GraphQLCodedError(_("Latitude must be within ±90 and longitude within ±180."), "invalid_coordinates")
+    return to_wgs84(lng, lat, crs)
+
+
 @strawberry.type
 class GridQuery:
-    grids: strawberry_django.relay.DjangoListConnection[GridType] = strawberry_django.connection(
-        permission_classes=[IsAuthenticated], description="Grids the viewer may see, by code."
-    )
     grid: GridType | None = strawberry_django.node(permission_classes=[IsAuthenticated])
+
+    @strawberry_django.connection(strawberry_django.relay.DjangoListConnection[GridType],
+                                  permission_classes=[IsAuthenticated],
+                                  description="Current grids the viewer may see, by code; optionally of one community.")
+    def grids(self, info: strawberry.Info, community_id: relay.GlobalID | None = None) -> Iterable[Grid]:
+        grids = selectors.grids_visible_to(viewer(info).user).current().order_by("code")
+        if community_id is not None:
+            grids = grids.filter(community_id=_pk(community_id, "Community"))
+        return grids
+
+    @strawberry_django.connection(strawberry_django.relay.DjangoListConnection[StreetType],
+                                  permission_classes=[IsAuthenticated], description="Current streets, by code.")
+    def streets(self, info: strawberry.Info) -> Iterable[Street]:
+        return selectors.streets_visible_to(viewer(info).user).current().order_by("code")
+
+    @strawberry_django.connection(strawberry_django.relay.DjangoListConnection[CommunityType],
+                                  permission_classes=[IsAuthenticated], description="Current communities, by code.")
+    def communities(self, info: strawberry.Info, street_id: relay.GlobalID | None = None) -> Iterable[Community]:
+        communities = selectors.communities_visible_to(viewer(info).user).current().order_by("code")
+        if street_id is not None:
+            communities = communities.filter(street_id=_pk(street_id, "Street"))
+        return communities
+
+    @strawberry_django.connection(DjangoCursorConnection[BaseRecordType], permission_classes=[IsAuthenticated],
+                                  description="Base records the viewer may see: by grid, kind, map window or text "
+                                              "(name, address or exact external id).")
+    def records(self, info: strawberry.Info, grid_id: relay.GlobalID | None = None, kind: RecordKindEnum | None = None,
+                bbox: BoundingBoxInput | None = None, search: str | None = None) -> Iterable[BaseRecord]:
+        records = selectors.records_visible_to(viewer(info).user)
+        if grid_id is not None:
+            records = records.filter(grid_id=_pk(grid_id, "Grid"))
+        if kind is not None:
+            records = records.filter(kind=kind.value)
+        if bbox is not None:
+            if not (bbox.min_lng <= bbox.max_lng and bbox.min_lat <= bbox.max_lat):
+                raise GraphQLCodedError(_("The map window's minimum must not exceed its maximum."), "invalid_bbox")
+            records = records.filter(lng__gte=bbox.min_lng, lng__lte=bbox.max_lng,
+                                     lat__gte=bbox.min_lat, lat__lte=bbox.max_lat)
+        if search:
+            text = search.strip()[:100]
+            records = records.filter(Q(external_id=text) | Q(name__icontains=text) | Q(address__icontains=text))
+        return records.order_by("id")
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="The grid, community, street and industry grids of a coordinate. A point outside "
+                                  "the district is the error `outside_district`.")
+    def locate(self, info: strawberry.Info, lat: float, lng: float, crs: CrsEnum = CRS.WGS84) -> LocationType:
+        wgs_lng, wgs_lat = _coordinates(lat, lng, crs)
+        try:
+            location = district_locator().locate_wgs84(wgs_lng, wgs_lat)
+        except OutsideDistrict:
+            raise GraphQLCodedError(_("This point is outside the district."), "outside_district") from None
+        grid = selectors.grids_visible_to(viewer(info).user).select_related("community__street").filter(
+            pk=location.grid_id).first()
+        if grid is None:  # the viewer may locate anywhere, but sees the grid's details only if allowed
+            grid = Grid.objects.select_related("community__street").only(
+                "id", "code", "name", "community__id", "community__code", "community__name",
+                "community__street__id", "community__street__code", "community__street__name").get(pk=location.grid_id)
+        return LocationType(
+            lng=wgs_lng, lat=wgs_lat, generation=location.generation_id, grid=grid,
+            industry=[IndustryHitType(department_code=hit.department_code,
+                                      industry_grid_id=relay.GlobalID("IndustryGrid", str(hit.industry_grid_id)),
+                                      industry_grid_code=hit.industry_grid_code) for hit in location.industry],
+        )
+
+
+def _pk(global_id: relay.GlobalID, type_name: str) -> int:
+    if global_id.type_name != type_name or not str(global_id.node_id).isdigit():
+        raise GraphQLCodedError(_("This id is not a %(type)s id.") % {"type": type_name}, "invalid_id")
+    return int(global_id.node_id)
 
 
 @strawberry.type

@@ -249,3 +249,6 @@ LOGGING = {
 CELERY_BEAT_SCHEDULE = {
     "tokens-prune": {"task": "core.tasks.tokens_prune", "schedule": 6 * 3600.0},
 }
+
+# How long a process trusts its grid locator before checking for a new boundary generation.
+LOCATOR_CHECK_SECONDS = float(env_str("LOCATOR_CHECK_SECONDS", "2"))

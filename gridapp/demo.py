@@ -119,3 +119,86 @@ def build_district(
             street.children.append(community)
         result.append(street)
     return result
+
+
+# -- industry grids and base records for the demo ------------------------------------
+
+#: department code -> (zone name prefix, number of zones)
+INDUSTRY_LAYERS = {
+    "urban": ("城管责任区", 8),
+    "sanitation": ("环卫作业区", 6),
+    "market": ("市场监管片区", 4),
+}
+
+ROADS = [
+    "香港中路", "东海西路", "宁夏路", "延安三路", "山东路", "南京路", "福州南路", "燕儿岛路", "闽江路", "云霄路",
+    "漳州路", "徐州路", "江西路", "湛山大路", "太平角一路", "正阳关路", "武胜关路", "荣成路", "金门路", "仙游路",
+]
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+KIND_NAMES = {
+    "building": ["{road}{n}号楼", "{road}{n}号院"],
+    "small_shop": ["{s}记便利店", "{s}家杂货铺", "{road}{n}号烟酒店"],
+    "small_restaurant": ["{s}记小吃", "{s}家面馆", "{road}海鲜排档"],
+    "small_hotel": ["{road}{s}家旅馆", "{s}氏宾馆"],
+    "small_entertainment": ["{s}氏棋牌室", "{road}KTV"],
+    "small_internet_cafe": ["{s}网吧", "{road}网咖"],
+    "small_beauty_bath": ["{s}氏美发", "{road}浴池"],
+    "small_clinic": ["{s}氏诊所", "{road}社区卫生站"],
+    "small_school": ["{road}{s}氏幼儿园", "{s}氏培训学校"],
+    "small_workshop": ["{s}记汽修", "{s}氏五金加工"],
+    "camera": ["{road}{n}号路口摄像头", "{road}{n}号高点摄像头"],
+}
+ID_PREFIX = {
+    "building": "BLD", "small_shop": "SHP", "small_restaurant": "RST", "small_hotel": "HTL",
+    "small_entertainment": "ENT", "small_internet_cafe": "NET", "small_beauty_bath": "BTY", "small_clinic": "CLN",
+    "small_school": "SCH", "small_workshop": "WKS", "camera": "CAM",
+}
+#: kind -> share of the 1.6 M records of the full-scale district (17,000 cameras)
+FULL_SCALE = {
+    "building": 1_180_000, "small_shop": 160_000, "small_restaurant": 90_000, "small_hotel": 12_000,
+    "small_entertainment": 8_000, "small_internet_cafe": 3_000, "small_beauty_bath": 45_000,
+    "small_clinic": 10_000, "small_school": 15_000, "small_workshop": 60_000, "camera": 17_000,
+}
+
+
+def industry_zones(seed: int = 7) -> dict[str, list[Cell]]:
+    """Each demo department's industry grids: partitions of the district that ignore the basic grids."""
+    rng = np.random.default_rng(seed)
+    layers = {}
+    for department, (prefix, count) in INDUSTRY_LAYERS.items():
+        cells = partition(district_outline(), count, rng, lloyd_steps=2)
+        layers[department] = [
+            Cell(code=f"{department.upper()}-{n:02d}", name=f"{prefix}{n}", polygon=polygon)
+            for n, polygon in enumerate(cells, start=1)
+        ]
+    return layers
+
+
+def record_columns(*, scale: float, seed: int = 11, batch: int = 100_000):
+    """Columns of demo base records, ``scale`` x the full-scale counts, in batches.
+
+    Yields dicts of equal-length columns (external_id, kind, name, address, lng,
+    lat); points are uniform inside the district outline.
+    """
+    rng = np.random.default_rng(seed)
+    outline = district_outline()
+    plan = [(kind, max(1, int(round(count * scale)))) for kind, count in FULL_SCALE.items()]
+    for kind, total in plan:
+        templates = KIND_NAMES[kind]
+        for start in range(0, total, batch):
+            size = min(batch, total - start)
+            points = _points_inside(outline, size, rng)
+            roads = rng.integers(0, len(ROADS), size)
+            numbers = rng.integers(1, 400, size)
+            surnames = rng.integers(0, len(SURNAMES), size)
+            picks = rng.integers(0, len(templates), size)
+            names = [templates[p].format(road=ROADS[r], n=n, s=SURNAMES[s])
+                     for p, r, n, s in zip(picks.tolist(), roads.tolist(), numbers.tolist(), surnames.tolist(), strict=True)]
+            yield {
+                "external_id": [f"{ID_PREFIX[kind]}-{start + i:07d}" for i in range(size)],
+                "kind": [kind] * size,
+                "name": names,
+                "address": [f"青岛市市南区{ROADS[r]}{n}号" for r, n in zip(roads.tolist(), numbers.tolist(), strict=True)],
+                "lng": points[:, 0],
+                "lat": points[:, 1],
+            }

@@ -1,9 +1,14 @@
-"""Streets, communities and the basic grids that tile the district.
+"""Streets, communities, basic grids, departments' industry grids, and the base records located in them.
 
 Boundaries are GeoJSON geometries (WGS-84, lng/lat order) kept as JSON so the
-embedded SQLite mode needs no spatial extension; locating runs in-process over
-shapely geometries.  Each level keeps its bounding box in plain columns for
+embedded SQLite mode needs no spatial extension; locating runs in-process
+(``gridapp.locator``).  Each area keeps its bounding box in plain columns for
 cheap map-window filters.
+
+Boundaries are versioned by **generations** (MapIt's model): every area row
+lives from ``generation_low`` until ``generation_high`` (null while current).
+Redrawing a grid retires its row and creates a new one with the same code, so a
+record keeps pointing at the grid version it was located in.
 """
 
 from __future__ import annotations
@@ -15,8 +20,28 @@ from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 
+class Generation(models.Model):
+    """A release of the district's boundaries; the newest one is current."""
+
+    description = models.CharField(_("description"), max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("boundary generation")
+        verbose_name_plural = _("boundary generations")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.description}"
+
+
+class CurrentQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(generation_high__isnull=True)
+
+
 class Area(models.Model):
-    code = models.CharField(_("code"), max_length=40, unique=True)
+    code = models.CharField(_("code"), max_length=40)
     name = models.CharField(_("name"), max_length=100)
     boundary = models.JSONField(_("boundary (GeoJSON, WGS-84)"))
     min_lng = models.FloatField()
@@ -24,10 +49,24 @@ class Area(models.Model):
     max_lng = models.FloatField()
     max_lat = models.FloatField()
     area_m2 = models.FloatField(_("area (m²)"), default=0)
+    generation_low = models.ForeignKey(Generation, on_delete=models.PROTECT, related_name="+",
+                                       verbose_name=_("first generation"))
+    generation_high = models.ForeignKey(Generation, on_delete=models.PROTECT, related_name="+", null=True,
+                                        blank=True, verbose_name=_("last generation"))
+
+    objects = CurrentQuerySet.as_manager()
 
     class Meta:
         abstract = True
         ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["code"], condition=models.Q(generation_high__isnull=True),
+                                    name="%(app_label)s_%(class)s_one_current_code"),
+        ]
+
+    @property
+    def is_current(self) -> bool:
+        return self.generation_high_id is None
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
@@ -64,6 +103,76 @@ class Grid(Area):
         verbose_name = _("grid")
         verbose_name_plural = _("grids")
         permissions = [("patrol_grid", _("Work as a grid worker of this grid"))]
+
+
+class IndustryGrid(Area):
+    """A department's own zone (sanitation zone, market-supervision area, ...): an overlay
+    that need not follow the basic grids."""
+
+    department = models.ForeignKey("accounts.Department", on_delete=models.PROTECT, related_name="industry_grids",
+                                   verbose_name=_("department"))
+    basic_grids = models.ManyToManyField(
+        Grid, related_name="industry_grids", blank=True, verbose_name=_("basic grids it overlaps"),
+        help_text=_("Kept by the import and redraw services; decides what the department's staff see."),
+    )
+
+    class Meta(Area.Meta):
+        verbose_name = _("industry grid")
+        verbose_name_plural = _("industry grids")
+        constraints = [
+            models.UniqueConstraint(fields=["department", "code"], condition=models.Q(generation_high__isnull=True),
+                                    name="gridapp_industrygrid_one_current_code"),
+        ]
+
+
+class RecordKind(models.TextChoices):
+    BUILDING = "building", _("Building")
+    SMALL_SHOP = "small_shop", _("Small shop")
+    SMALL_RESTAURANT = "small_restaurant", _("Small restaurant")
+    SMALL_HOTEL = "small_hotel", _("Small hotel")
+    SMALL_ENTERTAINMENT = "small_entertainment", _("Small entertainment venue")
+    SMALL_INTERNET_CAFE = "small_internet_cafe", _("Small internet cafe")
+    SMALL_BEAUTY_BATH = "small_beauty_bath", _("Small beauty or bath place")
+    SMALL_CLINIC = "small_clinic", _("Small clinic")
+    SMALL_SCHOOL = "small_school", _("Small school or kindergarten")
+    SMALL_WORKSHOP = "small_workshop", _("Small workshop")
+    CAMERA = "camera", _("Camera")
+
+
+#: The "nine kinds of small places" (九小场所).
+SMALL_PLACE_KINDS = tuple(kind for kind in RecordKind if kind.value.startswith("small_"))
+
+
+class BaseRecord(models.Model):
+    """A building, one of the nine kinds of small places, or a camera's catalogue entry.
+
+    ``lng``/``lat`` are WGS-84, whatever the source sent (``source_crs`` says what
+    it was); ``grid`` is the grid *version* the record was located in.
+    """
+
+    external_id = models.CharField(_("external id"), max_length=64, unique=True)
+    kind = models.CharField(_("kind"), max_length=24, choices=RecordKind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    lng = models.FloatField(_("longitude (WGS-84)"))
+    lat = models.FloatField(_("latitude (WGS-84)"))
+    source_crs = models.CharField(_("source reference system"), max_length=8, default="WGS84")
+    grid = models.ForeignKey(Grid, on_delete=models.PROTECT, related_name="records", verbose_name=_("grid"))
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["grid", "kind"]),
+            models.Index(fields=["lng", "lat"]),
+            models.Index(fields=["name"]),
+        ]
+        verbose_name = _("base record")
+        verbose_name_plural = _("base records")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.external_id})"
 
 
 class GridUserObjectPermission(UserObjectPermissionBase):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
-from gridapp.models import Community, Grid, GridUserObjectPermission, Street
+from gridapp.models import BaseRecord, Community, Generation, Grid, GridUserObjectPermission, IndustryGrid, Street
 
 PATROL_PERMISSION = "patrol_grid"
 
@@ -21,21 +21,23 @@ def grids_of_worker(user) -> QuerySet[Grid]:
     """The grids ``user`` is assigned to as a grid worker."""
     if user is None or not user.is_authenticated:
         return Grid.objects.none()
-    return Grid.objects.filter(pk__in=grid_ids_of_worker(user)).order_by("code")
+    return Grid.objects.current().filter(pk__in=grid_ids_of_worker(user)).order_by("code")
 
 
 def grids_visible_to(user) -> QuerySet[Grid]:
-    """Every grid's outline is public within the staff app; workers see their own detail.
+    """Grid versions a user may see (lists add ``.current()``).
 
-    The district-wide roles see all grids, department staff see all grids (the
-    industry-grid overlay that narrows them comes with the grid issue), grid
-    workers see the grids they work in, others none.
+    The district-wide roles and department staff see every grid (staff work
+    across the basic grids their industry grids overlap, and need the map
+    around them); grid workers see every version of the grids they work in;
+    others none.  Old versions stay visible so a record located before a
+    redraw still shows the grid it was located in.
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return Grid.objects.none()
     if user.sees_whole_district or user.is_department_staff:
         return Grid.objects.all()
-    return grids_of_worker(user)
+    return Grid.objects.filter(pk__in=grid_ids_of_worker(user))
 
 
 def streets_visible_to(user) -> QuerySet[Street]:
@@ -43,7 +45,7 @@ def streets_visible_to(user) -> QuerySet[Street]:
         return Street.objects.none()
     if user.sees_whole_district or user.is_department_staff:
         return Street.objects.all()
-    return Street.objects.filter(communities__grids__in=grids_of_worker(user)).distinct()
+    return Street.objects.filter(communities__grids__in=grids_visible_to(user)).distinct()
 
 
 def communities_visible_to(user) -> QuerySet[Community]:
@@ -51,7 +53,7 @@ def communities_visible_to(user) -> QuerySet[Community]:
         return Community.objects.none()
     if user.sees_whole_district or user.is_department_staff:
         return Community.objects.all()
-    return Community.objects.filter(grids__in=grids_of_worker(user)).distinct()
+    return Community.objects.filter(grids__in=grids_visible_to(user)).distinct()
 
 
 def grid_workers(grid: Grid) -> QuerySet:
@@ -60,3 +62,35 @@ def grid_workers(grid: Grid) -> QuerySet:
         content_object=grid, permission__codename=PATROL_PERMISSION
     ).values("user_id")
     return get_user_model().objects.filter(pk__in=user_ids, is_active=True).order_by("username")
+
+
+def generation_current() -> Generation | None:
+    return Generation.objects.order_by("-id").first()
+
+
+def generation_current_id() -> int | None:
+    return Generation.objects.order_by("-id").values_list("id", flat=True).first()
+
+
+def grid_ids_of_department(department_id: int) -> QuerySet:
+    """Basic grids (any version) that the department's industry grids overlap, as a subquery."""
+    return IndustryGrid.basic_grids.through.objects.filter(
+        industrygrid__department_id=department_id).values("grid_id")
+
+
+def records_visible_to(user) -> QuerySet[BaseRecord]:
+    """Base records a user may see.
+
+    The command centre (district-wide roles) sees all; department staff see the
+    records in the basic grids their department's industry grids overlap; a grid
+    worker sees the records of the grids they work in (every version of them
+    they were assigned, so records located before a redraw stay visible); others
+    none.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return BaseRecord.objects.none()
+    if user.sees_whole_district:
+        return BaseRecord.objects.all()
+    if user.is_department_staff:
+        return BaseRecord.objects.filter(grid_id__in=grid_ids_of_department(user.department_id))
+    return BaseRecord.objects.filter(grid_id__in=grid_ids_of_worker(user))

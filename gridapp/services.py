@@ -1,4 +1,4 @@
-"""Writes of the grid: worker assignments and notices to a grid."""
+"""Writes of the grid: boundary generations and redraws, worker assignments, notices to a grid."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from accounts.models import Role
 from core.actor import acting_as
 from core.feed import change_record
 from core.services import notification_send
-from gridapp.models import Grid, GridNotice
+from gridapp.models import Generation, Grid, GridNotice, GridUserObjectPermission, IndustryGrid
 from gridapp.selectors import PATROL_PERMISSION, grid_workers
 
 PATROL_PERM = f"gridapp.{PATROL_PERMISSION}"
@@ -88,3 +88,101 @@ def grid_notice_deliver(*, notice_id: int) -> int:
             delivered += 1
     GridNotice.objects.filter(pk=notice.pk, delivered_at__isnull=True).update(delivered_at=timezone.now())
     return delivered
+
+
+def generation_create(*, description: str) -> Generation:
+    """Open a new boundary generation.  Who may call: boundary imports and redraws, in their transaction."""
+    return Generation.objects.create(description=description[:200])
+
+
+def boundary_polygon(geometry: dict):
+    """A valid, non-empty polygon from GeoJSON, or ``ValidationError(code="invalid_geometry")``."""
+    from shapely.geometry import shape
+    from shapely.validation import explain_validity
+
+    try:
+        polygon = shape(geometry)
+    except Exception as exc:  # shapely raises several types for malformed GeoJSON
+        raise ValidationError(_("The boundary is not valid GeoJSON: %(error)s") % {"error": exc},
+                              code="invalid_geometry") from None
+    if polygon.geom_type != "Polygon" or polygon.is_empty:
+        raise ValidationError(_("The boundary must be one polygon."), code="invalid_geometry")
+    if not polygon.is_valid:
+        raise ValidationError(_("The boundary is not a valid polygon: %(reason)s") % {"reason": explain_validity(polygon)},
+                              code="invalid_geometry")
+    return polygon
+
+
+def area_fields(polygon) -> dict:
+    """Bounding box, area and GeoJSON of a polygon, as stored on every area."""
+    import json
+
+    import shapely
+
+    from gridapp.demo import polygon_area_m2
+
+    min_lng, min_lat, max_lng, max_lat = polygon.bounds
+    return {"boundary": json.loads(shapely.to_geojson(polygon)), "min_lng": min_lng, "min_lat": min_lat, "max_lng": max_lng,
+            "max_lat": max_lat, "area_m2": round(polygon_area_m2(polygon), 1)}
+
+
+def industry_coverage_refresh(*, industry_grids=None) -> None:
+    """Recompute which current basic grids each industry grid overlaps (with positive area)."""
+    import shapely
+    from shapely.geometry import shape
+
+    grids = list(Grid.objects.current().values_list("id", "boundary"))
+    if not grids:
+        return
+    polygons = [shape(boundary) for _id, boundary in grids]
+    tree = shapely.STRtree(polygons)
+    targets = industry_grids if industry_grids is not None else IndustryGrid.objects.current()
+    current_ids = {grid_id for grid_id, _boundary in grids}
+    for industry_grid in targets:
+        polygon = shape(industry_grid.boundary)
+        overlapping = {grids[i][0] for i in tree.query(polygon, predicate="intersects")
+                       if polygons[i].intersection(polygon).area > 1e-12}
+        linked = set(industry_grid.basic_grids.values_list("id", flat=True))
+        # retired grid versions stay linked: the records located in them stay visible to the department
+        industry_grid.basic_grids.remove(*((linked & current_ids) - overlapping))
+        industry_grid.basic_grids.add(*(overlapping - linked))
+
+
+def boundaries_redraw(*, actor, changes: dict[str, dict], description: str) -> list[Grid]:
+    """Redraw basic grids: each code in ``changes`` gets a new version with the new boundary.
+
+    The old versions are retired into history (``generation_high`` is the new
+    generation) and keep their records; the new versions inherit the grid
+    workers, and industry-grid coverage is recomputed.  Every process's locator
+    switches to the new generation within ``LOCATOR_CHECK_SECONDS``.
+    Who may call: administrators and the command centre (``actor=None`` for
+    imports).  Raises ``PermissionDenied``, ``ValidationError`` with code
+    ``not_found`` (unknown code) or ``invalid_geometry``.
+    """
+    if actor is not None:
+        _require_district_role(actor)
+    polygons = {code: boundary_polygon(geometry) for code, geometry in changes.items()}
+    with transaction.atomic():
+        old = {grid.code: grid for grid in Grid.objects.current().select_for_update().filter(code__in=polygons)}
+        missing = sorted(set(polygons) - set(old))
+        if missing:
+            raise ValidationError(_("No current grid with code %(codes)s.") % {"codes": ", ".join(missing)},
+                                  code="not_found")
+        generation = generation_create(description=description)
+        redrawn = []
+        for code, polygon in sorted(polygons.items()):
+            previous = old[code]
+            Grid.objects.filter(pk=previous.pk).update(generation_high=generation)
+            centroid = polygon.centroid
+            grid = Grid.objects.create(code=code, name=previous.name, community_id=previous.community_id,
+                                       centroid_lng=centroid.x, centroid_lat=centroid.y,
+                                       generation_low=generation, **area_fields(polygon))
+            GridUserObjectPermission.objects.bulk_create(
+                GridUserObjectPermission(user_id=row.user_id, permission_id=row.permission_id, content_object=grid)
+                for row in GridUserObjectPermission.objects.filter(content_object=previous)
+            )
+            change_record(kind="grid.redrawn", obj=grid, grid_id=previous.pk)
+            change_record(kind="grid.redrawn", obj=grid, grid_id=grid.pk)
+            redrawn.append(grid)
+        industry_coverage_refresh()
+    return redrawn

@@ -6,7 +6,11 @@ import factory
 from shapely.geometry import box, mapping
 
 from accounts.models import BusinessCapacity, Department, Role, User
-from gridapp.models import Community, Grid, Street
+from gridapp.models import Community, Generation, Grid, IndustryGrid, Street
+
+
+def current_generation() -> Generation:
+    return Generation.objects.order_by("-id").first() or Generation.objects.create(description="test district")
 
 
 def square(lng: float, lat: float, size: float = 0.01):
@@ -52,6 +56,7 @@ class _AreaFactory(factory.django.DjangoModelFactory):
         size = 0.01
 
     boundary = factory.LazyAttribute(lambda o: mapping(square(o.lng, o.lat, o.size)))
+    generation_low = factory.LazyFunction(current_generation)
     min_lng = factory.SelfAttribute("lng")
     min_lat = factory.SelfAttribute("lat")
     max_lng = factory.LazyAttribute(lambda o: o.lng + o.size)
@@ -84,3 +89,12 @@ class GridFactory(_AreaFactory):
     community = factory.SubFactory(CommunityFactory)
     centroid_lng = factory.LazyAttribute(lambda o: o.lng + o.size / 2)
     centroid_lat = factory.LazyAttribute(lambda o: o.lat + o.size / 2)
+
+
+class IndustryGridFactory(_AreaFactory):
+    class Meta:
+        model = IndustryGrid
+
+    code = factory.Sequence(lambda n: f"TI{n:03d}")
+    name = factory.Sequence(lambda n: f"测试行业网格{n}")
+    department = factory.SubFactory(DepartmentFactory)

@@ -1,4 +1,9 @@
-"""Seed the demo district: idempotent, with a progress bar, printing the demo accounts."""
+"""Seed the demo district: idempotent, with progress bars, printing the demo accounts.
+
+``--scale demo`` (default): 600 grids, industry grids of three departments and
+3,200 base records.  ``--scale full``: the same district with 1.6 M base records
+in realistic proportions (17,000 cameras), for benchmarks.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,12 @@ from django.db import transaction
 from tqdm import tqdm
 
 from accounts.models import BusinessCapacity, Department, Role, User
-from gridapp.demo import Cell, build_district
-from gridapp.models import Community, Grid, Street
-from gridapp.selectors import grids_of_worker
-from gridapp.services import grid_assign_worker
+from gridapp.demo import FULL_SCALE, Cell, build_district, industry_zones, record_columns
+from gridapp.models import BaseRecord, Community, Generation, Grid, IndustryGrid, Street
+from gridapp.selectors import generation_current, grids_of_worker
+from gridapp.services import grid_assign_worker, industry_coverage_refresh
+
+SCALES = {"demo": 1 / 500, "full": 1.0}
 
 DEPARTMENTS = [
     ("urban", "城市管理局", "Urban Management Bureau"),
@@ -54,37 +61,72 @@ class Command(BaseCommand):
         parser.add_argument("--if-empty", action="store_true", help="do nothing when grids already exist")
         parser.add_argument("--no-progress", action="store_true")
         parser.add_argument("--force", action="store_true", help="allow seeding in production")
+        parser.add_argument("--scale", choices=sorted(SCALES), default="demo",
+                            help="demo: 3,200 base records; full: 1.6 M (17,000 cameras) for benchmarks")
 
-    def handle(self, *args, if_empty: bool, no_progress: bool, force: bool, **options):
+    def handle(self, *args, if_empty: bool, no_progress: bool, force: bool, scale: str, **options):
         if settings.PRODUCTION and not force:
             raise CommandError("seed_demo creates accounts with known passwords; pass --force to run it in production")
         if not (if_empty and Grid.objects.exists()):
             district = build_district()
+            zones = industry_zones()
             total = sum(1 + len(street.children) + sum(len(c.children) for c in street.children) for street in district)
+            total += sum(len(cells) for cells in zones.values())
             with tqdm(total=total, desc="demo district", unit="area", disable=no_progress) as bar:
                 with transaction.atomic():
-                    self._seed_geography(district, bar)
-                    self._seed_people()
+                    generation = generation_current() or Generation.objects.create(description="demo district")
+                    self._seed_geography(district, generation, bar)
+                    departments = self._seed_people()
+                    self._seed_industry(zones, departments, generation, bar)
+            self._seed_records(SCALES[scale], no_progress)
         self._print_accounts()
 
-    def _seed_geography(self, district: list[Cell], bar) -> None:
+    def _seed_geography(self, district: list[Cell], generation, bar) -> None:
         for street_cell in district:
-            street = _upsert(Street, street_cell)
+            street = _upsert(Street, street_cell, generation)
             bar.update(1)
             for community_cell in street_cell.children:
-                community = _upsert(Community, community_cell, street=street)
+                community = _upsert(Community, community_cell, generation, street=street)
                 bar.update(1)
-                grids = [_area_fields(Grid, cell, community_id=community.pk,
-                                      centroid_lng=cell.polygon.centroid.x, centroid_lat=cell.polygon.centroid.y)
-                         for cell in community_cell.children]
-                Grid.objects.bulk_create(
-                    grids, update_conflicts=True, unique_fields=["code"],
-                    update_fields=["name", "boundary", "min_lng", "min_lat", "max_lng", "max_lat", "area_m2",
-                                   "community", "centroid_lng", "centroid_lat"],
-                )
-                bar.update(len(grids))
+                for cell in community_cell.children:
+                    centroid = cell.polygon.centroid
+                    _upsert(Grid, cell, generation, community=community, centroid_lng=centroid.x, centroid_lat=centroid.y)
+                bar.update(len(community_cell.children))
 
-    def _seed_people(self) -> None:
+    def _seed_industry(self, zones: dict[str, list[Cell]], departments: dict, generation, bar) -> None:
+        for department_code, cells in zones.items():
+            for cell in cells:
+                _upsert(IndustryGrid, cell, generation, department=departments[department_code])
+            bar.update(len(cells))
+        industry_coverage_refresh()
+
+    def _seed_records(self, scale: float, no_progress: bool) -> None:
+        import numpy as np
+
+        from gridapp.importer import RecordBatch, records_load
+        from gridapp.locator import locator_reset
+
+        locator_reset()
+        total = sum(max(1, int(round(count * scale))) for count in FULL_SCALE.values())
+        if BaseRecord.objects.count() >= total:
+            return
+
+        def batches():
+            for columns in record_columns(scale=scale):
+                size = len(columns["external_id"])
+                yield RecordBatch(
+                    external_ids=columns["external_id"], kinds=columns["kind"], names=columns["name"],
+                    addresses=columns["address"], lngs=np.asarray(columns["lng"]), lats=np.asarray(columns["lat"]),
+                    crs=["WGS84"] * size, lines=list(range(1, size + 1)), source="seed_demo",
+                )
+
+        with tqdm(total=total, desc="base records", unit="row", disable=no_progress) as bar:
+            report = records_load(batches(), progress=bar.update)
+        self.stdout.write(f"Base records: {report.created:,} created, {report.updated:,} updated, "
+                          f"{report.unchanged:,} unchanged, {len(report.rejected):,} rejected "
+                          f"({report.seconds_loading:.1f} s loading).")
+
+    def _seed_people(self) -> dict:
         departments = {}
         for code, name, name_en in DEPARTMENTS:
             departments[code], _ = Department.objects.update_or_create(code=code, defaults={"name": name, "name_en": name_en})
@@ -98,14 +140,16 @@ class Command(BaseCommand):
             user.save()
         for username, grid_code in DEMO_ASSIGNMENTS.items():
             worker = User.objects.get(username=username)
-            grid = Grid.objects.get(code=grid_code)
+            grid = Grid.objects.current().get(code=grid_code)
             if not grids_of_worker(worker).filter(pk=grid.pk).exists():
                 grid_assign_worker(actor=None, grid=grid, worker=worker)
+        return departments
 
     def _print_accounts(self) -> None:
         self.stdout.write(self.style.SUCCESS(
-            f"Demo district: {Street.objects.count()} streets, {Community.objects.count()} communities, "
-            f"{Grid.objects.count()} grids."
+            f"Demo district: {Street.objects.current().count()} streets, {Community.objects.current().count()} "
+            f"communities, {Grid.objects.current().count()} grids, {IndustryGrid.objects.current().count()} industry "
+            f"grids, {BaseRecord.objects.count():,} base records."
         ))
         self.stdout.write("Demo accounts (username / password / role):")
         for username, role, _display_name, _phone, _department, _extra in DEMO_ACCOUNTS:
@@ -113,15 +157,20 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<9} {demo_password(username):<26} {role.label}{where}")
 
 
-def _area_fields(model, cell: Cell, **extra):
-    min_lng, min_lat, max_lng, max_lat = cell.bbox
-    return model(code=cell.code, name=cell.name, boundary=cell.geojson, min_lng=min_lng, min_lat=min_lat,
-                 max_lng=max_lng, max_lat=max_lat, area_m2=round(cell.area_m2, 1), **extra)
+def _upsert(model, cell: Cell, generation, **extra):
+    """Create the current version of ``cell.code`` or bring it in line with the demo (idempotent)."""
+    from gridapp.services import area_fields
 
-
-def _upsert(model, cell: Cell, **extra):
-    fields = _area_fields(model, cell, **extra)
-    defaults = {f.attname: getattr(fields, f.attname) for f in model._meta.concrete_fields
-                if f.attname not in ("id", "code")}
-    obj, _created = model.objects.update_or_create(code=cell.code, defaults=defaults)
+    fields = {"name": cell.name, **area_fields(cell.polygon), **extra}
+    lookup = {"code": cell.code, "generation_high__isnull": True}
+    if model is IndustryGrid:
+        lookup["department"] = extra["department"]
+    obj = model.objects.filter(**lookup).first()
+    if obj is None:
+        return model.objects.create(code=cell.code, generation_low=generation, **fields)
+    changed = [name for name, value in fields.items() if getattr(obj, name) != value]
+    for name in changed:
+        setattr(obj, name, fields[name])
+    if changed:
+        obj.save(update_fields=changed)
     return obj
