@@ -9,7 +9,7 @@ from datetime import datetime
 import strawberry
 import strawberry_django
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.utils.translation import gettext as _
 from strawberry import relay
 from strawberry.scalars import JSON
@@ -22,7 +22,16 @@ from api.permissions import IsAuthenticated
 from gridapp import selectors, services
 from gridapp.crs import CRS, to_wgs84
 from gridapp.locator import OutsideDistrict, district_locator
-from gridapp.models import BaseRecord, Community, Grid, GridNotice, IndustryGrid, RecordKind, Street
+from gridapp.models import (
+    BaseRecord,
+    Community,
+    Grid,
+    GridNotice,
+    GridUserObjectPermission,
+    IndustryGrid,
+    RecordKind,
+    Street,
+)
 
 CrsEnum = strawberry.enum(CRS, name="CoordinateSystem",
                           description="WGS84: GPS and survey data; GCJ02: what phones and most maps in China report; "
@@ -59,6 +68,12 @@ class CommunityType(relay.Node):
         return queryset.filter(pk__in=selectors.communities_visible_to(viewer(info).user).values("pk"))
 
 
+@strawberry.type(name="GridWorker")
+class GridWorkerType:
+    username: str
+    display_name: str
+
+
 @strawberry_django.type(Grid, name="Grid")
 class GridType(relay.Node):
     code: str
@@ -74,6 +89,20 @@ class GridType(relay.Node):
                                                description="False for a version retired by a redraw.")
     record_count: int = strawberry_django.field(annotate=Count("records"),
                                                 description="Base records located in this grid version.")
+
+    @strawberry_django.field(
+        prefetch_related=[Prefetch(
+            "griduserobjectpermission_set",
+            queryset=GridUserObjectPermission.objects.filter(
+                permission__codename=selectors.PATROL_PERMISSION, user__is_active=True,
+            ).select_related("user").order_by("user__username"),
+            to_attr="patrol_rows",
+        )],
+        description="The grid workers of this grid version.",
+    )
+    def workers(self, root: Grid) -> list[GridWorkerType]:
+        return [GridWorkerType(username=row.user.username, display_name=row.user.display_name)
+                for row in root.patrol_rows]
 
     @classmethod
     def get_queryset(cls, queryset, info, **kwargs):

@@ -1,31 +1,60 @@
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
-from gridapp.models import Community, Grid, GridNotice, Street
+from gridapp.models import BaseRecord, Community, Generation, Grid, GridNotice, IndustryGrid, Street
+
+
+class AreaAdmin(admin.ModelAdmin):
+    """Boundaries change through imports and redraws (new generations), not by hand-editing GeoJSON."""
+
+    list_display = ["code", "name", "area_m2", "generation_low", "generation_high"]
+    list_filter = [("generation_high", admin.EmptyFieldListFilter)]
+    search_fields = ["code", "name"]
+    readonly_fields = ["boundary", "min_lng", "min_lat", "max_lng", "max_lat", "area_m2", "generation_low",
+                       "generation_high"]
+
+
+@admin.register(Generation)
+class GenerationAdmin(admin.ModelAdmin):
+    list_display = ["id", "description", "created_at"]
 
 
 @admin.register(Street)
-class StreetAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "area_m2"]
-    search_fields = ["code", "name"]
-    exclude = ["boundary"]
+class StreetAdmin(AreaAdmin):
+    pass
 
 
 @admin.register(Community)
-class CommunityAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "street", "area_m2"]
-    list_filter = ["street"]
-    search_fields = ["code", "name"]
-    exclude = ["boundary"]
+class CommunityAdmin(AreaAdmin):
+    list_display = [*AreaAdmin.list_display, "street"]
+    list_select_related = ["street"]
 
 
 @admin.register(Grid)
-class GridAdmin(GuardedModelAdmin):
-    list_display = ["code", "name", "community", "area_m2"]
-    list_filter = ["community__street"]
-    search_fields = ["code", "name"]
-    list_select_related = ["community"]
-    exclude = ["boundary"]
+class GridAdmin(GuardedModelAdmin, AreaAdmin):
+    """Grid workers are assigned on each grid's 'Object permissions' page (django-guardian)."""
+
+    list_display = [*AreaAdmin.list_display, "community"]
+    list_filter = [*AreaAdmin.list_filter, "community__street"]
+    list_select_related = ["community", "generation_low", "generation_high"]
+    readonly_fields = [*AreaAdmin.readonly_fields, "centroid_lng", "centroid_lat"]
+
+
+@admin.register(IndustryGrid)
+class IndustryGridAdmin(AreaAdmin):
+    list_display = [*AreaAdmin.list_display, "department"]
+    list_filter = [*AreaAdmin.list_filter, "department"]
+    filter_horizontal = ["basic_grids"]
+
+
+@admin.register(BaseRecord)
+class BaseRecordAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "kind", "name", "address", "grid", "updated_at"]
+    list_filter = ["kind"]
+    search_fields = ["external_id", "name", "address"]
+    raw_id_fields = ["grid"]
+    list_select_related = ["grid"]
+    show_full_result_count = False  # 1.6 M rows: no COUNT(*) on every page
 
 
 @admin.register(GridNotice)
