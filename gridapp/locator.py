@@ -106,7 +106,18 @@ class Layer:
         candidates: dict[int, list[int]] = {int(f): [] for f in flat}
         for c, p in zip(cell_idx.tolist(), poly_idx.tolist(), strict=True):
             candidates[int(flat[c])].append(p)
-        return {key: tuple(sorted(value)) for key, value in candidates.items()}
+        # The band of mixed cells is conservative: settle the cells no edge really crosses.
+        touched = np.bincount(cell_idx, minlength=len(flat))
+        outside = np.nonzero(touched == 0)[0]
+        self.raster[ys[outside], xs[outside]] = OUTSIDE
+        single = np.nonzero(touched == 1)[0]
+        owner = np.full(len(flat), -1, dtype=np.int64)
+        owner[cell_idx] = poly_idx
+        covered = shapely.contains_properly(np.array(self.polygons, dtype=object)[owner[single]], boxes[single])
+        settled = single[covered]
+        self.raster[ys[settled], xs[settled]] = owner[settled]
+        still_mixed = set(flat.tolist()) - set(flat[outside].tolist()) - set(flat[settled].tolist())
+        return {key: tuple(sorted(candidates[key])) for key in still_mixed}
 
     def _cells(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with np.errstate(invalid="ignore"):  # NaN and inf land outside (-1), checked by the callers
@@ -115,9 +126,11 @@ class Layer:
         return cx.astype(np.int64), cy.astype(np.int64)
 
     def _exact(self, x: float, y: float, candidates=None) -> int:
-        for rank in candidates if candidates is not None else self.tree.query(shapely.Point(x, y)):
+        if candidates is None:
+            candidates = sorted(self.tree.query(shapely.Point(x, y)).tolist())
+        for rank in candidates:  # lowest code first: the border rule
             if shapely.intersects_xy(self.polygons[rank], x, y):
-                return int(rank)
+                return rank
         return OUTSIDE
 
     # -- lookups -------------------------------------------------------------------
