@@ -197,8 +197,10 @@ class OutsideDistrict(ValueError):
 class DistrictLocator:
     """Every layer of one generation, ready to answer."""
 
-    def __init__(self, *, generation_id: int, grids: list[dict], industry: list[dict], resolution: int = 2048):
+    def __init__(self, *, generation_id: int, grids: list[dict], industry: list[dict], resolution: int = 2048,
+                 version=None):
         self.generation_id = generation_id
+        self.version = version if version is not None else generation_id
         self.grid_ids = np.array([g["id"] for g in grids], dtype=np.int64)
         self.grids = grids
         self.basic = Layer([shape(g["boundary"]) for g in grids], [g["code"] for g in grids], resolution)
@@ -248,7 +250,8 @@ def build_locator(resolution: int = 2048) -> DistrictLocator:
         raise OutsideDistrict("no boundaries have been loaded")
     industry = list(IndustryGrid.objects.current().order_by("department_id", "code").values(
         "id", "code", "boundary", "department_id", "department__code"))
-    return DistrictLocator(generation_id=generation.pk, grids=grids, industry=industry, resolution=resolution)
+    return DistrictLocator(generation_id=generation.pk, grids=grids, industry=industry, resolution=resolution,
+                           version=(generation.pk, generation.created_at))
 
 
 class _Cache:
@@ -260,15 +263,15 @@ class _Cache:
     def get(self) -> DistrictLocator:
         from django.conf import settings
 
-        from gridapp.selectors import generation_current_id
+        from gridapp.selectors import generation_current_version
 
         now = time.monotonic()
         current = self.locator
         if current is not None and now - self.checked_at < settings.LOCATOR_CHECK_SECONDS:
             return current
         with self.lock:
-            latest = generation_current_id()
-            if self.locator is None or self.locator.generation_id != latest:
+            latest = generation_current_version()
+            if self.locator is None or self.locator.version != latest:
                 self.locator = build_locator()
             self.checked_at = time.monotonic()
             return self.locator

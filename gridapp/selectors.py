@@ -68,8 +68,9 @@ def generation_current() -> Generation | None:
     return Generation.objects.order_by("-id").first()
 
 
-def generation_current_id() -> int | None:
-    return Generation.objects.order_by("-id").values_list("id", flat=True).first()
+def generation_current_version() -> tuple | None:
+    """The current generation's identity: its id and creation time (an id alone can be reused after a rollback)."""
+    return Generation.objects.order_by("-id").values_list("id", "created_at").first()
 
 
 def grid_ids_of_department(department_id: int) -> QuerySet:

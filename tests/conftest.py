@@ -152,3 +152,13 @@ PYTHON = sys.executable
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_locator():
+    """Each test builds its own locator: ids of rolled-back test data come back on SQLite."""
+    from gridapp.locator import locator_reset
+
+    locator_reset()
+    yield
+    locator_reset()

@@ -1,0 +1,148 @@
+"""Importing the district's 1.6 M base records into PostgreSQL.
+
+Measured in one run, on the same generated rows, in a scratch database:
+
+* OneGrid's ``records_load`` (validation, GCJ-02 conversion where needed,
+  vectorised locating, COPY into a temporary table, one upsert), reporting the
+  database-loading seconds (target <= 10 s, >= 160 k rows/s) and the total;
+* the same load again (every row unchanged: nothing may be written);
+* baseline: Django's plain ``bulk_create`` of the same rows (grids precomputed);
+* baseline: a raw ``COPY`` of the same rows straight into the table (no
+  validation, no upsert): the floor.
+
+    .venv/bin/python bench/import.py [--rows 1600000]
+
+Needs PostgreSQL (``DATABASE_URL``, default postgres://postgres@127.0.0.1:5432/onegrid);
+the scratch database is created and dropped by the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_600_000)
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["ONEGRID_VAR_DIR"] = tempfile.mkdtemp(prefix="onegrid-bench-")
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/onegrid")
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
+
+    if connection.vendor != "postgresql":
+        sys.exit("bench/import.py measures the PostgreSQL path: set DATABASE_URL=postgres://...")
+    setup_test_environment()
+    old_config = setup_databases(verbosity=0, interactive=False)  # a scratch test_* database
+    try:
+        run(args.rows)
+    finally:
+        teardown_databases(old_config, verbosity=0)
+
+
+def run(rows: int) -> None:
+    import numpy as np
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from tqdm import tqdm
+
+    from gridapp.demo import FULL_SCALE, record_columns
+    from gridapp.importer import RecordBatch, records_load
+    from gridapp.locator import district_locator, locator_reset
+    from gridapp.models import BaseRecord
+
+    call_command("seed_demo", "--no-progress", stdout=io.StringIO())
+    BaseRecord.objects.all().delete()
+    locator_reset()
+    locator = district_locator()
+    scale = rows / sum(FULL_SCALE.values())
+
+    columns = []
+    with tqdm(total=rows, desc="generating rows", unit="row") as bar:
+        for chunk in record_columns(scale=scale):
+            columns.append(chunk)
+            bar.update(len(chunk["external_id"]))
+    total = sum(len(c["external_id"]) for c in columns)
+
+    def batches(line_offset=0):
+        line = line_offset
+        for chunk in columns:
+            size = len(chunk["external_id"])
+            yield RecordBatch(external_ids=chunk["external_id"], kinds=chunk["kind"], names=chunk["name"],
+                              addresses=chunk["address"], lngs=np.asarray(chunk["lng"]), lats=np.asarray(chunk["lat"]),
+                              crs=["WGS84"] * size, lines=list(range(line + 1, line + size + 1)), source="bench")
+            line += size
+
+    results = []
+
+    def record(label: str, seconds: float, note: str = "") -> None:
+        results.append((label, seconds, note))
+        print(f"  {label:<34} {seconds:8.2f} s  {total / seconds:>12,.0f} rows/s  {note}")
+
+    print(f"\nPostgreSQL {connection.pg_version // 10000}, {total:,} rows, {os.cpu_count()} cores")
+    with tqdm(total=total, desc="records_load", unit="row") as bar:
+        started = time.perf_counter()
+        report = records_load(batches(), locator=locator, progress=bar.update)
+        whole = time.perf_counter() - started
+    assert report.created == total and not report.rejected, report
+    record("records_load: database loading", report.seconds_loading, "(COPY to temp + upsert)")
+    record("records_load: end to end", whole, "(validate, locate, load)")
+    target = "PASS" if report.seconds_loading <= 10 else "FAIL"
+    print(f"  target: <= 10 s of loading for 1.6 M rows -> {target} ({report.seconds_loading:.2f} s)")
+
+    started = time.perf_counter()
+    again = records_load(batches(), locator=locator)
+    record("records_load again (all unchanged)", time.perf_counter() - started,
+           f"created={again.created} updated={again.updated} unchanged={again.unchanged:,}")
+    assert again.created == again.updated == 0
+
+    grid_ids = [locator.grid_ids_for(np.asarray(c["lng"]), np.asarray(c["lat"])) for c in columns]
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE gridapp_baserecord RESTART IDENTITY")
+    started = time.perf_counter()
+    with transaction.atomic():
+        for chunk, grids in tqdm(list(zip(columns, grid_ids, strict=True)), desc="bulk_create", unit="batch"):
+            BaseRecord.objects.bulk_create(
+                (BaseRecord(external_id=e, kind=k, name=n, address=a, lng=x, lat=y, grid_id=g)
+                 for e, k, n, a, x, y, g in zip(chunk["external_id"], chunk["kind"], chunk["name"], chunk["address"],
+                                                chunk["lng"].tolist(), chunk["lat"].tolist(), grids.tolist(),
+                                                strict=True)),
+                batch_size=10_000,
+            )
+    baseline_bulk = time.perf_counter() - started
+    record("baseline: Django bulk_create", baseline_bulk)
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE gridapp_baserecord RESTART IDENTITY")
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        sql = ("COPY gridapp_baserecord (external_id, kind, name, address, lng, lat, source_crs, grid_id, attributes,"
+               " updated_at) FROM STDIN")
+        with cursor.cursor.copy(sql) as copy:
+            for chunk, grids in zip(columns, grid_ids, strict=True):
+                for row in zip(chunk["external_id"], chunk["kind"], chunk["name"], chunk["address"],
+                               chunk["lng"].tolist(), chunk["lat"].tolist(), grids.tolist(), strict=True):
+                    copy.write_row((*row[:6], "WGS84", row[6], "{}", "now"))
+    baseline_copy = time.perf_counter() - started
+    record("baseline: raw COPY into the table", baseline_copy, "(no validation, no upsert)")
+
+    print(f"\n  records_load loading vs bulk_create: {baseline_bulk / report.seconds_loading:.1f}x faster")
+    print(f"  records_load loading vs raw COPY:    {report.seconds_loading / baseline_copy:.2f}x the time of the floor")
+
+
+if __name__ == "__main__":
+    main()

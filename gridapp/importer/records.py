@@ -1,0 +1,236 @@
+"""``records_load``: validate, convert and locate base records, then upsert them through a temporary table."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+
+import numpy as np
+from django.db import connection, transaction
+from django.utils import timezone
+
+from gridapp.crs import CRS, to_wgs84_array
+from gridapp.importer.types import _BAD_TEXT, ImportReport, RecordBatch, Reject, _bad_text_reason
+from gridapp.models import BaseRecord, RecordKind
+
+_KINDS = frozenset(RecordKind.values)
+_KIND_LIST = ", ".join(RecordKind.values)
+_TEMP_TABLE = "_import_baserecord"
+_LOADED = ("external_id", "kind", "name", "address", "lng", "lat", "source_crs", "grid_id", "attributes")
+_SQLITE_CHUNK = 10_000
+_CRS_LIST = list(CRS)
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
+def records_load(batches: Iterable[RecordBatch], *, locator=None,
+                 progress: Callable[[int], object] | None = None) -> ImportReport:
+    """Validate, convert, locate and upsert base records by ``external_id``, all in one transaction.
+
+    Each row needs an external id (at most 64 characters), a ``RecordKind``,
+    a name (1-200), an address of at most 300, finite coordinates in a CRS
+    ``CRS.parse`` accepts, and a point inside the district (``locator``, by
+    default ``district_locator()``); a later row with an external id already
+    accepted in this load is rejected (the first accepted one is kept).  Bad
+    rows become rejects; the good ones are created, updated where anything
+    differs (grid version included), or left untouched.  ``progress`` is
+    called with the number of rows just finished after each batch (pass a
+    tqdm bar's ``update``).  Who may call: the ``import_base_data`` command
+    and other bulk imports.  Raises whatever the database or the batches
+    raise, after rolling everything back.
+    """
+    if locator is None:
+        from gridapp.locator import district_locator
+
+        locator = district_locator()
+    rejected: list[Reject] = []
+    seen: dict[str, int] = {}  # external id -> source number * 2**32 + line of its first row
+    sources: list[str] = []
+    crs_cache: dict[str, int | str] = {}  # CRS name -> index in _CRS_LIST, or why it is unknown
+    total = 0
+    seconds = 0.0
+    table = connection.ops.quote_name(BaseRecord._meta.db_table)
+    postgres = connection.vendor == "postgresql"
+    with transaction.atomic(), connection.cursor() as cursor:
+        started = time.perf_counter()
+        _temp_table_create(cursor, postgres)
+        seconds += time.perf_counter() - started
+        for batch in batches:
+            if batch.source not in sources:
+                sources.append(batch.source)
+            rows, batch_rejects = _batch_rows(batch, locator, seen, sources.index(batch.source), sources,
+                                              crs_cache, total)
+            rejected.extend(batch_rejects)
+            started = time.perf_counter()
+            _temp_table_fill(cursor, rows, postgres)
+            seconds += time.perf_counter() - started
+            total += len(rows)
+            if progress is not None:
+                progress(len(batch))
+        started = time.perf_counter()
+        created, updated = _upsert(cursor, table, total, postgres)
+        cursor.execute(f"DROP TABLE {_TEMP_TABLE}")
+    seconds += time.perf_counter() - started  # with the commit: PostgreSQL checks the grid foreign keys then
+    return ImportReport(created=created, updated=updated, unchanged=total - created - updated,
+                        rejected=rejected, seconds_loading=seconds)
+
+
+def _batch_rows(batch: RecordBatch, locator, seen: dict[str, int], source_number: int, sources: list[str],
+                crs_cache: dict[str, int | str], offset: int) -> tuple[list[tuple], list[Reject]]:
+    """The batch's good rows, ready for the temporary table, and its rejects."""
+    n = len(batch.external_ids)
+    lngs = np.asarray(batch.lngs, dtype=np.float64)
+    lats = np.asarray(batch.lats, dtype=np.float64)
+    lengths = {len(batch.kinds), len(batch.names), len(batch.addresses), len(lngs), len(lats), len(batch.crs),
+               len(batch.lines), n if batch.attributes is None else len(batch.attributes)}
+    if lengths != {n}:
+        raise ValueError(f"{batch.source}: the columns of a record batch differ in length")
+    problems: dict[int, list[str]] = {}
+    crs_codes = np.zeros(n, dtype=np.int8)  # index into _CRS_LIST
+    for i, (external_id, kind, name, address, crs_name) in enumerate(
+            zip(batch.external_ids, batch.kinds, batch.names, batch.addresses, batch.crs, strict=True)):
+        code = crs_cache.get(crs_name)
+        if code is None:
+            try:
+                code = crs_cache[crs_name] = _CRS_LIST.index(CRS.parse(crs_name or CRS.WGS84.value))
+            except ValueError as exc:
+                code = crs_cache[crs_name] = str(exc)
+        if (external_id and len(external_id) <= 64 and kind in _KINDS and name and len(name) <= 200
+                and (not address or len(address) <= 300) and code.__class__ is int
+                and not _BAD_TEXT.search(f"{external_id}{name}{address or ''}")):
+            if code:
+                crs_codes[i] = code
+            continue
+        problems[i] = _row_problems(external_id, kind, name, address, code)
+    ok = np.ones(n, dtype=bool)
+    ok[list(problems)] = False
+    wgs_lng, wgs_lat = lngs.copy(), lats.copy()
+    for code, crs in enumerate(_CRS_LIST):
+        if crs is CRS.WGS84:
+            continue
+        index = np.nonzero(ok & (crs_codes == code))[0]
+        if len(index):
+            wgs_lng[index], wgs_lat[index] = to_wgs84_array(lngs[index], lats[index], crs)
+    good = np.nonzero(ok)[0]
+    grid_ids = np.zeros(n, dtype=np.int64)
+    if len(good):
+        grid_ids[good] = locator.grid_ids_for(wgs_lng[good], wgs_lat[good])
+    for i in good[grid_ids[good] == 0].tolist():
+        problems[i] = [f"the point ({lngs[i]:.6f}, {lats[i]:.6f}) {_CRS_LIST[crs_codes[i]].value} "
+                       "is outside the district"]
+
+    attributes = batch.attributes
+    rows = []
+    lng_list, lat_list, grid_list = wgs_lng.tolist(), wgs_lat.tolist(), grid_ids.tolist()
+    crs_values = [crs.value for crs in _CRS_LIST]
+    crs_list = crs_codes.tolist()
+    for i in good.tolist():
+        if i in problems:
+            continue
+        external_id = batch.external_ids[i]
+        first = seen.get(external_id)
+        if first is not None:
+            first_source, first_line = divmod(first, 1 << 32)
+            where = f"line {first_line}" if first_source == source_number else f"{sources[first_source]} line {first_line}"
+            if batch.line_label != "line" and first_source == source_number:
+                where = f"{batch.line_label} {first_line}"
+            problems[i] = [f"duplicate external_id {external_id!r} (first at {where})"]
+            continue
+        if attributes is not None and attributes[i]:
+            text = _JSON.encode(attributes[i])
+            problem = _bad_text_reason(text, "attributes") or ("attributes contain a NUL character"
+                                                               if "\\u0000" in text else None)
+            if problem:
+                problems[i] = [problem]
+                continue
+        else:
+            text = "{}"
+        seen[external_id] = (source_number << 32) + batch.lines[i]
+        rows.append((offset + len(rows), external_id, batch.kinds[i], batch.names[i], batch.addresses[i] or "",
+                     lng_list[i], lat_list[i], crs_values[crs_list[i]], grid_list[i], text))
+    prefix = "" if batch.line_label == "line" else batch.line_label
+    rejects = [Reject(batch.source, batch.lines[i],
+                      f"{prefix} {batch.lines[i]}: {'; '.join(reasons)}" if prefix else "; ".join(reasons))
+               for i, reasons in sorted(problems.items())]
+    return rows, rejects
+
+
+def _row_problems(external_id, kind, name, address, crs_code: int | str) -> list[str]:
+    problems = []
+    if not external_id:
+        problems.append("external_id is missing")
+    elif len(external_id) > 64:
+        problems.append(f"external_id is longer than 64 characters ({len(external_id)})")
+    if kind not in _KINDS:
+        problems.append(f"unknown kind {kind!r} (expected one of {_KIND_LIST})" if kind else "kind is missing")
+    if not name:
+        problems.append("name is missing")
+    elif len(name) > 200:
+        problems.append(f"name is longer than 200 characters ({len(name)})")
+    if address and len(address) > 300:
+        problems.append(f"address is longer than 300 characters ({len(address)})")
+    if crs_code.__class__ is not int:
+        problems.append(crs_code)
+    for value, what in ((external_id, "external_id"), (name, "name"), (address or "", "address")):
+        if isinstance(value, str) and (reason := _bad_text_reason(value, what)):
+            problems.append(reason)
+    return problems
+
+
+def _temp_table_create(cursor, postgres: bool) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS {_TEMP_TABLE}")
+    if postgres:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {_TEMP_TABLE} (seq bigint, external_id varchar(64), kind varchar(24), "
+            "name varchar(200), address varchar(300), lng double precision, lat double precision, "
+            "source_crs varchar(8), grid_id bigint, attributes jsonb) ON COMMIT DROP"
+        )
+    else:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {_TEMP_TABLE} (seq integer, external_id text, kind text, name text, "
+            "address text, lng real, lat real, source_crs text, grid_id integer, attributes text)"
+        )
+
+
+def _temp_table_fill(cursor, rows: list[tuple], postgres: bool) -> None:
+    if not rows:
+        return
+    if postgres:
+        with cursor.cursor.copy(f"COPY {_TEMP_TABLE} (seq, {', '.join(_LOADED)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        sql = f"INSERT INTO {_TEMP_TABLE} VALUES ({', '.join(['%s'] * (len(_LOADED) + 1))})"
+        for start in range(0, len(rows), _SQLITE_CHUNK):
+            cursor.executemany(sql, rows[start:start + _SQLITE_CHUNK])
+
+
+def _upsert(cursor, table: str, total: int, postgres: bool) -> tuple[int, int]:
+    """Move the temporary table into ``table``; returns (created, updated)."""
+    if not total:
+        return 0, 0
+    differs = " IS DISTINCT FROM " if postgres else " IS NOT "
+    columns = ", ".join(_LOADED)
+    assignments = ", ".join(f"{column} = excluded.{column}" for column in (*_LOADED[1:], "updated_at"))
+
+    def changed(old: str, new: str) -> str:
+        return " OR ".join(f"{old}.{column}{differs}{new}.{column}" for column in _LOADED[1:])
+
+    upsert = (
+        f"INSERT INTO {table} ({columns}, updated_at) SELECT {columns}, %s FROM {_TEMP_TABLE} WHERE true ORDER BY seq "
+        f"ON CONFLICT (external_id) DO UPDATE SET {assignments} WHERE {changed(table, 'excluded')}"
+    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    if postgres:
+        # xmax is 0 on a freshly inserted row and the updating transaction's id on an updated one;
+        # rows the WHERE clause skipped are not returned at all.
+        cursor.execute(f"WITH upserted AS ({upsert} RETURNING ({table}.xmax = 0) AS created) "
+                       "SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM upserted",
+                       [now])
+        created, updated = cursor.fetchone()
+        return created, updated
+    cursor.execute(f"SELECT count(*), coalesce(sum(CASE WHEN {changed('b', 't')} THEN 1 ELSE 0 END), 0) "
+                   f"FROM {_TEMP_TABLE} t JOIN {table} b ON b.external_id = t.external_id")
+    existing, updated = cursor.fetchone()
+    cursor.execute(upsert, [now])
+    return total - existing, updated
