@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from gridapp.crs import CRS, to_wgs84_array
+from gridapp.importer import postgres as pg
 from gridapp.importer.types import _BAD_TEXT, ImportReport, RecordBatch, Reject, _bad_text_reason
 from gridapp.models import BaseRecord, RecordKind
 
@@ -21,6 +22,15 @@ _LOADED = ("external_id", "kind", "name", "address", "lng", "lat", "source_crs",
 _SQLITE_CHUNK = 10_000
 _CRS_LIST = list(CRS)
 _JSON = json.JSONEncoder(ensure_ascii=False)
+_TEXT_COLUMNS = (1, 2, 3, 4, 7, 9)  # positions of the strings in a staged row (seq first)
+
+#: The bulk path (PostgreSQL only; see ``gridapp.importer.postgres``) drops the table's secondary indexes,
+#: unique constraints and foreign keys, moves the rows in, then rebuilds them.  It is taken when at least
+#: this many rows are staged and the table holds fewer rows than that (an initial load, or one that at
+#: least doubles the table): rebuilding indexes over the whole table then costs less than maintaining them.
+BULK_MIN_ROWS = 50_000
+#: None chooses by the rule above; True or False forces the bulk path or the normal one (tests, tools).
+BULK_PATH: bool | None = None
 
 
 def records_load(batches: Iterable[RecordBatch], *, locator=None,
@@ -197,8 +207,7 @@ def _temp_table_fill(cursor, rows: list[tuple], postgres: bool) -> None:
         return
     if postgres:
         with cursor.cursor.copy(f"COPY {_TEMP_TABLE} (seq, {', '.join(_LOADED)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            copy.write(pg.copy_text(rows, _TEXT_COLUMNS))
     else:
         sql = f"INSERT INTO {_TEMP_TABLE} VALUES ({', '.join(['%s'] * (len(_LOADED) + 1))})"
         for start in range(0, len(rows), _SQLITE_CHUNK):
@@ -221,16 +230,48 @@ def _upsert(cursor, table: str, total: int, postgres: bool) -> tuple[int, int]:
         f"ON CONFLICT (external_id) DO UPDATE SET {assignments} WHERE {changed(table, 'excluded')}"
     )
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    if postgres and _bulk_wanted(cursor, table, total):
+        return _bulk_upsert(cursor, table, upsert, now)
     if postgres:
-        # xmax is 0 on a freshly inserted row and the updating transaction's id on an updated one;
-        # rows the WHERE clause skipped are not returned at all.
-        cursor.execute(f"WITH upserted AS ({upsert} RETURNING ({table}.xmax = 0) AS created) "
-                       "SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM upserted",
-                       [now])
-        created, updated = cursor.fetchone()
-        return created, updated
+        return _upsert_counted(cursor, table, upsert, now)
     cursor.execute(f"SELECT count(*), coalesce(sum(CASE WHEN {changed('b', 't')} THEN 1 ELSE 0 END), 0) "
                    f"FROM {_TEMP_TABLE} t JOIN {table} b ON b.external_id = t.external_id")
     existing, updated = cursor.fetchone()
     cursor.execute(upsert, [now])
     return total - existing, updated
+
+
+def _upsert_counted(cursor, table: str, upsert: str, now) -> tuple[int, int]:
+    # xmax is 0 on a freshly inserted row and the updating transaction's id on an updated one;
+    # rows the WHERE clause skipped are not returned at all.
+    cursor.execute(f"WITH upserted AS ({upsert} RETURNING ({table}.xmax = 0) AS created) "
+                   "SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM upserted",
+                   [now])
+    created, updated = cursor.fetchone()
+    return created, updated
+
+
+def _bulk_wanted(cursor, table: str, total: int) -> bool:
+    if BULK_PATH is not None:
+        return BULK_PATH
+    if total < BULK_MIN_ROWS:
+        return False
+    cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT %s) AS existing", [total])
+    return cursor.fetchone()[0] < total  # counts at most ``total`` rows, however large the table
+
+
+def _bulk_upsert(cursor, table: str, upsert: str, now) -> tuple[int, int]:
+    """The upsert with the secondary indexes and constraints dropped and rebuilt afterwards."""
+    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+    empty = not cursor.fetchone()[0]
+    # An empty table needs no ON CONFLICT, so its unique indexes go too; otherwise they stay for it.
+    dropped = pg.secondary_schema(cursor, table, keep_unique=not empty)
+    pg.schema_drop(cursor, dropped)
+    if empty:
+        cursor.execute(f"INSERT INTO {table} ({', '.join(_LOADED)}, updated_at) "
+                       f"SELECT {', '.join(_LOADED)}, %s FROM {_TEMP_TABLE} ORDER BY seq", [now])
+        created, updated = cursor.rowcount, 0
+    else:
+        created, updated = _upsert_counted(cursor, table, upsert, now)
+    pg.schema_restore(cursor, dropped)
+    return created, updated

@@ -167,3 +167,20 @@ def test_a_grid_page_lists_its_workers_with_a_constant_number_of_queries(gql, us
     with CaptureQueriesContext(connection) as many:
         assert len(gql(query, token=token).data["grids"]["edges"]) == 23
     assert len(many) == len(few)
+
+
+def test_street_and_community_lists_have_a_constant_query_count(gql, users, district, token_for):
+    from tests.factories import CommunityFactory, StreetFactory
+
+    query = "{ streets(first: 50) { edges { node { code communityCount gridCount } } } " \
+            "communities(first: 50) { edges { node { code gridCount street { code } } } } }"
+    token = token_for(users["operator"])
+    with CaptureQueriesContext(connection) as few:
+        gql(query, token=token)
+    for n in range(12):
+        street = StreetFactory(lng=121 + n, lat=37)
+        GridFactory(community=CommunityFactory(street=street, lng=121 + n, lat=37), lng=121 + n, lat=37)
+    with CaptureQueriesContext(connection) as many:
+        data = gql(query, token=token).data
+    assert len(data["streets"]["edges"]) == 13 and len(data["communities"]["edges"]) == 14
+    assert len(many) == len(few)
