@@ -28,6 +28,9 @@ _TEXT_COLUMNS = (1, 2, 3, 4, 7, 9)  # positions of the strings in a staged row (
 #: unique constraints and foreign keys, moves the rows in, then rebuilds them.  It is taken when at least
 #: this many rows are staged and the table holds fewer rows than that (an initial load, or one that at
 #: least doubles the table): rebuilding indexes over the whole table then costs less than maintaining them.
+#: An initial load (empty table) switches as soon as this many rows are staged, and copies the rest of
+#: its batches straight into the table; a load into a filled table decides once everything is staged,
+#: keeps the unique indexes for its ON CONFLICT and drops only the others and the foreign keys.
 BULK_MIN_ROWS = 50_000
 #: None chooses by the rule above; True or False forces the bulk path or the normal one (tests, tools).
 BULK_PATH: bool | None = None
@@ -64,6 +67,9 @@ def records_load(batches: Iterable[RecordBatch], *, locator=None,
     with transaction.atomic(), connection.cursor() as cursor:
         started = time.perf_counter()
         _temp_table_create(cursor, postgres)
+        now = timezone.now()
+        direct = None  # on the bulk path of an initial load: what was dropped, and rows go straight in
+        may_go_direct = postgres and BULK_PATH is not False and not _table_has_rows(cursor, table)
         seconds += time.perf_counter() - started
         for batch in batches:
             if batch.source not in sources:
@@ -72,13 +78,23 @@ def records_load(batches: Iterable[RecordBatch], *, locator=None,
                                               crs_cache, total)
             rejected.extend(batch_rejects)
             started = time.perf_counter()
-            _temp_table_fill(cursor, rows, postgres)
+            if direct is not None:
+                _table_fill(cursor, table, rows, now)
+            else:
+                _temp_table_fill(cursor, rows, postgres)
+                if may_go_direct and (BULK_PATH or total + len(rows) >= BULK_MIN_ROWS):
+                    direct = _initial_bulk_start(cursor, table, now)
+                    may_go_direct = False
             seconds += time.perf_counter() - started
             total += len(rows)
             if progress is not None:
                 progress(len(batch))
         started = time.perf_counter()
-        created, updated = _upsert(cursor, table, total, postgres)
+        if direct is not None:
+            created, updated = total, 0
+            pg.schema_restore(cursor, direct)
+        else:
+            created, updated = _upsert(cursor, table, total, postgres, now)
         cursor.execute(f"DROP TABLE {_TEMP_TABLE}")
     seconds += time.perf_counter() - started  # with the commit: PostgreSQL checks the grid foreign keys then
     return ImportReport(created=created, updated=updated, unchanged=total - created - updated,
@@ -214,7 +230,7 @@ def _temp_table_fill(cursor, rows: list[tuple], postgres: bool) -> None:
             cursor.executemany(sql, rows[start:start + _SQLITE_CHUNK])
 
 
-def _upsert(cursor, table: str, total: int, postgres: bool) -> tuple[int, int]:
+def _upsert(cursor, table: str, total: int, postgres: bool, now) -> tuple[int, int]:
     """Move the temporary table into ``table``; returns (created, updated)."""
     if not total:
         return 0, 0
@@ -229,7 +245,7 @@ def _upsert(cursor, table: str, total: int, postgres: bool) -> tuple[int, int]:
         f"INSERT INTO {table} ({columns}, updated_at) SELECT {columns}, %s FROM {_TEMP_TABLE} WHERE true ORDER BY seq "
         f"ON CONFLICT (external_id) DO UPDATE SET {assignments} WHERE {changed(table, 'excluded')}"
     )
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    now = connection.ops.adapt_datetimefield_value(now)
     if postgres and _bulk_wanted(cursor, table, total):
         return _bulk_upsert(cursor, table, upsert, now)
     if postgres:
@@ -260,18 +276,52 @@ def _bulk_wanted(cursor, table: str, total: int) -> bool:
     return cursor.fetchone()[0] < total  # counts at most ``total`` rows, however large the table
 
 
+def _table_has_rows(cursor, table: str) -> bool:
+    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+    return cursor.fetchone()[0]
+
+
+def _initial_bulk_start(cursor, table: str, now) -> list | None:
+    """Turn an initial load onto the bulk path: drop the indexes, move the staged rows in.
+
+    The remaining batches are then copied straight into the table (no staging,
+    no ON CONFLICT: the table was empty and the loader already rejected
+    duplicate external ids).  None, with nothing done, if the table is no
+    longer empty once locked.
+    """
+    cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+    if _table_has_rows(cursor, table):
+        return None
+    dropped = pg.secondary_schema(cursor, table, keep_unique=False)
+    pg.schema_drop(cursor, table, dropped)
+    cursor.execute(f"INSERT INTO {table} ({', '.join(_LOADED)}, updated_at) "
+                   f"SELECT {', '.join(_LOADED)}, %s FROM {_TEMP_TABLE} ORDER BY seq",
+                   [connection.ops.adapt_datetimefield_value(now)])
+    cursor.execute(f"TRUNCATE {_TEMP_TABLE}")
+    return dropped
+
+
+def _table_fill(cursor, table: str, rows: list[tuple], now) -> None:
+    if rows:
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(_LOADED)}, updated_at) FROM STDIN") as copy:
+            copy.write(pg.copy_text(rows, _TEXT_COLUMNS, skip_first=True, extra=now.isoformat()))
+
+
 def _bulk_upsert(cursor, table: str, upsert: str, now) -> tuple[int, int]:
     """The upsert with the secondary indexes and constraints dropped and rebuilt afterwards."""
-    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
-    empty = not cursor.fetchone()[0]
+    empty = not _table_has_rows(cursor, table)
     # An empty table needs no ON CONFLICT, so its unique indexes go too; otherwise they stay for it.
     dropped = pg.secondary_schema(cursor, table, keep_unique=not empty)
-    pg.schema_drop(cursor, dropped)
+    pg.schema_drop(cursor, table, dropped)
+    # the ORDER BY seq (ids in file order) sorts every staged row: in memory, not in temporary files
+    cursor.execute("SELECT current_setting('work_mem'), set_config('work_mem', %s, true)", [pg.SORT_WORK_MEM])
+    work_mem = cursor.fetchone()[0]
     if empty:
         cursor.execute(f"INSERT INTO {table} ({', '.join(_LOADED)}, updated_at) "
                        f"SELECT {', '.join(_LOADED)}, %s FROM {_TEMP_TABLE} ORDER BY seq", [now])
         created, updated = cursor.rowcount, 0
     else:
         created, updated = _upsert_counted(cursor, table, upsert, now)
+    cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
     pg.schema_restore(cursor, dropped)
     return created, updated

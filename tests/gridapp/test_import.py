@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from shapely.geometry import box, mapping
 
 from accounts.models import Role
@@ -20,6 +21,8 @@ from gridapp.importer import (
     read_records_geojson,
     records_load,
 )
+from gridapp.importer import postgres as importer_postgres
+from gridapp.importer import records as importer_records
 from gridapp.locator import district_locator, locator_reset
 from gridapp.models import BaseRecord, Community, Generation, Grid, GridUserObjectPermission, IndustryGrid, Street
 from gridapp.services import grid_assign_worker
@@ -239,6 +242,128 @@ def test_geojson_records_import_and_a_bad_feature_is_rejected_by_number(tiny, tm
     assert [(reject.file, reject.line) for reject in rejects] == [(str(path), 2), (str(path), 3)]
     assert rejects[0].reason.startswith("feature 2: ") and "expected a Point" in rejects[0].reason
     assert rejects[1].reason.startswith("feature 3: ") and "unknown kind 'rocket'" in rejects[1].reason
+
+
+# --- the PostgreSQL bulk path (indexes and constraints dropped, rows moved, all rebuilt) ---------
+
+@pytest.fixture
+def bulk(tiny, monkeypatch) -> list[list[str]]:
+    """Runs on PostgreSQL only; returns the names each bulk load dropped (one list per load)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the bulk path exists on PostgreSQL only (SQLite always takes the normal path)")
+    drops: list[list[str]] = []
+    original = importer_postgres.schema_drop
+
+    def spying(cursor, table, dropped):
+        drops.append([item.name for item in dropped])
+        original(cursor, table, dropped)
+
+    monkeypatch.setattr(importer_postgres, "schema_drop", spying)
+    return drops
+
+
+def table_schema() -> set[str]:
+    """Every index and constraint of the base record table, as PostgreSQL prints them."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'gridapp_baserecord'")
+        indexes = {f"index {name}: {definition}" for name, definition in cursor.fetchall()}
+        cursor.execute("SELECT conname, pg_get_constraintdef(oid), condeferrable, condeferred, convalidated "
+                       "FROM pg_constraint WHERE conrelid = 'gridapp_baserecord'::regclass")
+        constraints = {f"constraint {row[0]}: {row[1:]}" for row in cursor.fetchall()}
+    return indexes | constraints
+
+
+def row_versions() -> dict[str, tuple]:
+    """external id -> (xmin, ctid, updated_at): any write to a row changes its xmin and ctid."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT external_id, xmin::text, ctid::text, updated_at FROM gridapp_baserecord")
+        return {external_id: rest for external_id, *rest in cursor.fetchall()}
+
+
+def test_an_initial_bulk_load_creates_every_row_and_rebuilds_the_same_indexes(bulk, tmp_path, monkeypatch):
+    monkeypatch.setattr(importer_records, "BULK_MIN_ROWS", 1)  # the automatic rule: an empty table
+    before = table_schema()
+    assert len(before) == 4 + 3  # pkey, unique external_id, (grid, kind), (lng, lat); pkey, unique, grid fk
+    path = good_and_bad_csv(tmp_path)
+    with path.open("ab") as handle:  # line 13: COPY needs its tab and backslashes escaped
+        handle.write(b"R5,building,a\tb\\c\\,,120.305,36.005,,\"x\\\ty\"\n")
+    # batches of 3: the first one is staged, then the rest goes straight into the table
+    batches, read_rejects = read_records_csv(path, batch_size=3)
+    report = records_load(batches)
+
+    assert len(bulk) == 1 and len(bulk[0]) == 4  # the two indexes, the unique constraint, the foreign key
+    assert (report.created, report.updated, report.unchanged) == (5, 0, 0)
+    assert [reject.line for reject in sorted(report.rejected + read_rejects, key=lambda r: r.line)] == sorted(
+        EXPECTED_REJECTS)
+    assert grid_codes() == {"R1": "G00", "R2": "G10", "R3": "G01", "R4": "G11", "R5": "G00"}
+    assert list(BaseRecord.objects.order_by("id").values_list("external_id", flat=True)) == [
+        "R1", "R2", "R3", "R4", "R5"]
+    assert BaseRecord.objects.get(external_id="R1").attributes == {"floor": "3"}
+    r5 = BaseRecord.objects.get(external_id="R5")
+    assert (r5.name, r5.attributes) == ("a\tb\\c\\", {"floor": "x\\\ty"})
+    assert table_schema() == before
+
+    # a small load into the filled table takes the normal path again
+    report, _ = load_csv(write_csv(tmp_path / "more.csv", HEADER + "R6,building,六号楼,,120.305,36.005,,\n"))
+    assert report.created == 1 and len(bulk) == 1
+
+
+def test_a_bulk_load_into_a_filled_table_counts_and_writes_only_what_changed(bulk, tmp_path, monkeypatch):
+    text = HEADER + "".join(f"R{i},building,楼{i},路{i}号,120.305,36.005,,{i}\n" for i in range(6))
+    first, _ = load_csv(write_csv(tmp_path / "first.csv", text))  # the normal path, in this same transaction
+    assert first.created == 6 and not bulk
+    versions, before = row_versions(), table_schema()
+
+    monkeypatch.setattr(importer_records, "BULK_PATH", True)
+    edited = text.replace("楼2,", "二号楼,").replace(",,4\n", ",,四\n") + "N1,camera,新摄像头,a\tb\\c\\,120.315,36.015,,\n"
+    report, _ = load_csv(write_csv(tmp_path / "edited.csv", edited))
+
+    assert len(bulk) == 1
+    assert (report.created, report.updated, report.unchanged) == (1, 2, 4)
+    after = row_versions()
+    assert {key for key in versions if after[key] != versions[key]} == {"R2", "R4"}
+    assert BaseRecord.objects.get(external_id="R2").name == "二号楼"
+    assert BaseRecord.objects.get(external_id="R4").attributes == {"floor": "四"}
+    assert BaseRecord.objects.get(external_id="N1").address == "a\tb\\c\\"  # COPY escapes survive
+    assert table_schema() == before
+
+
+def test_a_bulk_reload_of_the_same_rows_is_all_unchanged_and_writes_nothing(bulk, tmp_path, monkeypatch):
+    monkeypatch.setattr(importer_records, "BULK_PATH", True)
+    path = good_and_bad_csv(tmp_path)
+    first, _ = load_csv(path)
+    assert first.created == 4
+    versions, before = row_versions(), table_schema()
+
+    again, _ = load_csv(path)
+    assert len(bulk) == 2
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 4)
+    assert row_versions() == versions
+    assert table_schema() == before
+
+
+@pytest.mark.parametrize("filled", [False, True], ids=["empty-table", "filled-table"])
+def test_a_bulk_load_that_fails_midway_restores_the_indexes_and_writes_no_row(bulk, tmp_path, monkeypatch, filled):
+    if filled:
+        load_csv(write_csv(tmp_path / "before.csv", HEADER + "R1,building,原名,,120.305,36.005,,\n"))
+    versions, before = row_versions(), table_schema()
+
+    def broken(cursor, dropped):  # after the rows went in, before anything is rebuilt
+        raise RuntimeError("rebuilding broke")
+
+    monkeypatch.setattr(importer_records, "BULK_PATH", True)
+    monkeypatch.setattr(importer_postgres, "schema_restore", broken)
+    path = write_csv(tmp_path / "records.csv", HEADER + "R1,building,新名,,120.315,36.015,,\n"
+                     + "".join(f"N{i},building,新{i},,120.305,36.005,,\n" for i in range(5)))
+    with pytest.raises(RuntimeError, match="rebuilding broke"):
+        load_csv(path)
+
+    assert len(bulk) == 1 and bulk[0]
+    assert table_schema() == before
+    assert row_versions() == versions
+    monkeypatch.undo()
+    report, _ = load_csv(path)  # the connection and the table still work
+    assert (report.created, report.updated) == ((5, 1) if filled else (6, 0))
 
 
 # --- boundaries ---------------------------------------------------------------------------------
