@@ -41,7 +41,7 @@ class UserType(relay.Node):
 
     @strawberry_django.field(only=["pk"], description="The grids this person works in as a grid worker.")
     def grids(self, root: User) -> list[GridType]:
-        return list(grids_of_worker(root))
+        return grids_of_worker(root)  # a queryset, so the optimizer adds what the selection asks for
 
     @classmethod
     def get_queryset(cls, queryset, info, **kwargs):

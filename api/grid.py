@@ -39,15 +39,27 @@ CrsEnum = strawberry.enum(CRS, name="CoordinateSystem",
 RecordKindEnum = strawberry.enum(RecordKind, name="RecordKind")
 
 
+def _annotated(root, name: str, fallback):
+    """An annotation the optimizer added, or its value computed for an object loaded another way."""
+    value = getattr(root, name, None)
+    return fallback() if value is None else value
+
+
 @strawberry_django.type(Street, name="Street")
 class StreetType(relay.Node):
     code: str
     name: str
     area_m2: float
-    community_count: int = strawberry_django.field(
-        annotate=Count("communities", filter=Q(communities__generation_high__isnull=True), distinct=True))
-    grid_count: int = strawberry_django.field(
-        annotate=Count("communities__grids", filter=Q(communities__grids__generation_high__isnull=True), distinct=True))
+
+    @strawberry_django.field(annotate={"_community_count": Count(
+        "communities", filter=Q(communities__generation_high__isnull=True), distinct=True)})
+    def community_count(self, root: Street) -> int:
+        return _annotated(root, "_community_count", lambda: root.communities.current().count())
+
+    @strawberry_django.field(annotate={"_grid_count": Count(
+        "communities__grids", filter=Q(communities__grids__generation_high__isnull=True), distinct=True)})
+    def grid_count(self, root: Street) -> int:
+        return _annotated(root, "_grid_count", lambda: Grid.objects.current().filter(community__street=root).count())
 
     @classmethod
     def get_queryset(cls, queryset, info, **kwargs):
@@ -60,8 +72,11 @@ class CommunityType(relay.Node):
     name: str
     area_m2: float
     street: StreetType
-    grid_count: int = strawberry_django.field(
-        annotate=Count("grids", filter=Q(grids__generation_high__isnull=True), distinct=True))
+
+    @strawberry_django.field(annotate={"_grid_count": Count(
+        "grids", filter=Q(grids__generation_high__isnull=True), distinct=True)})
+    def grid_count(self, root: Community) -> int:
+        return _annotated(root, "_grid_count", lambda: root.grids.current().count())
 
     @classmethod
     def get_queryset(cls, queryset, info, **kwargs):
@@ -87,8 +102,11 @@ class GridType(relay.Node):
                                               description="The boundary generation this version was drawn in.")
     is_current: bool = strawberry_django.field(only=["generation_high_id"],
                                                description="False for a version retired by a redraw.")
-    record_count: int = strawberry_django.field(annotate=Count("records"),
-                                                description="Base records located in this grid version.")
+
+    @strawberry_django.field(annotate={"_record_count": Count("records")},
+                             description="Base records located in this grid version.")
+    def record_count(self, root: Grid) -> int:
+        return _annotated(root, "_record_count", lambda: root.records.count())
 
     @strawberry_django.field(
         prefetch_related=[Prefetch(
@@ -101,8 +119,9 @@ class GridType(relay.Node):
         description="The grid workers of this grid version.",
     )
     def workers(self, root: Grid) -> list[GridWorkerType]:
-        return [GridWorkerType(username=row.user.username, display_name=row.user.display_name)
-                for row in root.patrol_rows]
+        users = ([row.user for row in root.patrol_rows] if hasattr(root, "patrol_rows")
+                 else selectors.grid_workers(root))  # reached outside the optimizer (e.g. a mutation payload)
+        return [GridWorkerType(username=user.username, display_name=user.display_name) for user in users]
 
     @classmethod
     def get_queryset(cls, queryset, info, **kwargs):
@@ -158,12 +177,21 @@ class IndustryHitType:
     industry_grid_code: str
 
 
+@strawberry.type(name="Place", description="The identity of an area; its details are behind `node(id:)`.")
+class PlaceType:
+    id: relay.GlobalID
+    code: str
+    name: str
+
+
 @strawberry.type(name="Location", description="Where a coordinate lies, in the current boundary generation.")
 class LocationType:
     lng: float = strawberry.field(description="WGS-84 longitude after conversion.")
     lat: float = strawberry.field(description="WGS-84 latitude after conversion.")
     generation: int
-    grid: GridType
+    grid: PlaceType
+    community: PlaceType
+    street: PlaceType
     industry: list[IndustryHitType]
 
 
@@ -253,14 +281,16 @@ class GridQuery:
             location = district_locator().locate_wgs84(wgs_lng, wgs_lat)
         except OutsideDistrict:
             raise GraphQLCodedError(_("This point is outside the district."), "outside_district") from None
-        grid = selectors.grids_visible_to(viewer(info).user).select_related("community__street").filter(
-            pk=location.grid_id).first()
-        if grid is None:  # the viewer may locate anywhere, but sees the grid's details only if allowed
-            grid = Grid.objects.select_related("community__street").only(
-                "id", "code", "name", "community__id", "community__code", "community__name",
-                "community__street__id", "community__street__code", "community__street__name").get(pk=location.grid_id)
+        # Anyone who may locate learns which grid, community and street a point is in (a citizen's report
+        # needs it); the grid's details stay behind node(id:) and its permission check.
+        names = Grid.objects.filter(pk=location.grid_id).values_list(
+            "code", "name", "community__code", "community__name", "community__street__code", "community__street__name"
+        ).get()
         return LocationType(
-            lng=wgs_lng, lat=wgs_lat, generation=location.generation_id, grid=grid,
+            lng=wgs_lng, lat=wgs_lat, generation=location.generation_id,
+            grid=PlaceType(id=relay.GlobalID("Grid", str(location.grid_id)), code=names[0], name=names[1]),
+            community=PlaceType(id=relay.GlobalID("Community", str(location.community_id)), code=names[2], name=names[3]),
+            street=PlaceType(id=relay.GlobalID("Street", str(location.street_id)), code=names[4], name=names[5]),
             industry=[IndustryHitType(department_code=hit.department_code,
                                       industry_grid_id=relay.GlobalID("IndustryGrid", str(hit.industry_grid_id)),
                                       industry_grid_code=hit.industry_grid_code) for hit in location.industry],

@@ -17,7 +17,7 @@ from tests.factories import IndustryGridFactory
 
 LOCATE = """query($lat: Float!, $lng: Float!, $crs: CoordinateSystem!) {
   locate(lat: $lat, lng: $lng, crs: $crs) {
-    lng lat generation grid { code community { code street { code } } } industry { departmentCode industryGridCode }
+    lng lat generation grid { id code } community { code } street { code } industry { departmentCode industryGridCode }
   }
 }"""
 
@@ -91,8 +91,9 @@ def test_locate_names_community_street_and_each_departments_industry_grid(gql, u
     IndustryGridFactory(lng=120.34, lat=36.00, size=0.04, department__code="sanitation", code="SAN-2")
     IndustryGridFactory(lng=120.30, lat=36.00, size=0.2, department__code="market", code="MKT-1")
     result = gql(LOCATE, {"lat": 36.01, "lng": 120.31, "crs": "WGS84"}, token=token_for(users["citizen"])).data["locate"]
-    assert result["grid"] == {"code": district.grid.code, "community": {
-        "code": district.community.code, "street": {"code": district.street.code}}}
+    assert result["grid"] == {"id": to_base64("Grid", district.grid.pk), "code": district.grid.code}
+    assert result["community"] == {"code": district.community.code}
+    assert result["street"] == {"code": district.street.code}
     assert sorted((hit["departmentCode"], hit["industryGridCode"]) for hit in result["industry"]) == [
         ("market", "MKT-1"), ("sanitation", "SAN-1")]
 

@@ -184,3 +184,19 @@ def test_street_and_community_lists_have_a_constant_query_count(gql, users, dist
         data = gql(query, token=token).data
     assert len(data["streets"]["edges"]) == 13 and len(data["communities"]["edges"]) == 14
     assert len(many) == len(few)
+
+
+def test_my_grids_carry_counts_and_workers(gql, users, records, district, token_for):
+    query = "{ me { grids { code recordCount workers { username } } } }"
+    data = gql(query, token=token_for(users["worker"])).data
+    assert data == {"me": {"grids": [{"code": district.grid.code, "recordCount": 2, "workers": [{"username": "worker"}]}]}}
+
+
+def test_counts_and_workers_resolve_on_objects_outside_the_optimizer(gql, users, records, district, token_for):
+    """A mutation payload's nested grid is loaded without the optimizer: the counted fields still answer."""
+    mutation = ('mutation($g: ID!) { postGridNotice(input: {gridId: $g, title: "通知"}) { errors { code } '
+                "notice { grid { code recordCount workers { username } community { gridCount street { gridCount communityCount } } } } } }")
+    payload = gql(mutation, {"g": to_base64("Grid", district.grid.pk)}, token=token_for(users["operator"])).data
+    grid = payload["postGridNotice"]["notice"]["grid"]
+    assert grid == {"code": district.grid.code, "recordCount": 2, "workers": [{"username": "worker"}],
+                    "community": {"gridCount": 2, "street": {"gridCount": 3, "communityCount": 2}}}
