@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 
 import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg.copy import QueuedLibpqWriter
 
 from gridapp.crs import CRS, to_wgs84_array
 from gridapp.importer import postgres as pg
@@ -64,11 +66,12 @@ def records_load(batches: Iterable[RecordBatch], *, locator=None,
     seconds = 0.0
     table = connection.ops.quote_name(BaseRecord._meta.db_table)
     postgres = connection.vendor == "postgresql"
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor, ExitStack() as direct_copy:
         started = time.perf_counter()
         _temp_table_create(cursor, postgres)
         now = timezone.now()
         direct = None  # on the bulk path of an initial load: what was dropped, and rows go straight in
+        copy = None  # the COPY into the table itself, once ``direct``
         may_go_direct = postgres and BULK_PATH is not False and not _table_has_rows(cursor, table)
         seconds += time.perf_counter() - started
         for batch in batches:
@@ -79,7 +82,14 @@ def records_load(batches: Iterable[RecordBatch], *, locator=None,
             rejected.extend(batch_rejects)
             started = time.perf_counter()
             if direct is not None:
-                _table_fill(cursor, table, rows, now)
+                if copy is None:
+                    # One COPY for every remaining batch, sent by psycopg's writer thread: the server
+                    # stores one batch while this thread validates and locates the next.
+                    copy = direct_copy.enter_context(cursor.cursor.copy(
+                        f"COPY {table} ({', '.join(_LOADED)}, updated_at) FROM STDIN",
+                        writer=QueuedLibpqWriter(cursor.cursor)))
+                if rows:
+                    copy.write(pg.copy_text(rows, _TEXT_COLUMNS, skip_first=True, extra=now.isoformat()))
             else:
                 _temp_table_fill(cursor, rows, postgres)
                 if may_go_direct and (BULK_PATH or total + len(rows) >= BULK_MIN_ROWS):
@@ -90,6 +100,7 @@ def records_load(batches: Iterable[RecordBatch], *, locator=None,
             if progress is not None:
                 progress(len(batch))
         started = time.perf_counter()
+        direct_copy.close()  # waits for the server to store the last rows
         if direct is not None:
             created, updated = total, 0
             pg.schema_restore(cursor, direct)
@@ -299,12 +310,6 @@ def _initial_bulk_start(cursor, table: str, now) -> list | None:
                    [connection.ops.adapt_datetimefield_value(now)])
     cursor.execute(f"TRUNCATE {_TEMP_TABLE}")
     return dropped
-
-
-def _table_fill(cursor, table: str, rows: list[tuple], now) -> None:
-    if rows:
-        with cursor.cursor.copy(f"COPY {table} ({', '.join(_LOADED)}, updated_at) FROM STDIN") as copy:
-            copy.write(pg.copy_text(rows, _TEXT_COLUMNS, skip_first=True, extra=now.isoformat()))
 
 
 def _bulk_upsert(cursor, table: str, upsert: str, now) -> tuple[int, int]:
