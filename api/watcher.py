@@ -49,12 +49,13 @@ class ChangeWatcher:
 
     async def ensure_started(self) -> None:
         loop = asyncio.get_running_loop()
-        if self._task is not None and not self._task.done() and self._loop is loop:
+        if self._loop is not loop:  # a new event loop (a restarted server, a test): start afresh on it
+            self._loop, self._task, self._started = loop, None, asyncio.Lock()
+        if self._task is not None and not self._task.done():
             return
         async with self._started:
-            if self._task is not None and not self._task.done() and self._loop is loop:
+            if self._task is not None and not self._task.done():
                 return
-            self._loop = loop
             self._grew = asyncio.Event()
             self.latest = await _latest_id()
             self._task = loop.create_task(self._run(), name="onegrid-change-watcher")
