@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from gridapp.importer.readers import _read_feature_collection
 from gridapp.importer.types import ImportReport, Reject, _bad_text_reason
@@ -61,10 +62,11 @@ def boundaries_load(path: str | Path, *, description: str) -> ImportReport:
             area = _boundary_feature(number, feature)
             key = (area.level, area.code, area.parent if area.level == "industry" else "")
             if key in first_seen:
-                raise ValueError(f"{area.level} code {area.code!r} appears twice (first as feature {first_seen[key]})")
+                raise ValueError(_("%(level)s code %(code)s appears twice (first as feature %(first)d)")
+                                 % {"level": area.level, "code": repr(area.code), "first": first_seen[key]})
             first_seen[key] = number
         except ValueError as exc:
-            rejected.append(Reject(source, number, f"feature {number}: {exc}"))
+            rejected.append(Reject(source, number, _("feature %(number)d: %(reason)s") % {"number": number, "reason": exc}))
             continue
         by_level[area.level].append(area)
 
@@ -87,34 +89,35 @@ def _boundary_feature(number: int, feature) -> _Area:
     from gridapp.services import area_fields, boundary_polygon
 
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
-        raise ValueError("not a GeoJSON Feature")
+        raise ValueError(_("not a GeoJSON Feature"))
     properties = feature.get("properties")
     if not isinstance(properties, dict):
-        raise ValueError("properties are missing")
+        raise ValueError(_("properties are missing"))
     values = {}
     for key in ("level", "code", "name", "parent", "department"):
         value = properties.get(key)
         if value is not None and not isinstance(value, str):
-            raise ValueError(f"{key} must be a string")
+            raise ValueError(_("%(field)s must be a string") % {"field": key})
         value = (value or "").strip()
         if (problem := _bad_text_reason(value, key)) is not None:
             raise ValueError(problem)
         values[key] = value
     level = values["level"]
     if not level:
-        raise ValueError("level is missing")
+        raise ValueError(_("level is missing"))
     if level not in LEVELS:
-        raise ValueError(f"unknown level {level!r} (expected street, community, grid or industry)")
+        raise ValueError(_("unknown level %(level)s (expected street, community, grid or industry)")
+                         % {"level": repr(level)})
     for key, limit in (("code", _MAX_CODE), ("name", _MAX_NAME)):
         if not values[key]:
-            raise ValueError(f"{key} is missing")
+            raise ValueError(_("%(field)s is missing") % {"field": key})
         if len(values[key]) > limit:
-            raise ValueError(f"{key} is longer than {limit} characters")
+            raise ValueError(_("%(field)s is longer than %(limit)d characters") % {"field": key, "limit": limit})
     parent_key = "department" if level == "industry" else "parent" if level in _PARENT_LEVEL else None
     if parent_key and not values[parent_key]:
-        raise ValueError(f"{parent_key} is missing (required for a {level})")
+        raise ValueError(_("%(field)s is missing (required for a %(level)s)") % {"field": parent_key, "level": level})
     if feature.get("geometry") is None:
-        raise ValueError("geometry is missing")
+        raise ValueError(_("geometry is missing"))
     try:
         polygon = boundary_polygon(feature["geometry"])
     except ValidationError as exc:
@@ -166,14 +169,15 @@ class _BoundaryLoader:
         for area in areas:
             if level == "industry":
                 parent_id = departments.get(area.parent)
-                missing = f"unknown department {area.parent!r}"
+                missing = _("unknown department %(code)s") % {"code": repr(area.parent)}
             elif parent_level:
                 parent_id = self.current_ids[parent_level].get(area.parent)
-                missing = f"unknown parent {parent_level} {area.parent!r}"
+                missing = _("unknown parent %(level)s %(code)s") % {"level": parent_level, "code": repr(area.parent)}
             else:
                 parent_id, missing = None, ""
             if parent_field and parent_id is None:
-                self.rejected.append(Reject(self.source, area.number, f"feature {area.number}: {missing}"))
+                self.rejected.append(Reject(self.source, area.number, _("feature %(number)d: %(reason)s")
+                                            % {"number": area.number, "reason": missing}))
                 continue
             old = current.get((parent_id, area.code) if level == "industry" else area.code)
             if old is not None and old.name == area.name and _same_geometry(old.boundary, area) and (

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from django.utils.translation import gettext as _
 
 from gridapp.crs import CRS
 from gridapp.importer.types import _BAD_TEXT, BATCH_SIZE, ImportFileError, RecordBatch, Reject, _bad_text_reason
@@ -64,18 +65,20 @@ def read_records_csv(path: str | Path, *, batch_size: int = BATCH_SIZE) -> tuple
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None:
-            raise ImportFileError(f"{source}: the file is empty (a header row is required)")
+            raise ImportFileError(_("%(file)s: the file is empty (a header row is required)") % {"file": source})
         names = [cell.strip().lower() for cell in header]
-        problem = _bad_text_reason(",".join(header), "the header")
+        problem = _bad_text_reason(",".join(header), _("the header"))
         if problem:
-            raise ImportFileError(f"{source}: {problem}")
+            raise ImportFileError(_("%(file)s: %(problem)s") % {"file": source, "problem": problem})
         missing = [column for column in _REQUIRED_COLUMNS if column not in names]
         if missing:
-            raise ImportFileError(f"{source}: missing column(s) {', '.join(missing)} "
-                                  f"(expected {','.join(RECORD_COLUMNS)}; crs and address are optional)")
+            raise ImportFileError(
+                _("%(file)s: missing column(s) %(columns)s (expected %(expected)s; crs and address are optional)")
+                % {"file": source, "columns": ", ".join(missing), "expected": ",".join(RECORD_COLUMNS)})
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
-            raise ImportFileError(f"{source}: repeated column(s) {', '.join(repeated)}")
+            raise ImportFileError(_("%(file)s: repeated column(s) %(columns)s")
+                                  % {"file": source, "columns": ", ".join(repeated)})
     except BaseException:
         handle.close()
         raise
@@ -100,12 +103,13 @@ def _csv_batches(handle, reader, names: list[str], header: list[str], source: st
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue  # blank line
                 if len(row) > width:
-                    rejects.append(Reject(source, line, f"the row has {len(row)} fields, the header has {width}"))
+                    rejects.append(Reject(source, line, _("the row has %(fields)d fields, the header has %(width)d")
+                                          % {"fields": len(row), "width": width}))
                     continue
-                problem = _bad_text_reason("".join(row), "the row")
-                if problem:
-                    where = next(header[i].strip() for i, cell in enumerate(row) if _BAD_TEXT.search(cell))
-                    rejects.append(Reject(source, line, problem.replace("the row", f"column {where!r}", 1)))
+                if _BAD_TEXT.search("".join(row)):
+                    where, cell = next((header[i].strip(), cell) for i, cell in enumerate(row) if _BAD_TEXT.search(cell))
+                    column = _("column %(column)s") % {"column": repr(where)}
+                    rejects.append(Reject(source, line, _bad_text_reason(cell, column)))
                     continue
                 if len(row) < width:
                     row = row + [""] * (width - len(row))
@@ -130,18 +134,19 @@ def _csv_batches(handle, reader, names: list[str], header: list[str], source: st
                     yield columns.batch(source)
                     columns = _Columns(bool(extra))
         except csv.Error as exc:
-            raise ImportFileError(f"{source}, line {reader.line_num}: {exc}") from None
+            raise ImportFileError(_("%(file)s, line %(line)d: %(error)s")
+                                  % {"file": source, "line": reader.line_num, "error": exc}) from None
     if len(columns):
         yield columns.batch(source)
 
 
 def _coordinate(text: str, what: str) -> float:
     if not text:
-        raise ValueError(f"{what} is missing")
+        raise ValueError(_("%(field)s is missing") % {"field": what})
     try:
         return float(text)
     except ValueError:
-        raise ValueError(f"{what} {text!r} is not a number") from None
+        raise ValueError(_("%(field)s %(value)s is not a number") % {"field": what, "value": repr(text)}) from None
 
 
 def _read_feature_collection(path: str | Path) -> list:
@@ -151,9 +156,9 @@ def _read_feature_collection(path: str | Path) -> list:
         try:
             data = json.load(handle)
         except json.JSONDecodeError as exc:
-            raise ImportFileError(f"{source}: not valid JSON ({exc})") from None
+            raise ImportFileError(_("%(file)s: not valid JSON (%(error)s)") % {"file": source, "error": exc}) from None
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not isinstance(data.get("features"), list):
-        raise ImportFileError(f"{source}: not a GeoJSON FeatureCollection")
+        raise ImportFileError(_("%(file)s: not a GeoJSON FeatureCollection") % {"file": source})
     return data["features"]
 
 
@@ -179,7 +184,7 @@ def _geojson_batches(features: list, source: str, rejects: list[Reject], batch_s
         try:
             values, lng, lat, attributes = _geojson_record(feature)
         except ValueError as exc:
-            rejects.append(Reject(source, number, f"feature {number}: {exc}"))
+            rejects.append(Reject(source, number, _("feature %(number)d: %(reason)s") % {"number": number, "reason": exc}))
             continue
         external_id, kind, name, address, crs_name = values
         columns.external_ids.append(external_id)
@@ -200,18 +205,20 @@ def _geojson_batches(features: list, source: str, rejects: list[Reject], batch_s
 
 def _geojson_record(feature) -> tuple[list[str], float, float, dict]:
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
-        raise ValueError("not a GeoJSON Feature")
+        raise ValueError(_("not a GeoJSON Feature"))
     geometry = feature.get("geometry")
     if not isinstance(geometry, dict) or geometry.get("type") != "Point":
         found = geometry.get("type") if isinstance(geometry, dict) else None
-        raise ValueError(f"the geometry is {found or 'missing'}, expected a Point")
+        if found:
+            raise ValueError(_("the geometry is %(type)s, expected a Point") % {"type": found})
+        raise ValueError(_("the geometry is missing, expected a Point"))
     coordinates = geometry.get("coordinates")
     if (not isinstance(coordinates, list) or len(coordinates) < 2
             or not all(isinstance(c, int | float) and not isinstance(c, bool) for c in coordinates[:2])):
-        raise ValueError("the Point has no numeric coordinates")
+        raise ValueError(_("the Point has no numeric coordinates"))
     properties = feature.get("properties") or {}
     if not isinstance(properties, dict):
-        raise ValueError("properties is not an object")
+        raise ValueError(_("properties is not an object"))
     values = []
     for key in _GEOJSON_FIELDS:
         value = properties.get(key)
@@ -220,7 +227,7 @@ def _geojson_record(feature) -> tuple[list[str], float, float, dict]:
         elif key == "external_id" and isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         elif not isinstance(value, str):
-            raise ValueError(f"{key} must be a string")
+            raise ValueError(_("%(field)s must be a string") % {"field": key})
         value = value.strip()
         problem = _bad_text_reason(value, key)
         if problem:

@@ -10,6 +10,7 @@ from contextlib import ExitStack
 import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from psycopg.copy import QueuedLibpqWriter
 
 from gridapp.crs import CRS, to_wgs84_array
@@ -153,8 +154,8 @@ def _batch_rows(batch: RecordBatch, locator, seen: dict[str, int], source_number
     if len(good):
         grid_ids[good] = locator.grid_ids_for(wgs_lng[good], wgs_lat[good])
     for i in good[grid_ids[good] == 0].tolist():
-        problems[i] = [f"the point ({lngs[i]:.6f}, {lats[i]:.6f}) {_CRS_LIST[crs_codes[i]].value} "
-                       "is outside the district"]
+        problems[i] = [_("the point (%(lng)s, %(lat)s) %(crs)s is outside the district") % {
+            "lng": f"{lngs[i]:.6f}", "lat": f"{lats[i]:.6f}", "crs": _CRS_LIST[crs_codes[i]].value}]
 
     attributes = batch.attributes
     rows = []
@@ -168,14 +169,18 @@ def _batch_rows(batch: RecordBatch, locator, seen: dict[str, int], source_number
         first = seen.get(external_id)
         if first is not None:
             first_source, first_line = divmod(first, 1 << 32)
-            where = f"line {first_line}" if first_source == source_number else f"{sources[first_source]} line {first_line}"
-            if batch.line_label != "line" and first_source == source_number:
-                where = f"{batch.line_label} {first_line}"
-            problems[i] = [f"duplicate external_id {external_id!r} (first at {where})"]
+            values = {"id": repr(external_id), "line": first_line, "file": sources[first_source]}
+            if first_source != source_number:
+                problem = _("duplicate external_id %(id)s (first at %(file)s line %(line)d)") % values
+            elif batch.line_label != "line":
+                problem = _("duplicate external_id %(id)s (first at feature %(line)d)") % values
+            else:
+                problem = _("duplicate external_id %(id)s (first at line %(line)d)") % values
+            problems[i] = [problem]
             continue
         if attributes is not None and attributes[i]:
             text = _JSON.encode(attributes[i])
-            problem = _bad_text_reason(text, "attributes") or ("attributes contain a NUL character"
+            problem = _bad_text_reason(text, "attributes") or (_("attributes contain a NUL character")
                                                                if "\\u0000" in text else None)
             if problem:
                 problems[i] = [problem]
@@ -185,27 +190,34 @@ def _batch_rows(batch: RecordBatch, locator, seen: dict[str, int], source_number
         seen[external_id] = (source_number << 32) + batch.lines[i]
         rows.append((offset + len(rows), external_id, batch.kinds[i], batch.names[i], batch.addresses[i] or "",
                      lng_list[i], lat_list[i], crs_values[crs_list[i]], grid_list[i], text))
-    prefix = "" if batch.line_label == "line" else batch.line_label
+    by_feature = batch.line_label != "line"  # GeoJSON: "feature 12: ..."
     rejects = [Reject(batch.source, batch.lines[i],
-                      f"{prefix} {batch.lines[i]}: {'; '.join(reasons)}" if prefix else "; ".join(reasons))
+                      _("feature %(number)d: %(reason)s") % {"number": batch.lines[i], "reason": "; ".join(reasons)}
+                      if by_feature else "; ".join(reasons))
                for i, reasons in sorted(problems.items())]
     return rows, rejects
+
+
+def _too_long(field: str, limit: int, length: int) -> str:
+    return _("%(field)s is longer than %(limit)d characters (%(length)d)") % {
+        "field": field, "limit": limit, "length": length}
 
 
 def _row_problems(external_id, kind, name, address, crs_code: int | str) -> list[str]:
     problems = []
     if not external_id:
-        problems.append("external_id is missing")
+        problems.append(_("%(field)s is missing") % {"field": "external_id"})
     elif len(external_id) > 64:
-        problems.append(f"external_id is longer than 64 characters ({len(external_id)})")
+        problems.append(_too_long("external_id", 64, len(external_id)))
     if kind not in _KINDS:
-        problems.append(f"unknown kind {kind!r} (expected one of {_KIND_LIST})" if kind else "kind is missing")
+        problems.append(_("unknown kind %(kind)s (expected one of %(kinds)s)") % {"kind": repr(kind), "kinds": _KIND_LIST}
+                        if kind else _("%(field)s is missing") % {"field": "kind"})
     if not name:
-        problems.append("name is missing")
+        problems.append(_("%(field)s is missing") % {"field": "name"})
     elif len(name) > 200:
-        problems.append(f"name is longer than 200 characters ({len(name)})")
+        problems.append(_too_long("name", 200, len(name)))
     if address and len(address) > 300:
-        problems.append(f"address is longer than 300 characters ({len(address)})")
+        problems.append(_too_long("address", 300, len(address)))
     if crs_code.__class__ is not int:
         problems.append(crs_code)
     for value, what in ((external_id, "external_id"), (name, "name"), (address or "", "address")):

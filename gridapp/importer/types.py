@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+from django.utils.translation import gettext as _
 
 #: Rows per batch the readers yield (and the size the loader is tuned for).
 BATCH_SIZE = 100_000
@@ -61,13 +62,14 @@ class RecordBatch:
 
 
 def _bad_text_reason(value: str, what: str) -> str | None:
-    """Why ``value`` cannot be stored (undecodable bytes, NUL), or None."""
+    """Why ``value`` cannot be stored (undecodable bytes, NUL), or None; ``what`` names the value (translated)."""
     found = _BAD_TEXT.findall(value)
     if not found:
         return None
     escaped = list(dict.fromkeys(ord(ch) - 0xDC00 for ch in found if 0xDC80 <= ord(ch) <= 0xDCFF))
     if escaped:
-        return f"{what} is not valid UTF-8 (bytes {' '.join(f'0x{b:02x}' for b in escaped)})"
+        return _("%(what)s is not valid UTF-8 (bytes %(bytes)s)") % {
+            "what": what, "bytes": " ".join(f"0x{b:02x}" for b in escaped)}
     if "\x00" in found:
-        return f"{what} contains a NUL character"
-    return f"{what} contains an unpaired UTF-16 surrogate"
+        return _("%(what)s contains a NUL character") % {"what": what}
+    return _("%(what)s contains an unpaired UTF-16 surrogate") % {"what": what}

@@ -8,8 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import translation
 from shapely.geometry import box, mapping
 
 from accounts.models import Role
@@ -30,6 +32,13 @@ from tests.factories import CommunityFactory, DepartmentFactory, GridFactory, St
 
 LNG0, LAT0, SIZE = 120.30, 36.00, 0.01
 HEADER = "external_id,kind,name,address,lng,lat,crs,floor\n"
+
+
+@pytest.fixture(autouse=True)
+def english():
+    # The reasons below are checked in English; test_csv_rejects_are_in_chinese_by_default checks the default.
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -119,6 +128,30 @@ def test_csv_imports_the_good_rows_and_rejects_each_bad_one(tiny, tmp_path):
         assert reject.file == str(path)
         assert EXPECTED_REJECTS[reject.line] in reject.reason, reject
     assert report.seconds_loading > 0
+
+
+EXPECTED_CHINESE_REJECTS = {
+    5: "lng 的值 'abc' 不是数字",
+    6: "不在本区范围内",
+    7: "缺少 name",
+    8: "不是有效的 UTF-8（字节 0xff 0xfe）",
+    9: "未知的类型 'spaceship'",
+    10: "'EPSG:3857'",
+    11: "external_id 'R1' 重复（首次出现在第 2 行）",
+}
+
+
+def test_csv_rejects_are_in_chinese_by_default(tiny, tmp_path):
+    path = good_and_bad_csv(tmp_path)
+    with translation.override(settings.LANGUAGE_CODE):  # zh-hans, what is active when nothing else is asked for
+        report, read_rejects = load_csv(path)
+
+    assert report.created == 4
+    rejects = sorted(report.rejected + read_rejects, key=lambda reject: reject.line)
+    assert [reject.line for reject in rejects] == sorted(EXPECTED_CHINESE_REJECTS)
+    for reject in rejects:
+        assert EXPECTED_CHINESE_REJECTS[reject.line] in reject.reason, reject
+    assert "不在本区范围内" in rejects[1].reason and "outside" not in rejects[1].reason
 
 
 def test_command_writes_every_reject_to_the_rejects_csv(tiny, tmp_path):

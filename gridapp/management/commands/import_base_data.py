@@ -58,6 +58,7 @@ import itertools
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from gridapp.importer import ImportFileError, Reject, boundaries_load, read_records, records_load
@@ -87,7 +88,7 @@ class Command(BaseCommand):
                 with open(path, "rb"):
                     pass
             except OSError as exc:
-                raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+                raise CommandError(_("cannot read %(path)s: %(error)s") % {"path": path, "error": exc.strerror or exc}) from None
         try:
             if boundaries:
                 created, updated, unchanged, rejected, seconds = self._boundaries(files, description)
@@ -96,7 +97,7 @@ class Command(BaseCommand):
         except (ImportFileError, OSError) as exc:
             raise CommandError(str(exc)) from None
         except OutsideDistrict as exc:
-            raise CommandError(f"{exc}: import the boundaries first (--boundaries)") from None
+            raise CommandError(_("%(error)s: import the boundaries first (--boundaries)") % {"error": exc}) from None
 
         rejects_path = Path(rejects or f"{files[0]}.rejects.csv")
         with open(rejects_path, "w", encoding="utf-8", errors="backslashreplace", newline="") as handle:
@@ -104,9 +105,10 @@ class Command(BaseCommand):
             writer.writerow(["file", "line", "reason"])
             writer.writerows([reject.file, reject.line, reject.reason] for reject in rejected)
         self.stdout.write(self.style.SUCCESS(
-            f"created {created}, updated {updated}, unchanged {unchanged}, rejected {len(rejected)}; "
-            f"loading took {seconds:.2f} s"))
-        self.stdout.write(f"rejects: {rejects_path}")
+            _("created %(created)d, updated %(updated)d, unchanged %(unchanged)d, rejected %(rejected)d; "
+              "loading took %(seconds)s s") % {"created": created, "updated": updated, "unchanged": unchanged,
+                                              "rejected": len(rejected), "seconds": f"{seconds:.2f}"}))
+        self.stdout.write(_("rejects: %(path)s") % {"path": rejects_path})
 
     def _records(self, files: list[str], no_progress: bool):
         readers = [read_records(path) for path in files]
@@ -132,8 +134,10 @@ class Command(BaseCommand):
                                            unchanged + report.unchanged)
             rejected.extend(report.rejected)
             seconds += report.seconds_loading
-            self.stdout.write(f"{path}: created {report.created}, updated {report.updated}, "
-                              f"unchanged {report.unchanged}, rejected {len(report.rejected)}")
+            self.stdout.write(_("%(path)s: created %(created)d, updated %(updated)d, unchanged %(unchanged)d, "
+                                "rejected %(rejected)d") % {"path": path, "created": report.created,
+                                                            "updated": report.updated, "unchanged": report.unchanged,
+                                                            "rejected": len(report.rejected)})
         return created, updated, unchanged, rejected, seconds
 
 
