@@ -12,6 +12,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from api.accounts import AccountMutation, AccountQuery
 from api.audit import AuditQuery
+from api.events import EventQuery
 from api.extensions import protection_extensions
 from api.feed import FeedMutation, FeedQuery, FeedSubscription
 from api.grid import GridMutation, GridQuery
@@ -27,7 +28,7 @@ class NodeQuery:
     )
 
 
-Query = merge_types("Query", (AccountQuery, GridQuery, FeedQuery, AuditQuery, NodeQuery))
+Query = merge_types("Query", (AccountQuery, GridQuery, EventQuery, FeedQuery, AuditQuery, NodeQuery))
 Mutation = merge_types("Mutation", (AccountMutation, GridMutation, FeedMutation))
 Subscription = merge_types("Subscription", (FeedSubscription,))
 

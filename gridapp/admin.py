@@ -1,7 +1,7 @@
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
-from gridapp.models import BaseRecord, Community, Generation, Grid, GridNotice, IndustryGrid, Street
+from gridapp.models import BaseRecord, Community, EventCategory, Generation, Grid, GridNotice, IndustryGrid, Street
 
 
 class AreaAdmin(admin.ModelAdmin):
@@ -61,3 +61,13 @@ class BaseRecordAdmin(admin.ModelAdmin):
 class GridNoticeAdmin(admin.ModelAdmin):
     list_display = ["id", "grid", "title", "author", "created_at", "delivered_at"]
     raw_id_fields = ["grid", "author"]
+
+
+@admin.register(EventCategory)
+class EventCategoryAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "name_en", "platform", "department", "severity", "photo_required",
+                    "accept_hours", "dispatch_hours", "handle_hours", "verify_hours", "active"]
+    list_filter = ["platform", "major_code", "department", "severity", "active"]
+    list_editable = ["department", "severity", "photo_required", "accept_hours", "dispatch_hours", "handle_hours",
+                     "verify_hours", "active"]
+    search_fields = ["code", "name", "name_en"]

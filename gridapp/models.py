@@ -210,3 +210,68 @@ class GridNotice(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Platform(models.TextChoices):
+    CITY_OPERATIONS = "city", _("City operations (urban management)")
+    SOCIAL_GOVERNANCE = "social", _("Social governance (community affairs)")
+
+
+class Severity(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+class EventCategory(models.Model):
+    """One category of the merged taxonomy, coded major + minor in the style of the
+    digital urban-management standard (e.g. 01-02 exposed garbage).
+
+    It names the department responsible, the hours each stage may take and
+    whether a photo is required; names are kept in Chinese and English and shown
+    in the reader's language.
+    """
+
+    code = models.CharField(_("code"), max_length=5, unique=True, help_text=_("major-minor, e.g. 01-02"))
+    major_code = models.CharField(_("major code"), max_length=2)
+    major_name = models.CharField(_("major class (Chinese)"), max_length=60)
+    major_name_en = models.CharField(_("major class (English)"), max_length=80)
+    name = models.CharField(_("name (Chinese)"), max_length=60)
+    name_en = models.CharField(_("name (English)"), max_length=80)
+    platform = models.CharField(_("platform"), max_length=8, choices=Platform.choices)
+    department = models.ForeignKey("accounts.Department", on_delete=models.PROTECT, related_name="event_categories",
+                                   verbose_name=_("responsible department"))
+    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices, default=Severity.NORMAL)
+    photo_required = models.BooleanField(_("photo required"), default=True)
+    accept_hours = models.PositiveSmallIntegerField(_("hours to accept"), default=2)
+    dispatch_hours = models.PositiveSmallIntegerField(_("hours to dispatch"), default=2)
+    handle_hours = models.PositiveSmallIntegerField(_("hours to handle"), default=24)
+    verify_hours = models.PositiveSmallIntegerField(_("hours to verify"), default=24)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("event category")
+        verbose_name_plural = _("event categories")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        major, _dash, minor = self.code.partition("-")
+        if not (len(major) == len(minor) == 2 and major.isdigit() and minor.isdigit() and major == self.major_code):
+            raise ValidationError({"code": _("The code is the major code, a dash and a two-digit minor code.")},
+                                  code="invalid")
+
+    def display_name(self, language: str | None = None) -> str:
+        from django.utils.translation import get_language
+
+        return self.name_en if (language or get_language() or "").startswith("en") else self.name
+
+    def display_major_name(self, language: str | None = None) -> str:
+        from django.utils.translation import get_language
+
+        return self.major_name_en if (language or get_language() or "").startswith("en") else self.major_name

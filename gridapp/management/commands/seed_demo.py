@@ -14,9 +14,9 @@ from tqdm import tqdm
 
 from accounts.models import BusinessCapacity, Department, Role, User
 from gridapp.demo import FULL_SCALE, Cell, build_district, industry_zones, record_columns
-from gridapp.models import BaseRecord, Community, Generation, Grid, IndustryGrid, Street
+from gridapp.models import BaseRecord, Community, EventCategory, Generation, Grid, IndustryGrid, Street
 from gridapp.selectors import generation_current, grids_of_worker
-from gridapp.services import grid_assign_worker, industry_coverage_refresh
+from gridapp.services import event_categories_seed, grid_assign_worker, industry_coverage_refresh
 
 SCALES = {"demo": 1 / 500, "full": 1.0}
 
@@ -138,6 +138,7 @@ class Command(BaseCommand):
                 setattr(user, key, value)
             user.set_password(demo_password(username))
             user.save()
+        event_categories_seed()
         for username, grid_code in DEMO_ASSIGNMENTS.items():
             worker = User.objects.get(username=username)
             grid = Grid.objects.current().get(code=grid_code)
@@ -149,7 +150,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Demo district: {Street.objects.current().count()} streets, {Community.objects.current().count()} "
             f"communities, {Grid.objects.current().count()} grids, {IndustryGrid.objects.current().count()} industry "
-            f"grids, {BaseRecord.objects.count():,} base records."
+            f"grids, {BaseRecord.objects.count():,} base records, {EventCategory.objects.count()} event categories."
         ))
         self.stdout.write("Demo accounts (username / password / role):")
         for username, role, _display_name, _phone, _department, _extra in DEMO_ACCOUNTS:
