@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import strawberry
 import strawberry_django
-from django.utils.translation import get_language
 from strawberry import relay
 
 from api.permissions import IsAuthenticated
+from core.i18n import localized
 from gridapp.models import EventCategory, Platform, Severity
 
 PlatformEnum = strawberry.enum(Platform, name="Platform")
@@ -37,8 +37,7 @@ class EventCategoryType(relay.Node):
 
     @strawberry_django.field(only=["department__name", "department__name_en"])
     def department_name(self, root: EventCategory) -> str:
-        department = root.department
-        return department.name_en if (get_language() or "").startswith("en") and department.name_en else department.name
+        return localized(root.department.name, root.department.name_en)
 
 
 @strawberry.type

@@ -312,16 +312,12 @@ class GridMutation:
         grid = _visible_grid(user, input.grid_id)
         if grid is None:
             return GridNoticePostPayload(errors=[MutationError(code="not_found", field="gridId",
-                                                               message=_grid_not_found())])
+                                                               message=_("Grid not found."))])
         try:
             notice = services.grid_notice_post(author=user, grid=grid, title=input.title, body=input.body)
         except (ValidationError, PermissionDenied) as exc:
             return GridNoticePostPayload(errors=errors_from(exc))
         return GridNoticePostPayload(errors=[], notice=notice)
-
-
-def _grid_not_found() -> str:
-    return _("Grid not found.")
 
 
 def _visible_grid(user, global_id: relay.GlobalID) -> Grid | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -72,8 +73,6 @@ class OneGridGraphQLView(GraphQLView):
 
     @staticmethod
     def _viewer(request: HttpRequest) -> Viewer:
-        from django.contrib.auth.models import AnonymousUser
-
         header = request.META.get("HTTP_AUTHORIZATION", "")
         user, token = AnonymousUser(), None
         if header:

@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from core.i18n import localized
+
 
 class Generation(models.Model):
     """A release of the district's boundaries; the newest one is current."""
@@ -267,11 +269,7 @@ class EventCategory(models.Model):
                                   code="invalid")
 
     def display_name(self, language: str | None = None) -> str:
-        from django.utils.translation import get_language
-
-        return self.name_en if (language or get_language() or "").startswith("en") else self.name
+        return localized(self.name, self.name_en, language)
 
     def display_major_name(self, language: str | None = None) -> str:
-        from django.utils.translation import get_language
-
-        return self.major_name_en if (language or get_language() or "").startswith("en") else self.major_name
+        return localized(self.major_name, self.major_name_en, language)
