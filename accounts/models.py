@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 class Role(models.TextChoices):
     GRID_WORKER = "grid_worker", _("Grid worker")
     DEPARTMENT_STAFF = "department_staff", _("Department staff")
+    SUPERVISOR = "supervisor", _("Community or street supervisor")
     OPERATOR = "operator", _("Command-centre operator")
     CITIZEN = "citizen", _("Citizen")
     BUSINESS = "business", _("Business")

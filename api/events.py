@@ -1,14 +1,51 @@
-"""Incidents over GraphQL.  This slice: the merged category taxonomy."""
+"""Incidents over GraphQL: the taxonomy, reporting, the lifecycle, work queues and live updates.
+
+Reads go through ``gridapp.selectors`` (already restricted to the viewer),
+writes through one service each (``event_report``, ``event_transition``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, Iterable
+from datetime import datetime
+
 import strawberry
 import strawberry_django
+from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from strawberry import relay
+from strawberry.file_uploads import Upload
+from strawberry.scalars import JSON
+from strawberry_django.relay import DjangoCursorConnection
 
+from accounts.models import Department, Role
+from api.context import viewer
+from api.errors import GraphQLCodedError, MutationError, errors_from, not_authenticated
+from api.extensions import AuditMutation
+from api.feed import cursor_parse, visible_changes
+from api.grid import CrsEnum, GridType, pk_of
+from api.media import photo_url
 from api.permissions import IsAuthenticated
 from core.i18n import localized
-from gridapp.models import EventCategory, Platform, Severity
+from gridapp import selectors, services
+from gridapp.crs import CRS
+from gridapp.models import (
+    OPEN_STATUSES,
+    Event,
+    EventCategory,
+    EventHistory,
+    EventPhoto,
+    EventSource,
+    EventStatus,
+    PhotoStage,
+    Platform,
+    Severity,
+)
+from gridapp.workflow import Action, actions_open_to
 
 PlatformEnum = strawberry.enum(Platform, name="Platform")
 SeverityEnum = strawberry.enum(Severity, name="Severity")
@@ -40,6 +77,276 @@ class EventCategoryType(relay.Node):
         return localized(root.department.name, root.department.name_en)
 
 
+
+EventStatusEnum = strawberry.enum(EventStatus, name="EventStatus")
+EventSourceEnum = strawberry.enum(EventSource, name="EventSource")
+EventActionEnum = strawberry.enum(Action, name="EventAction")
+PhotoStageEnum = strawberry.enum(PhotoStage, name="PhotoStage")
+
+
+@strawberry_django.type(get_user_model(), name="Person", description="A colleague, as far as an event shows them.")
+class PersonType:
+    username: str
+    display_name: str
+
+
+@strawberry_django.type(Department, name="Department")
+class DepartmentType:
+    code: str
+
+    @strawberry_django.field(only=["name", "name_en"], description="In the reader's language.")
+    def name(self, root: Department) -> str:
+        return localized(root.name, root.name_en)
+
+
+def _sees_restricted_photo_data(info) -> bool:
+    user = viewer(info).user
+    return bool(user.sees_whole_district or user.is_department_staff)
+
+
+@strawberry_django.type(EventPhoto, name="EventPhoto")
+class EventPhotoType:
+    stage: PhotoStageEnum
+    width: int
+    height: int
+    taken_at: datetime | None = strawberry_django.field(description="The camera's clock, from EXIF.")
+    created_at: datetime
+
+    @strawberry_django.field(only=["id"], description="Signed link to the photo (JPEG, no metadata); it expires.")
+    def url(self, root: EventPhoto) -> str:
+        return photo_url(root.pk, "i")
+
+    @strawberry_django.field(only=["id"], description="Signed link to a 320-pixel thumbnail; it expires.")
+    def thumbnail_url(self, root: EventPhoto) -> str:
+        return photo_url(root.pk, "t")
+
+    @strawberry_django.field(only=["exif_lng", "exif_lat"],
+                             description="Where the phone says it took the photo (WGS-84): department staff and the "
+                                         "command centre only; null for others or without GPS.")
+    def exif_location(self, root: EventPhoto, info: strawberry.Info) -> JSON | None:
+        if root.exif_lng is None or not _sees_restricted_photo_data(info):
+            return None
+        return {"type": "Point", "coordinates": [root.exif_lng, root.exif_lat]}
+
+
+@strawberry_django.type(EventHistory, name="EventHistoryEntry")
+class EventHistoryType:
+    at: datetime
+    action: str
+    note: str
+    data: JSON
+    actor: str = strawberry_django.field(field_name="actor_label")
+    to_status: EventStatusEnum
+
+    @strawberry_django.field(only=["from_status"], description="Null for the report itself.")
+    def from_status(self, root: EventHistory) -> EventStatusEnum | None:
+        return EventStatus(root.from_status) if root.from_status else None
+
+
+def _first_photos():
+    return Prefetch("photos", queryset=EventPhoto.objects.order_by("id").only("id", "event_id"),
+                    to_attr="photo_ids")
+
+
+@strawberry_django.type(Event, name="Event")
+class EventType(relay.Node):
+    case_number: str | None = strawberry_django.field(description="Null for a duplicate report (see duplicateOf).")
+    status: EventStatusEnum
+    source: EventSourceEnum
+    severity: SeverityEnum
+    category: EventCategoryType
+    description: str
+    address: str
+    lng: float = strawberry_django.field(description="WGS-84 longitude.")
+    lat: float = strawberry_django.field(description="WGS-84 latitude.")
+    grid: GridType
+    department: DepartmentType
+    reporter: PersonType | None
+    assignee: PersonType | None
+    reported_at: datetime
+    accepted_at: datetime | None
+    dispatched_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    updated_at: datetime
+    deadline: datetime | None = strawberry_django.field(description="When the current stage is due.")
+    escalation_level: int = strawberry_django.field(
+        description="0 on time; 1 grid workers, 2 community, 3 street, 4 command centre.")
+    was_overdue: bool
+    duplicate_of: EventType | None
+    duplicate_count: int
+    extension_hours: int | None = strawberry_django.field(description="An extension waiting for a supervisor.")
+    version: int = strawberry_django.field(description="Grows with every change; send it back as expectedVersion.")
+    photos: list[EventPhotoType]
+    history: list[EventHistoryType]
+
+    @strawberry_django.field(only=["status", "deadline"], description="The current stage is past its deadline.")
+    def is_overdue(self, root: Event) -> bool:
+        return root.is_overdue()
+
+    @strawberry_django.field(only=["status"])
+    def status_label(self, root: Event) -> str:
+        return str(root.get_status_display())
+
+    @strawberry_django.field(prefetch_related=[_first_photos()], description="The first photo's thumbnail link.")
+    def thumbnail_url(self, root: Event) -> str | None:
+        photos = root.photo_ids if hasattr(root, "photo_ids") else list(root.photos.order_by("id")[:1])
+        return photo_url(photos[0].pk, "t") if photos else None
+
+    @strawberry_django.field(
+        only=["status", "reporter_id", "assignee_id", "department_id", "grid_id", "held_from"],
+        description="What the viewer may do next (the phone's buttons); the service checks again.")
+    def available_actions(self, root: Event, info: strawberry.Info) -> list[EventActionEnum]:
+        user = viewer(info).user
+        patrolled, supervised = _watched_grids(info)
+        relations = services.event_relations(user, root, patrolled=patrolled, supervised=supervised)
+        return actions_open_to(relations, root.status)
+
+    @classmethod
+    def get_queryset(cls, queryset, info, **kwargs):
+        return queryset.filter(pk__in=selectors.events_visible_to(viewer(info).user).values("pk"))
+
+
+def _watched_grids(info) -> tuple[frozenset[int], frozenset[int]]:
+    """The viewer's patrolled and supervised grids, read once per request."""
+    who = viewer(info)
+    cached = getattr(who, "_watched_grids", None)
+    if cached is None:
+        user = who.user
+        patrolled = frozenset(selectors.grid_ids_of_worker(user).values_list("content_object_id", flat=True)) \
+            if user.role == Role.GRID_WORKER else frozenset()
+        supervised = frozenset(selectors.grid_ids_supervised_by(user).values_list("id", flat=True)) \
+            if user.role == Role.SUPERVISOR else frozenset()
+        cached = who._watched_grids = (patrolled, supervised)
+    return cached
+
+
+@strawberry.input(description="Narrow an event list; every field is optional.")
+class EventFilter:
+    status: list[EventStatusEnum] | None = None
+    open: bool | None = strawberry.UNSET
+    category_code: str | None = None
+    department_code: str | None = None
+    grid_id: relay.GlobalID | None = None
+    community_id: relay.GlobalID | None = None
+    street_id: relay.GlobalID | None = None
+    overdue: bool | None = None
+    assigned_to_me: bool | None = None
+    reported_by_me: bool | None = None
+    source: EventSourceEnum | None = None
+    reported_after: datetime | None = None
+    reported_before: datetime | None = None
+    include_duplicates: bool = False
+    search: str | None = strawberry.field(default=None, description="A case number, or words of the description.")
+
+
+def events_filtered(events, filters: EventFilter | None, user):
+    if filters is None:
+        return events.exclude(status=EventStatus.DUPLICATE)
+    if not filters.include_duplicates:
+        events = events.exclude(status=EventStatus.DUPLICATE)
+    if filters.status:
+        events = events.filter(status__in=[status.value for status in filters.status])
+    if filters.open is not strawberry.UNSET and filters.open is not None:
+        events = events.filter(status__in=OPEN_STATUSES) if filters.open else events.exclude(status__in=OPEN_STATUSES)
+    if filters.category_code:
+        events = events.filter(category__code=filters.category_code)
+    if filters.department_code:
+        events = events.filter(department__code=filters.department_code)
+    if filters.grid_id is not None:
+        events = events.filter(grid_id=pk_of(filters.grid_id, "Grid"))
+    if filters.community_id is not None:
+        events = events.filter(community_id=pk_of(filters.community_id, "Community"))
+    if filters.street_id is not None:
+        events = events.filter(street_id=pk_of(filters.street_id, "Street"))
+    if filters.overdue is not None:
+        late = Q(status__in=OPEN_STATUSES, deadline__lt=timezone.now())
+        events = events.filter(late) if filters.overdue else events.exclude(late)
+    if filters.assigned_to_me:
+        events = events.filter(assignee_id=user.pk)
+    if filters.reported_by_me:
+        events = events.filter(reporter_id=user.pk)
+    if filters.source is not None:
+        events = events.filter(source=filters.source.value)
+    if filters.reported_after is not None:
+        events = events.filter(reported_at__gte=filters.reported_after)
+    if filters.reported_before is not None:
+        events = events.filter(reported_at__lt=filters.reported_before)
+    if filters.search:
+        text = filters.search.strip()[:100]
+        events = events.filter(Q(case_number=text) | Q(description__icontains=text))
+    return events
+
+
+@strawberry.input
+class EventReportInput:
+    category_code: str
+    lat: float
+    lng: float
+    crs: CrsEnum = CRS.WGS84
+    description: str = ""
+    address: str = ""
+    photos: list[Upload] = strawberry.field(default_factory=list,
+                                            description="Multipart uploads (GraphQL multipart request spec).")
+    client_request_id: str | None = strawberry.field(
+        default=None, description="A unique id the phone picks per report: a retry with it creates nothing new.")
+
+
+@strawberry.type
+class EventReportPayload:
+    errors: list[MutationError]
+    event: EventType | None = None
+    duplicate_of: EventType | None = strawberry.field(
+        default=None, description="The open case this report was linked to instead of opening a new one.")
+    replayed: bool = False
+
+
+@strawberry.input
+class EventTransitionInput:
+    event_id: relay.GlobalID
+    action: EventActionEnum
+    note: str = ""
+    photos: list[Upload] = strawberry.field(default_factory=list)
+    assignee: str | None = strawberry.field(default=None, description="Username, for dispatch and assign.")
+    hours: int | None = strawberry.field(default=None, description="For request_extension.")
+    expected_version: int | None = strawberry.field(
+        default=None, description="Refuse with `stale` if the event changed since this version.")
+
+
+@strawberry.type
+class EventPayload:
+    errors: list[MutationError]
+    event: EventType | None = None
+
+
+@strawberry.input
+class EventBulkInput:
+    event_ids: list[relay.GlobalID]
+    action: EventActionEnum
+    note: str = ""
+    assignee: str | None = None
+
+
+@strawberry.type(name="EventBulkResult")
+class EventBulkResultType:
+    event_id: relay.GlobalID
+    ok: bool
+    errors: list[MutationError]
+
+
+@strawberry.type
+class EventBulkPayload:
+    errors: list[MutationError]
+    results: list[EventBulkResultType]
+
+
+@strawberry.type(name="EventChange", description="An event the viewer may see changed; its change-feed cursor.")
+class EventChangeType:
+    cursor: str
+    kind: str
+    event: EventType
+
+
 @strawberry.type
 class EventQuery:
     @strawberry_django.field(permission_classes=[IsAuthenticated],
@@ -52,3 +359,121 @@ class EventQuery:
         if major_code is not None:
             categories = categories.filter(major_code=major_code[:2])
         return categories
+
+    event: EventType | None = strawberry_django.node(permission_classes=[IsAuthenticated])
+
+    @strawberry_django.connection(DjangoCursorConnection[EventType], permission_classes=[IsAuthenticated],
+                                  description="Cases the viewer may see, newest first (duplicates on request).")
+    def events(self, info: strawberry.Info, filter: EventFilter | None = None) -> Iterable[Event]:
+        user = viewer(info).user
+        return events_filtered(selectors.events_visible_to(user), filter, user).order_by("-id")
+
+    @strawberry_django.connection(DjangoCursorConnection[EventType], permission_classes=[IsAuthenticated],
+                                  description="My tasks: open events waiting for the viewer, soonest deadline first.")
+    def my_tasks(self, info: strawberry.Info, filter: EventFilter | None = None) -> Iterable[Event]:
+        user = viewer(info).user
+        return events_filtered(selectors.event_tasks_of(user), filter, user).order_by("deadline", "id")
+
+
+def _assignee(username: str | None):
+    if not username:
+        return None
+    found = get_user_model().objects.filter(username=username, is_active=True).first()
+    if found is None:
+        raise ValidationError({"assignee": ValidationError(_("No active user %(name)s.") % {"name": username},
+                                                           code="invalid_assignee")})
+    return found
+
+
+def _event_pk(global_id: relay.GlobalID) -> int | None:
+    if global_id.type_name != "Event" or not str(global_id.node_id).isdigit():
+        return None
+    return int(global_id.node_id)
+
+
+@strawberry.type
+class EventMutation:
+    @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[AuditMutation()],
+                         description="Report an incident: located, routed to its department and numbered, or linked "
+                                     "to an open case of the same category nearby.")
+    def report_event(self, info: strawberry.Info, input: EventReportInput) -> EventReportPayload:
+        user = viewer(info).user
+        key = f"u{user.pk}:{input.client_request_id.strip()[:100]}" if input.client_request_id else None
+        try:
+            outcome = services.event_report(
+                reporter=user, category_code=input.category_code, lng=input.lng, lat=input.lat, crs=CRS(input.crs),
+                description=input.description, address=input.address, photos=input.photos, source_key=key)
+        except (ValidationError, PermissionDenied) as exc:
+            return EventReportPayload(errors=errors_from(exc))
+        return EventReportPayload(errors=[], event=outcome.event, duplicate_of=outcome.duplicate_of,
+                                  replayed=outcome.replayed)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[AuditMutation()],
+                         description="Move an event along its lifecycle: accept, dispatch, start, resolve, verify, "
+                                     "close, return, hold, resume, reopen, extensions. `availableActions` lists "
+                                     "what the viewer may do.")
+    def transition_event(self, info: strawberry.Info, input: EventTransitionInput) -> EventPayload:
+        event_id = _event_pk(input.event_id)
+        try:
+            if event_id is None:
+                raise ValidationError({"eventId": ValidationError(_("Event not found."), code="not_found")})
+            event = services.event_transition(
+                actor=viewer(info).user, event_id=event_id, action=input.action.value, note=input.note,
+                photos=input.photos, assignee=_assignee(input.assignee), hours=input.hours,
+                expected_version=input.expected_version)
+        except (ValidationError, PermissionDenied) as exc:
+            return EventPayload(errors=errors_from(exc))
+        return EventPayload(errors=[], event=event)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[AuditMutation()],
+                         description="One action on many events from a work queue (accept, dispatch, assign, ...): "
+                                     "each succeeds or fails on its own.")
+    def transition_events(self, info: strawberry.Info, input: EventBulkInput) -> EventBulkPayload:
+        ids = [_event_pk(global_id) for global_id in input.event_ids]
+        try:
+            if None in ids:
+                raise ValidationError({"eventIds": ValidationError(_("Event not found."), code="not_found")})
+            outcomes = services.events_transition_bulk(
+                actor=viewer(info).user, event_ids=ids, action=input.action.value, note=input.note,
+                assignee=_assignee(input.assignee))
+        except (ValidationError, PermissionDenied) as exc:
+            return EventBulkPayload(errors=errors_from(exc), results=[])
+        results = [EventBulkResultType(event_id=relay.GlobalID("Event", str(event_id)), ok=not problems,
+                                       errors=[error for problem in problems for error in errors_from(problem)])
+                   for event_id, problems in outcomes]
+        return EventBulkPayload(errors=[], results=results)
+
+
+@database_sync_to_async
+def _event_for(user, event_id: int) -> Event | None:
+    return (selectors.events_visible_to(user)
+            .select_related("category__department", "grid__community__street", "department", "reporter", "assignee",
+                            "duplicate_of")
+            .prefetch_related(_first_photos(), "photos", "history")
+            .filter(pk=event_id).first())
+
+
+@strawberry.type
+class EventSubscription:
+    @strawberry.subscription(description=(
+        "Events the viewer may see as they change (my grids, my department, everything for the command centre), or "
+        "one event with `eventId`. Each message carries its change-feed cursor; with `after`, first replays what "
+        "was missed. Ends with `token_expired` like `changes`."
+    ))
+    async def event_changed(self, info: strawberry.Info, event_id: relay.GlobalID | None = None,
+                            after: str | None = None) -> AsyncGenerator[EventChangeType, None]:
+        who = viewer(info)
+        if not who.user.is_authenticated:
+            raise not_authenticated()
+        only = None
+        if event_id is not None:
+            only = _event_pk(event_id)
+            if only is None:
+                raise GraphQLCodedError(_("This id is not a Event id."), "invalid_id")
+        start = cursor_parse(after) if after is not None else None
+        async for user, row in visible_changes(who, start):
+            if row.object_type != "gridapp.event" or (only is not None and row.object_id != only):
+                continue
+            event = await _event_for(user, row.object_id)
+            if event is not None:
+                yield EventChangeType(cursor=str(row.id), kind=row.kind, event=event)

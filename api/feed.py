@@ -36,6 +36,7 @@ NODE_TYPES = {
     "core.notification": "Notification",
     "gridapp.grid": "Grid",
     "gridapp.gridnotice": "GridNotice",
+    "gridapp.event": "Event",
 }
 CATCH_UP_PAGE = 100
 IDLE_RECHECK_SECONDS = 30.0
@@ -161,18 +162,58 @@ def _reload(user_id: int, token_id: int | None):
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return None, None
-    from gridapp.selectors import grid_ids_of_worker
+    from gridapp.selectors import grid_ids_watched_set
 
     interest = Interest(
         everything=user.sees_whole_district,
         user_id=user.pk,
         department_id=user.department_id,
-        grid_ids=frozenset(row["content_object_id"] for row in grid_ids_of_worker(user)),
+        grid_ids=grid_ids_watched_set(user),
     )
     return user, interest
 
 
 _change_page = database_sync_to_async(feed_selectors.change_page)
+
+
+async def visible_changes(who, start: int | None) -> AsyncGenerator[tuple[object, Change], None]:
+    """Every change ``who`` may see above ``start`` (None: from now), with the user as the database has them now.
+
+    Behind every subscription: catches up page by page, then waits on the
+    watcher and re-reads the log (with current permissions) only when a new
+    change could concern the subscriber.  Raises ``token_expired`` when the
+    user or the token is no longer valid.
+    """
+    await watcher.ensure_started()
+    cursor = start if start is not None else watcher.latest
+    token_id = who.token.pk if who.token is not None else None
+    checked = cursor
+    must_read = True
+    interest = None
+    while True:
+        if must_read:
+            seen_up_to = watcher.latest
+            user, interest = await _reload(who.user.pk, token_id)
+            if user is None:
+                raise GraphQLCodedError(_("The token has expired or was revoked. Refresh it and resubscribe."),
+                                        "token_expired", cursor=str(cursor))
+            page = await _change_page(user=user, after=cursor, first=CATCH_UP_PAGE)
+            for row in page:
+                cursor = row.id
+                yield user, row
+            if len(page) == CATCH_UP_PAGE:
+                continue
+            checked = max(checked, cursor, seen_up_to)
+            must_read = False
+        if not await watcher.wait_beyond(checked, IDLE_RECHECK_SECONDS):
+            continue
+        rows = watcher.audiences_after(checked)
+        if rows is None:
+            must_read = True
+        else:
+            must_read = any(interest.concerns(row) for row in rows)
+            if rows:
+                checked = rows[-1].id
 
 
 @strawberry.type
@@ -186,33 +227,6 @@ class FeedSubscription:
         who = viewer(info)
         if not who.user.is_authenticated:
             raise not_authenticated()
-        await watcher.ensure_started()
-        cursor = cursor_parse(after) if after is not None else watcher.latest
-        token_id = who.token.pk if who.token is not None else None
-        checked = cursor
-        must_read = True
-        interest = None
-        while True:
-            if must_read:
-                seen_up_to = watcher.latest
-                user, interest = await _reload(who.user.pk, token_id)
-                if user is None:
-                    raise GraphQLCodedError(_("The token has expired or was revoked. Refresh it and resubscribe."),
-                                            "token_expired", cursor=str(cursor))
-                page = await _change_page(user=user, after=cursor, first=CATCH_UP_PAGE)
-                for row in page:
-                    cursor = row.id
-                    yield ChangeType.from_row(row)
-                if len(page) == CATCH_UP_PAGE:
-                    continue
-                checked = max(checked, cursor, seen_up_to)
-                must_read = False
-            if not await watcher.wait_beyond(checked, IDLE_RECHECK_SECONDS):
-                continue
-            rows = watcher.audiences_after(checked)
-            if rows is None:
-                must_read = True
-            else:
-                must_read = any(interest.concerns(row) for row in rows)
-                if rows:
-                    checked = rows[-1].id
+        start = cursor_parse(after) if after is not None else None
+        async for _user, row in visible_changes(who, start):
+            yield ChangeType.from_row(row)

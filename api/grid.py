@@ -236,7 +236,7 @@ class GridQuery:
     def grids(self, info: strawberry.Info, community_id: relay.GlobalID | None = None) -> Iterable[Grid]:
         grids = selectors.grids_visible_to(viewer(info).user).current().order_by("code")
         if community_id is not None:
-            grids = grids.filter(community_id=_pk(community_id, "Community"))
+            grids = grids.filter(community_id=pk_of(community_id, "Community"))
         return grids
 
     @strawberry_django.connection(strawberry_django.relay.DjangoListConnection[StreetType],
@@ -249,7 +249,7 @@ class GridQuery:
     def communities(self, info: strawberry.Info, street_id: relay.GlobalID | None = None) -> Iterable[Community]:
         communities = selectors.communities_visible_to(viewer(info).user).current().order_by("code")
         if street_id is not None:
-            communities = communities.filter(street_id=_pk(street_id, "Street"))
+            communities = communities.filter(street_id=pk_of(street_id, "Street"))
         return communities
 
     @strawberry_django.connection(DjangoCursorConnection[BaseRecordType], permission_classes=[IsAuthenticated],
@@ -259,7 +259,7 @@ class GridQuery:
                 bbox: BoundingBoxInput | None = None, search: str | None = None) -> Iterable[BaseRecord]:
         records = selectors.records_visible_to(viewer(info).user)
         if grid_id is not None:
-            records = records.filter(grid_id=_pk(grid_id, "Grid"))
+            records = records.filter(grid_id=pk_of(grid_id, "Grid"))
         if kind is not None:
             records = records.filter(kind=kind.value)
         if bbox is not None:
@@ -297,7 +297,7 @@ class GridQuery:
         )
 
 
-def _pk(global_id: relay.GlobalID, type_name: str) -> int:
+def pk_of(global_id: relay.GlobalID, type_name: str) -> int:
     if global_id.type_name != type_name or not str(global_id.node_id).isdigit():
         raise GraphQLCodedError(_("This id is not a %(type)s id.") % {"type": type_name}, "invalid_id")
     return int(global_id.node_id)

@@ -12,7 +12,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from api.accounts import AccountMutation, AccountQuery
 from api.audit import AuditQuery
-from api.events import EventQuery
+from api.events import EventMutation, EventQuery, EventSubscription
 from api.extensions import protection_extensions
 from api.feed import FeedMutation, FeedQuery, FeedSubscription
 from api.grid import GridMutation, GridQuery
@@ -29,8 +29,8 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (AccountQuery, GridQuery, EventQuery, FeedQuery, AuditQuery, NodeQuery))
-Mutation = merge_types("Mutation", (AccountMutation, GridMutation, FeedMutation))
-Subscription = merge_types("Subscription", (FeedSubscription,))
+Mutation = merge_types("Mutation", (AccountMutation, GridMutation, EventMutation, FeedMutation))
+Subscription = merge_types("Subscription", (FeedSubscription, EventSubscription))
 
 
 

@@ -68,6 +68,12 @@ class OneGridGraphQLView(GraphQLView):
             raise RequestRefused(400, "bad_request", _("Content-Length is not a number.")) from None
         if not is_multipart and length > limit:
             raise RequestRefused(413, "document_too_large", _document_too_large())
+        if is_multipart and not request.META.get("CONTENT_LENGTH"):
+            raise RequestRefused(411, "length_required", _("Send uploads with a Content-Length."))
+        if is_multipart and length > settings.UPLOAD_MAX_REQUEST_BYTES:
+            # Refused before a byte of the body is read: a 100 MB "photo" never reaches the disk.
+            raise RequestRefused(413, "upload_too_large", _("The upload is too large (limit %(limit)d MB).") % {
+                "limit": settings.UPLOAD_MAX_REQUEST_BYTES // (1024 * 1024)})
         if len(request.META.get("QUERY_STRING", "")) > settings.GRAPHQL["MAX_DOCUMENT_BYTES"] * 3:
             raise RequestRefused(413, "document_too_large", _document_too_large())
 

@@ -184,13 +184,15 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     BROKER_DIR = VAR_DIR / "broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # Broadcast (pidbox) exchanges; kombu's default is ./control in the cwd.
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 
@@ -248,7 +250,29 @@ LOGGING = {
 
 CELERY_BEAT_SCHEDULE = {
     "tokens-prune": {"task": "core.tasks.tokens_prune", "schedule": 6 * 3600.0},
+    "events-escalate": {"task": "gridapp.tasks.events_escalate_task",
+                        "schedule": float(env_str("EVENT_ESCALATION_CHECK_SECONDS", "60"))},
 }
+
+# --- incidents ------------------------------------------------------------------------
+# A report of the same category this close to an open case, this soon after it, is linked to it.
+EVENT_DUPLICATE_RADIUS_M = float(env_str("EVENT_DUPLICATE_RADIUS_M", "50"))
+EVENT_DUPLICATE_WINDOW_HOURS = float(env_str("EVENT_DUPLICATE_WINDOW_HOURS", "24"))
+# An overdue event climbs one level (grid -> community -> street -> command centre) each time it
+# stays overdue for this fraction of its stage's hours (but at least the minimum).
+EVENT_ESCALATION_STEP_FRACTION = float(env_str("EVENT_ESCALATION_STEP_FRACTION", "0.5"))
+EVENT_ESCALATION_MIN_STEP_MINUTES = float(env_str("EVENT_ESCALATION_MIN_STEP_MINUTES", "30"))
+EVENT_MAX_PHOTOS = env_int("EVENT_MAX_PHOTOS", 6)
+EVENT_MAX_EXTENSION_HOURS = env_int("EVENT_MAX_EXTENSION_HOURS", 720)
+# A photo whose EXIF position is farther than this from the reported place is refused.
+PHOTO_GPS_TOLERANCE_M = float(env_str("PHOTO_GPS_TOLERANCE_M", "1000"))
+PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 40_000_000)
+PHOTO_MAX_SIDE = env_int("PHOTO_MAX_SIDE", 2048)
+# A multipart request (photos) larger than this is refused before it is read.
+UPLOAD_MAX_REQUEST_BYTES = env_int("UPLOAD_MAX_REQUEST_BYTES", 40 * 1024 * 1024)
+# Photo links in API answers are signed and expire.
+PHOTO_URL_TTL_SECONDS = env_int("PHOTO_URL_TTL_SECONDS", 3600)
 
 # How long a process trusts its grid locator before checking for a new boundary generation.
 LOCATOR_CHECK_SECONDS = float(env_str("LOCATOR_CHECK_SECONDS", "2"))

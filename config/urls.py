@@ -1,15 +1,14 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import path
 
 from api.health import healthz
+from api.media import photo_view
 from api.views import graphql_view
 
 urlpatterns = [
     path("graphql/", graphql_view, name="graphql"),
     path("healthz", healthz, name="healthz"),
+    path("photos/<str:token>", photo_view, name="photo"),
     path("admin/", admin.site.urls),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Media are never served as plain files: event photos go through signed links (api/media.py).

@@ -11,16 +11,18 @@ def change_visible_to(user) -> QuerySet[Change]:
     """The changes ``user`` may see: the one filter behind ``changes(after:)`` and every subscription.
 
     District-wide roles see everything; everyone else sees changes addressed to
-    them, to a grid they work in, or to their department.  Built from the
+    them, to a grid they work in or supervise, or to their department.  Built from the
     user's *current* permissions every time it is evaluated.
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return Change.objects.none()
     if user.sees_whole_district:
         return Change.objects.all()
-    from gridapp.selectors import grid_ids_of_worker  # gridapp writes changes; imported lazily
+    from gridapp.selectors import grid_ids_watched_by  # gridapp writes changes; imported lazily
 
-    audience = Q(user_id=user.pk) | Q(grid_id__in=grid_ids_of_worker(user))
+    audience = Q(user_id=user.pk)
+    for grid_ids in grid_ids_watched_by(user):
+        audience |= Q(grid_id__in=grid_ids)
     if user.department_id is not None:
         audience |= Q(department_id=user.department_id)
     return Change.objects.filter(audience)

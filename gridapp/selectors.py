@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+import math
 
-from gridapp.models import BaseRecord, Community, Generation, Grid, GridUserObjectPermission, IndustryGrid, Street
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import F, Q, QuerySet
+
+from accounts.models import Role
+from gridapp.models import (
+    OPEN_STATUSES,
+    BaseRecord,
+    Community,
+    EscalationLevel,
+    Event,
+    EventStatus,
+    Generation,
+    Grid,
+    GridUserObjectPermission,
+    IndustryGrid,
+    Street,
+)
 
 PATROL_PERMISSION = "patrol_grid"
 
@@ -95,3 +111,95 @@ def records_visible_to(user) -> QuerySet[BaseRecord]:
     if user.is_department_staff:
         return BaseRecord.objects.filter(grid_id__in=grid_ids_of_department(user.department_id))
     return BaseRecord.objects.filter(grid_id__in=grid_ids_of_worker(user))
+
+
+def grid_ids_supervised_by(user) -> QuerySet:
+    """Ids of the grids (any version) in the communities and streets ``user`` supervises, as a subquery."""
+    return Grid.objects.filter(Q(community__supervisors=user) | Q(community__street__supervisors=user)).values("id")
+
+
+def grid_ids_watched_by(user) -> list[QuerySet]:
+    """The subqueries of grid ids whose changes reach ``user`` through the grid: patrolled, and supervised."""
+    watched = [grid_ids_of_worker(user)]
+    if user.role == Role.SUPERVISOR:
+        watched.append(grid_ids_supervised_by(user))
+    return watched
+
+
+def grid_ids_watched_set(user) -> frozenset[int]:
+    """``grid_ids_watched_by`` evaluated: for a subscriber's cheap pre-filter."""
+    ids = set(grid_ids_of_worker(user).values_list("content_object_id", flat=True))
+    if user.role == Role.SUPERVISOR:
+        ids.update(grid_ids_supervised_by(user).values_list("id", flat=True))
+    return frozenset(ids)
+
+
+def events_visible_to(user) -> QuerySet[Event]:
+    """Events (cases and duplicate reports) ``user`` may see.
+
+    The command centre and auditors see all; everyone sees what they reported
+    or are assigned; department staff see what is routed to their department;
+    grid workers the events in the grids they work in; supervisors those in
+    their communities and streets.  The change feed addresses every event
+    change to the same audience (grid, department, reporter), so what a user
+    may read here is what reaches them live.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Event.objects.none()
+    if user.sees_whole_district:
+        return Event.objects.all()
+    audience = Q(reporter_id=user.pk) | Q(assignee_id=user.pk)
+    if user.is_department_staff:
+        audience |= Q(department_id=user.department_id)
+    if user.role == Role.GRID_WORKER:
+        audience |= Q(grid_id__in=grid_ids_of_worker(user))
+    if user.role == Role.SUPERVISOR:
+        audience |= Q(grid_id__in=grid_ids_supervised_by(user))
+    return Event.objects.filter(audience)
+
+
+def event_tasks_of(user) -> QuerySet[Event]:
+    """'My tasks': the open events waiting for ``user`` to act.
+
+    Assigned to them and not yet resolved; for department staff, their
+    department's new and accepted cases (to accept or dispatch); for grid
+    workers and supervisors, resolutions in their grids waiting to be verified
+    by someone other than the resolver.  Ordered by deadline, soonest first.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Event.objects.none()
+    waiting = Q(assignee_id=user.pk, status__in=[EventStatus.DISPATCHED, EventStatus.IN_PROGRESS])
+    if user.is_department_staff:
+        waiting |= Q(department_id=user.department_id, status__in=[EventStatus.REPORTED, EventStatus.ACCEPTED])
+    to_verify = Q(status=EventStatus.RESOLVED) & ~Q(resolved_by_id=user.pk)
+    if user.role == Role.GRID_WORKER:
+        waiting |= to_verify & Q(grid_id__in=grid_ids_of_worker(user))
+    if user.role == Role.SUPERVISOR:
+        waiting |= to_verify & Q(grid_id__in=grid_ids_supervised_by(user))
+    return Event.objects.filter(waiting).order_by(F("deadline").asc(nulls_last=True), "id")
+
+
+def event_duplicate_candidates(*, category_id: int, lng: float, lat: float, since) -> QuerySet[Event]:
+    """Open cases of one category reported since ``since`` inside a box around a point (the caller measures)."""
+    radius = settings.EVENT_DUPLICATE_RADIUS_M
+    dlat = radius / 111_320.0
+    dlng = radius / (111_320.0 * max(0.01, math.cos(math.radians(lat))))
+    return Event.objects.filter(
+        category_id=category_id, status__in=OPEN_STATUSES, reported_at__gte=since,
+        lng__gte=lng - dlng, lng__lte=lng + dlng, lat__gte=lat - dlat, lat__lte=lat + dlat,
+    ).order_by("id")
+
+
+def users_at_escalation_level(event: Event, level: int) -> QuerySet:
+    """Who an overdue event is escalated to at ``level``: the grid's workers (and the assignee), the
+    community's and the street's supervisors, the command centre's operators."""
+    users = get_user_model().objects.filter(is_active=True)
+    if level == EscalationLevel.GRID:
+        worker_ids = GridUserObjectPermission.objects.filter(
+            content_object_id=event.grid_id, permission__codename=PATROL_PERMISSION).values("user_id")
+        return users.filter(Q(pk__in=worker_ids) | Q(pk=event.assignee_id)).order_by("pk")
+    if level == EscalationLevel.COMMUNITY:
+        return users.filter(supervised_communities=event.community_id).order_by("pk")
+    if level == EscalationLevel.STREET:
+        return users.filter(supervised_streets=event.street_id).order_by("pk")
+    return users.filter(role=Role.OPERATOR).order_by("pk")

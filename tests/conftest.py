@@ -75,6 +75,27 @@ def users(district, urban_department):
 
 
 @pytest.fixture
+def event_categories(urban_department):
+    """The full merged taxonomy, with every department it names."""
+    from gridapp.services import event_categories_seed
+    from gridapp.taxonomy import CATEGORIES
+
+    for code in sorted({entry.department for entry in CATEGORIES}):
+        DepartmentFactory(code=code, name=f"{code}局", name_en=f"{code.title()} Bureau")
+    event_categories_seed()
+
+
+@pytest.fixture
+def supervisors(district):
+    """``community_chief`` supervises the community of ``worker``'s grid, ``street_chief`` its street."""
+    community_chief = UserFactory(username="community_chief", role=Role.SUPERVISOR)
+    street_chief = UserFactory(username="street_chief", role=Role.SUPERVISOR)
+    district.community.supervisors.add(community_chief)
+    district.street.supervisors.add(street_chief)
+    return {"community": community_chief, "street": street_chief}
+
+
+@pytest.fixture
 def token_for(db):
     def issue(user, ttl_seconds: int | None = None) -> str:
         raw, _token = token_issue(user=user, ttl_seconds=ttl_seconds)
@@ -127,6 +148,26 @@ def gql(db):
             body = {"raw": response.content.decode(errors="replace")}
         return GqlResponse(response.status_code, body)
 
+    def upload(query: str, variables: dict, files: dict[str, bytes], *, token: str | None = None,
+               language: str | None = None) -> GqlResponse:
+        """A GraphQL multipart request: ``files`` maps a variable path (``input.photos.0``) to its bytes."""
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        extra = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+        if language:
+            extra["HTTP_ACCEPT_LANGUAGE"] = language
+        data = {"operations": json.dumps({"query": query, "variables": variables}),
+                "map": json.dumps({str(i): [f"variables.{path}"] for i, path in enumerate(files)})}
+        for i, content in enumerate(files.values()):
+            data[str(i)] = SimpleUploadedFile(f"photo{i}.jpg", content, content_type="image/jpeg")
+        response = client.post("/graphql/", data, **extra)
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            body = {"raw": response.content.decode(errors="replace")}
+        return GqlResponse(response.status_code, body)
+
+    run.upload = upload
     return run
 
 

@@ -98,3 +98,27 @@ class IndustryGridFactory(_AreaFactory):
     code = factory.Sequence(lambda n: f"TI{n:03d}")
     name = factory.Sequence(lambda n: f"测试行业网格{n}")
     department = factory.SubFactory(DepartmentFactory)
+
+
+def jpeg_bytes(*, size=(640, 480), color=(90, 140, 60), gps: tuple[float, float] | None = None) -> bytes:
+    """A real JPEG as a phone sends it; with ``gps`` (lng, lat) its EXIF carries the position."""
+    import io
+    from fractions import Fraction
+
+    from PIL import ExifTags, Image
+
+    def dms(value: float):
+        value = abs(value)
+        degrees = int(value)
+        minutes = int((value - degrees) * 60)
+        seconds = Fraction(round(((value - degrees) * 60 - minutes) * 60 * 1000), 1000)
+        return (Fraction(degrees), Fraction(minutes), seconds)
+
+    exif = Image.Exif()
+    if gps is not None:
+        lng, lat = gps
+        exif.get_ifd(ExifTags.IFD.GPSInfo).update(
+            {1: "N" if lat >= 0 else "S", 2: dms(lat), 3: "E" if lng >= 0 else "W", 4: dms(lng)})
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "JPEG", exif=exif.tobytes())
+    return buffer.getvalue()

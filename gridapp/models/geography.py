@@ -19,8 +19,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from core.i18n import localized
-
 
 class Generation(models.Model):
     """A release of the district's boundaries; the newest one is current."""
@@ -77,6 +75,11 @@ class Area(models.Model):
 class Street(Area):
     """A street (sub-district, 街道): the level below the district."""
 
+    supervisors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="supervised_streets", verbose_name=_("supervisors"),
+        help_text=_("Receive escalations of overdue events in the street, approve extensions, see its events."),
+    )
+
     class Meta(Area.Meta):
         verbose_name = _("street")
         verbose_name_plural = _("streets")
@@ -86,6 +89,10 @@ class Community(Area):
     """A community (社区) within a street."""
 
     street = models.ForeignKey(Street, on_delete=models.PROTECT, related_name="communities", verbose_name=_("street"))
+    supervisors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="supervised_communities", verbose_name=_("supervisors"),
+        help_text=_("Receive escalations of overdue events in the community, approve extensions, see its events."),
+    )
 
     class Meta(Area.Meta):
         verbose_name = _("community")
@@ -212,64 +219,3 @@ class GridNotice(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-
-class Platform(models.TextChoices):
-    CITY_OPERATIONS = "city", _("City operations (urban management)")
-    SOCIAL_GOVERNANCE = "social", _("Social governance (community affairs)")
-
-
-class Severity(models.TextChoices):
-    LOW = "low", _("Low")
-    NORMAL = "normal", _("Normal")
-    HIGH = "high", _("High")
-    URGENT = "urgent", _("Urgent")
-
-
-class EventCategory(models.Model):
-    """One category of the merged taxonomy, coded major + minor in the style of the
-    digital urban-management standard (e.g. 01-02 exposed garbage).
-
-    It names the department responsible, the hours each stage may take and
-    whether a photo is required; names are kept in Chinese and English and shown
-    in the reader's language.
-    """
-
-    code = models.CharField(_("code"), max_length=5, unique=True, help_text=_("major-minor, e.g. 01-02"))
-    major_code = models.CharField(_("major code"), max_length=2)
-    major_name = models.CharField(_("major class (Chinese)"), max_length=60)
-    major_name_en = models.CharField(_("major class (English)"), max_length=80)
-    name = models.CharField(_("name (Chinese)"), max_length=60)
-    name_en = models.CharField(_("name (English)"), max_length=80)
-    platform = models.CharField(_("platform"), max_length=8, choices=Platform.choices)
-    department = models.ForeignKey("accounts.Department", on_delete=models.PROTECT, related_name="event_categories",
-                                   verbose_name=_("responsible department"))
-    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices, default=Severity.NORMAL)
-    photo_required = models.BooleanField(_("photo required"), default=True)
-    accept_hours = models.PositiveSmallIntegerField(_("hours to accept"), default=2)
-    dispatch_hours = models.PositiveSmallIntegerField(_("hours to dispatch"), default=2)
-    handle_hours = models.PositiveSmallIntegerField(_("hours to handle"), default=24)
-    verify_hours = models.PositiveSmallIntegerField(_("hours to verify"), default=24)
-    active = models.BooleanField(_("active"), default=True)
-
-    class Meta:
-        ordering = ["code"]
-        verbose_name = _("event category")
-        verbose_name_plural = _("event categories")
-
-    def __str__(self) -> str:
-        return f"{self.code} {self.name}"
-
-    def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
-        major, _dash, minor = self.code.partition("-")
-        if not (len(major) == len(minor) == 2 and major.isdigit() and minor.isdigit() and major == self.major_code):
-            raise ValidationError({"code": _("The code is the major code, a dash and a two-digit minor code.")},
-                                  code="invalid")
-
-    def display_name(self, language: str | None = None) -> str:
-        return localized(self.name, self.name_en, language)
-
-    def display_major_name(self, language: str | None = None) -> str:
-        return localized(self.major_name, self.major_name_en, language)
