@@ -27,7 +27,7 @@ from api.context import viewer
 from api.errors import GraphQLCodedError, MutationError, errors_from, not_authenticated
 from api.extensions import AuditMutation
 from api.feed import cursor_parse, visible_changes
-from api.grid import CrsEnum, GridType, pk_of
+from api.grid import CrsEnum, PlaceType, pk_of
 from api.media import photo_url
 from api.permissions import IsAuthenticated
 from core.i18n import localized
@@ -72,7 +72,7 @@ class EventCategoryType(relay.Node):
     def major_name(self, root: EventCategory) -> str:
         return root.display_major_name()
 
-    @strawberry_django.field(only=["department__name", "department__name_en"])
+    @strawberry_django.field(select_related=["department"], only=["department__name", "department__name_en"])
     def department_name(self, root: EventCategory) -> str:
         return localized(root.department.name, root.department.name_en)
 
@@ -159,7 +159,6 @@ class EventType(relay.Node):
     address: str
     lng: float = strawberry_django.field(description="WGS-84 longitude.")
     lat: float = strawberry_django.field(description="WGS-84 latitude.")
-    grid: GridType
     department: DepartmentType
     reporter: PersonType | None
     assignee: PersonType | None
@@ -179,6 +178,21 @@ class EventType(relay.Node):
     version: int = strawberry_django.field(description="Grows with every change; send it back as expectedVersion.")
     photos: list[EventPhotoType]
     history: list[EventHistoryType]
+
+    @strawberry_django.field(select_related=["grid"], only=["grid__code", "grid__name"],
+                             description="The grid version it was located in; its details are behind `node(id:)`.")
+    def grid(self, root: Event) -> PlaceType:
+        return PlaceType(id=relay.GlobalID("Grid", str(root.grid_id)), code=root.grid.code, name=root.grid.name)
+
+    @strawberry_django.field(select_related=["community"], only=["community__code", "community__name"])
+    def community(self, root: Event) -> PlaceType:
+        return PlaceType(id=relay.GlobalID("Community", str(root.community_id)), code=root.community.code,
+                         name=root.community.name)
+
+    @strawberry_django.field(select_related=["street"], only=["street__code", "street__name"])
+    def street(self, root: Event) -> PlaceType:
+        return PlaceType(id=relay.GlobalID("Street", str(root.street_id)), code=root.street.code,
+                         name=root.street.name)
 
     @strawberry_django.field(only=["status", "deadline"], description="The current stage is past its deadline.")
     def is_overdue(self, root: Event) -> bool:
@@ -447,8 +461,8 @@ class EventMutation:
 @database_sync_to_async
 def _event_for(user, event_id: int) -> Event | None:
     return (selectors.events_visible_to(user)
-            .select_related("category__department", "grid__community__street", "department", "reporter", "assignee",
-                            "duplicate_of")
+            .select_related("category__department", "grid", "community", "street", "department", "reporter",
+                            "assignee", "duplicate_of")
             .prefetch_related(_first_photos(), "photos", "history")
             .filter(pk=event_id).first())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 import strawberry_django
@@ -25,6 +26,7 @@ from gridapp.locator import OutsideDistrict, district_locator
 from gridapp.models import (
     BaseRecord,
     Community,
+    EventStatus,
     Grid,
     GridNotice,
     GridUserObjectPermission,
@@ -37,6 +39,10 @@ CrsEnum = strawberry.enum(CRS, name="CoordinateSystem",
                           description="WGS84: GPS and survey data; GCJ02: what phones and most maps in China report; "
                                       "BD09: Baidu maps.")
 RecordKindEnum = strawberry.enum(RecordKind, name="RecordKind")
+RECENT_EVENTS = 5
+
+if TYPE_CHECKING:
+    from api.events import EventType
 
 
 def _annotated(root, name: str, fallback):
@@ -122,6 +128,20 @@ class GridType(relay.Node):
         users = ([row.user for row in root.patrol_rows] if hasattr(root, "patrol_rows")
                  else selectors.grid_workers(root))  # reached outside the optimizer (e.g. a mutation payload)
         return [GridWorkerType(username=user.username, display_name=user.display_name) for user in users]
+
+    @strawberry_django.field(
+        prefetch_related=[lambda info: Prefetch(
+            "events", to_attr="recent_events_list",
+            queryset=selectors.events_visible_to(viewer(info).user).exclude(status=EventStatus.DUPLICATE)
+            .select_related("category").order_by("-id")[:RECENT_EVENTS],
+        )],
+        description=f"The grid page: its {RECENT_EVENTS} newest cases the viewer may see.",
+    )
+    def recent_events(self, root: Grid, info: strawberry.Info) -> list[Annotated[EventType, strawberry.lazy("api.events")]]:
+        if hasattr(root, "recent_events_list"):
+            return root.recent_events_list
+        return list(selectors.events_visible_to(viewer(info).user).filter(grid=root)
+                    .exclude(status=EventStatus.DUPLICATE).order_by("-id")[:RECENT_EVENTS])
 
     @classmethod
     def get_queryset(cls, queryset, info, **kwargs):

@@ -586,7 +586,7 @@ def _escalate(event_id: int, now: datetime) -> int:
         due = escalation_due_level(event, now)
         done = 0
         for level in range(event.escalation_level + 1, due + 1):
-            _, created = EventEscalation.objects.get_or_create(
+            _row, created = EventEscalation.objects.get_or_create(
                 event=event, level=level, defaults={"stage": event.status, "deadline": event.deadline, "at": now})
             if not created:
                 continue
