@@ -14,15 +14,21 @@ from api.context import viewer
 from api.errors import MutationError
 from api.extensions import AuditMutation
 from api.grid import GridType
+from api.nodes import MODEL_ID
 from api.permissions import IsAuthenticated
+from core.i18n import localized
 from gridapp.selectors import grids_of_worker
 
 
-@strawberry_django.type(Department)
+@strawberry_django.type(Department, name="Department")
 class DepartmentType(relay.Node):
+    _id_attr = MODEL_ID
     code: str
-    name: str
     name_en: str
+
+    @strawberry_django.field(only=["name", "name_en"], description="In the reader's language.")
+    def name(self, root: Department) -> str:
+        return localized(root.name, root.name_en)
 
 
 RoleEnum = strawberry.enum(Role, name="Role", description="What a person does in OneGrid.")
@@ -30,6 +36,7 @@ RoleEnum = strawberry.enum(Role, name="Role", description="What a person does in
 
 @strawberry_django.type(User, name="User")
 class UserType(relay.Node):
+    _id_attr = MODEL_ID
     username: str
     display_name: str
     role: RoleEnum

@@ -9,6 +9,7 @@ import strawberry_django
 from strawberry import relay
 
 from api.context import viewer
+from api.nodes import MODEL_ID
 from api.permissions import CanReadAudit
 from core.models import AuditEntry
 from core.selectors import audit_entries_for
@@ -24,6 +25,7 @@ class AuditEntryFilter:
 
 @strawberry_django.type(AuditEntry, name="AuditEntry", filters=AuditEntryFilter)
 class AuditEntryType(relay.Node):
+    _id_attr = MODEL_ID
     at: datetime
     actor_label: str
     action: str

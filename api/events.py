@@ -22,13 +22,15 @@ from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 from strawberry_django.relay import DjangoCursorConnection
 
-from accounts.models import Department, Role
+from accounts.models import Role
+from api.accounts import DepartmentType
 from api.context import viewer
 from api.errors import GraphQLCodedError, MutationError, errors_from, not_authenticated
 from api.extensions import AuditMutation
 from api.feed import cursor_parse, visible_changes
 from api.grid import CrsEnum, PlaceType, pk_of
 from api.media import photo_url
+from api.nodes import MODEL_ID
 from api.permissions import IsAuthenticated
 from core.i18n import localized
 from gridapp import selectors, services
@@ -53,6 +55,7 @@ SeverityEnum = strawberry.enum(Severity, name="Severity")
 
 @strawberry_django.type(EventCategory, name="EventCategory")
 class EventCategoryType(relay.Node):
+    _id_attr = MODEL_ID
     code: str = strawberry_django.field(description="Major and minor code, e.g. 01-02.")
     major_code: str
     platform: PlatformEnum
@@ -78,6 +81,7 @@ class EventCategoryType(relay.Node):
 
 
 
+MAX_LAYER = 10_000
 EventStatusEnum = strawberry.enum(EventStatus, name="EventStatus")
 EventSourceEnum = strawberry.enum(EventSource, name="EventSource")
 EventActionEnum = strawberry.enum(Action, name="EventAction")
@@ -88,15 +92,6 @@ PhotoStageEnum = strawberry.enum(PhotoStage, name="PhotoStage")
 class PersonType:
     username: str
     display_name: str
-
-
-@strawberry_django.type(Department, name="Department")
-class DepartmentType:
-    code: str
-
-    @strawberry_django.field(only=["name", "name_en"], description="In the reader's language.")
-    def name(self, root: Department) -> str:
-        return localized(root.name, root.name_en)
 
 
 def _sees_restricted_photo_data(info) -> bool:
@@ -150,6 +145,7 @@ def _first_photos():
 
 @strawberry_django.type(Event, name="Event")
 class EventType(relay.Node):
+    _id_attr = MODEL_ID
     case_number: str | None = strawberry_django.field(description="Null for a duplicate report (see duplicateOf).")
     status: EventStatusEnum
     source: EventSourceEnum
@@ -218,7 +214,8 @@ class EventType(relay.Node):
 
     @classmethod
     def get_queryset(cls, queryset, info, **kwargs):
-        return queryset.filter(pk__in=selectors.events_visible_to(viewer(info).user).values("pk"))
+        audience = selectors.event_audience(viewer(info).user)
+        return queryset if audience is None else queryset.filter(audience)
 
 
 def _watched_grids(info) -> tuple[frozenset[int], frozenset[int]]:
@@ -354,6 +351,59 @@ class EventBulkPayload:
     results: list[EventBulkResultType]
 
 
+@strawberry.type(name="CategoryRef")
+class CategoryRefType:
+    code: str
+    name: str
+
+
+@strawberry.type(name="EventLayer", description=(
+    "Many events for a map, column by column: the i-th entry of each list is one event; `gridIndex` and "
+    "`categoryIndex` point into `grids` and `categories`, which list each grid and category once."))
+class EventLayerType:
+    count: int
+    ids: list[relay.GlobalID]
+    case_numbers: list[str | None]
+    lngs: list[float]
+    lats: list[float]
+    statuses: list[EventStatusEnum]
+    overdue: list[bool]
+    grid_index: list[int]
+    category_index: list[int]
+    grids: list[PlaceType]
+    categories: list[CategoryRefType]
+
+
+def event_layer(events, *, limit: int) -> EventLayerType:
+    """One query: the columns of up to ``limit`` events with their grids' and categories' names."""
+    rows = list(events.order_by("-id").values_list(
+        "id", "case_number", "lng", "lat", "status", "deadline", "grid_id", "grid__code", "grid__name",
+        "category_id", "category__code", "category__name", "category__name_en")[:limit])
+    now = timezone.now()
+    grids: dict[int, int] = {}
+    categories: dict[int, int] = {}
+    layer = EventLayerType(count=len(rows), ids=[], case_numbers=[], lngs=[], lats=[], statuses=[], overdue=[],
+                           grid_index=[], category_index=[], grids=[], categories=[])
+    for (pk, number, lng, lat, status, deadline, grid_id, grid_code, grid_name, category_id, category_code,
+         category_name, category_name_en) in rows:
+        if grid_id not in grids:
+            grids[grid_id] = len(layer.grids)
+            layer.grids.append(PlaceType(id=relay.GlobalID("Grid", str(grid_id)), code=grid_code, name=grid_name))
+        if category_id not in categories:
+            categories[category_id] = len(layer.categories)
+            layer.categories.append(CategoryRefType(code=category_code,
+                                                    name=localized(category_name, category_name_en)))
+        layer.ids.append(relay.GlobalID("Event", str(pk)))
+        layer.case_numbers.append(number)
+        layer.lngs.append(lng)
+        layer.lats.append(lat)
+        layer.statuses.append(EventStatus(status))
+        layer.overdue.append(bool(deadline and status in OPEN_STATUSES and deadline < now))
+        layer.grid_index.append(grids[grid_id])
+        layer.category_index.append(categories[category_id])
+    return layer
+
+
 @strawberry.type(name="EventChange", description="An event the viewer may see changed; its change-feed cursor.")
 class EventChangeType:
     cursor: str
@@ -381,6 +431,14 @@ class EventQuery:
     def events(self, info: strawberry.Info, filter: EventFilter | None = None) -> Iterable[Event]:
         user = viewer(info).user
         return events_filtered(selectors.events_visible_to(user), filter, user).order_by("-id")
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="The command centre's map: up to 10,000 events (newest first) in columns.")
+    def event_layer(self, info: strawberry.Info, filter: EventFilter | None = None, first: int = 1000) -> EventLayerType:
+        if not 1 <= first <= MAX_LAYER:
+            raise GraphQLCodedError(_("first must be 1 to %(max)d.") % {"max": MAX_LAYER}, "invalid_page_size")
+        user = viewer(info).user
+        return event_layer(events_filtered(selectors.events_visible_to(user), filter, user), limit=first)
 
     @strawberry_django.connection(DjangoCursorConnection[EventType], permission_classes=[IsAuthenticated],
                                   description="My tasks: open events waiting for the viewer, soonest deadline first.")

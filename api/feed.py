@@ -25,6 +25,7 @@ from accounts.services import token_still_valid
 from api.context import viewer
 from api.errors import GraphQLCodedError, MutationError, errors_from, not_authenticated
 from api.extensions import AuditMutation
+from api.nodes import MODEL_ID
 from api.permissions import IsAuthenticated
 from api.watcher import Audience, watcher
 from core import selectors as feed_selectors
@@ -81,6 +82,7 @@ class ChangePage:
 
 @strawberry_django.type(Notification, name="Notification")
 class NotificationType(relay.Node):
+    _id_attr = MODEL_ID
     title: str
     body: str
     created_at: datetime

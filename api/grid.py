@@ -19,6 +19,7 @@ from strawberry_django.relay import DjangoCursorConnection
 from api.context import viewer
 from api.errors import GraphQLCodedError, MutationError, errors_from
 from api.extensions import AuditMutation
+from api.nodes import MODEL_ID
 from api.permissions import IsAuthenticated
 from gridapp import selectors, services
 from gridapp.crs import CRS, to_wgs84
@@ -53,6 +54,7 @@ def _annotated(root, name: str, fallback):
 
 @strawberry_django.type(Street, name="Street")
 class StreetType(relay.Node):
+    _id_attr = MODEL_ID
     code: str
     name: str
     area_m2: float
@@ -74,6 +76,7 @@ class StreetType(relay.Node):
 
 @strawberry_django.type(Community, name="Community")
 class CommunityType(relay.Node):
+    _id_attr = MODEL_ID
     code: str
     name: str
     area_m2: float
@@ -97,6 +100,7 @@ class GridWorkerType:
 
 @strawberry_django.type(Grid, name="Grid")
 class GridType(relay.Node):
+    _id_attr = MODEL_ID
     code: str
     name: str
     area_m2: float
@@ -150,6 +154,7 @@ class GridType(relay.Node):
 
 @strawberry_django.type(IndustryGrid, name="IndustryGrid")
 class IndustryGridType(relay.Node):
+    _id_attr = MODEL_ID
     code: str
     name: str
     area_m2: float
@@ -160,6 +165,7 @@ class IndustryGridType(relay.Node):
 
 @strawberry_django.type(BaseRecord, name="BaseRecord")
 class BaseRecordType(relay.Node):
+    _id_attr = MODEL_ID
     external_id: str
     kind: RecordKindEnum
     name: str
@@ -217,6 +223,7 @@ class LocationType:
 
 @strawberry_django.type(GridNotice, name="GridNotice")
 class GridNoticeType(relay.Node):
+    _id_attr = MODEL_ID
     title: str
     body: str
     created_at: datetime

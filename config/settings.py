@@ -132,6 +132,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
     }
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-onegrid.sqlite3")}
+elif env_bool("DB_POOL", True) and not DATABASES["default"].get("CONN_MAX_AGE"):
+    # Under ASGI every request would otherwise open its own connection (several ms on each request);
+    # psycopg's pool keeps a few per process.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": env_int("DB_POOL_MAX", 10), "timeout": 10}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -162,6 +162,7 @@ class Event(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["grid", "-id"]),
+            models.Index(fields=["grid", "status"]),
             models.Index(fields=["department", "status", "-id"]),
             models.Index(fields=["assignee", "status"]),
             models.Index(fields=["status", "deadline"]),

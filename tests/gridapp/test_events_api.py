@@ -122,3 +122,20 @@ def test_query_counts_do_not_grow_with_the_page(users, district, event_categorie
                    _queries(gql, token_for(users[who]), grid_page)) for who in ("urban", "worker", "operator")}
     assert small == large
     assert len(gql(LIST, token=token_for(users["urban"])).data["events"]["edges"]) == 22
+
+
+def test_the_map_layer_lists_events_in_columns_with_one_query(spread, users, gql, token_for):
+    query = """query($first: Int!) { eventLayer(first: $first) { count ids caseNumbers lngs lats statuses overdue
+      gridIndex categoryIndex grids { code } categories { code name } } }"""
+    token = token_for(users["operator"])
+    with CaptureQueriesContext(connection) as captured:
+        layer = gql(query, {"first": 10000}, token=token).data["eventLayer"]
+    assert len([q for q in captured.captured_queries if "gridapp_event" in q["sql"]]) == 1
+    assert layer["count"] == 4 and len(layer["ids"]) == len(layer["lngs"]) == len(layer["gridIndex"]) == 4
+    by_number = dict(zip(layer["caseNumbers"], range(4), strict=True))
+    civil = by_number[spread["civil"].case_number]
+    assert layer["categories"][layer["categoryIndex"][civil]]["code"] == "11-01"
+    assert layer["grids"][layer["gridIndex"][civil]]["code"] == spread["civil"].grid.code
+    assert len(layer["grids"]) == len(set(layer["gridIndex"])) == 2  # each grid listed once
+    assert gql(query, {"first": 4}, token=token_for(users["worker2"])).data["eventLayer"]["count"] == 2
+    assert gql(query, {"first": 10001}, token=token).error_codes == ["invalid_page_size"]

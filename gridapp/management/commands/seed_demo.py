@@ -14,7 +14,8 @@ from tqdm import tqdm
 
 from accounts.models import BusinessCapacity, Department, Role, User
 from gridapp.demo import FULL_SCALE, Cell, build_district, industry_zones, record_columns
-from gridapp.models import BaseRecord, Community, EventCategory, Generation, Grid, IndustryGrid, Street
+from gridapp.demo_events import FULL_SCALE_EVENTS, demo_events_create
+from gridapp.models import BaseRecord, Community, Event, EventCategory, Generation, Grid, IndustryGrid, Street
 from gridapp.selectors import generation_current, grids_of_worker
 from gridapp.services import event_categories_seed, grid_assign_worker, industry_coverage_refresh
 
@@ -62,7 +63,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
         parser.add_argument("--force", action="store_true", help="allow seeding in production")
         parser.add_argument("--scale", choices=sorted(SCALES), default="demo",
-                            help="demo: 3,200 base records; full: 1.6 M (17,000 cameras) for benchmarks")
+                            help="demo: 3,200 base records and 800 events; full: 1.6 M (17,000 cameras) and "
+                                 "400,000 events for benchmarks")
+        parser.add_argument("--events", type=int, default=None,
+                            help="how many generated events (default: 400,000 at the scale); only into an empty table")
 
     def handle(self, *args, if_empty: bool, no_progress: bool, force: bool, scale: str, **options):
         if settings.PRODUCTION and not force:
@@ -79,7 +83,19 @@ class Command(BaseCommand):
                     departments = self._seed_people()
                     self._seed_industry(zones, departments, generation, bar)
             self._seed_records(SCALES[scale], no_progress)
+        self._seed_events(options["events"] if options.get("events") is not None
+                          else int(FULL_SCALE_EVENTS * SCALES[scale]), no_progress)
         self._print_accounts()
+
+    def _seed_events(self, count: int, no_progress: bool) -> None:
+        if count <= 0 or Event.objects.exists():
+            return
+        workers = {grid.pk: worker.pk for worker in User.objects.filter(username__in=DEMO_ASSIGNMENTS)
+                   for grid in grids_of_worker(worker)}
+        staff = dict(User.objects.filter(role=Role.DEPARTMENT_STAFF).order_by("-id").values_list("department_id", "id"))
+        with tqdm(total=count, desc="events", unit="event", disable=no_progress) as bar:
+            made = demo_events_create(count=count, workers=workers, staff=staff, progress=bar.update)
+        self.stdout.write(f"Events: {made:,} generated over the past year.")
 
     def _seed_geography(self, district: list[Cell], generation, bar) -> None:
         for street_cell in district:
@@ -150,7 +166,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Demo district: {Street.objects.current().count()} streets, {Community.objects.current().count()} "
             f"communities, {Grid.objects.current().count()} grids, {IndustryGrid.objects.current().count()} industry "
-            f"grids, {BaseRecord.objects.count():,} base records, {EventCategory.objects.count()} event categories."
+            f"grids, {BaseRecord.objects.count():,} base records, {EventCategory.objects.count()} event categories, "
+            f"{Event.objects.count():,} events."
         ))
         self.stdout.write("Demo accounts (username / password / role):")
         for username, role, _display_name, _phone, _department, _extra in DEMO_ACCOUNTS:
