@@ -6,6 +6,7 @@ writes through one service each (``event_report``, ``event_transition``).
 
 from __future__ import annotations
 
+from base64 import b64encode
 from collections.abc import AsyncGenerator, Iterable
 from datetime import datetime
 
@@ -14,7 +15,7 @@ import strawberry_django
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch, Q
+from django.db.models import Case, Prefetch, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from strawberry import relay
@@ -32,6 +33,7 @@ from api.grid import CrsEnum, PlaceType, pk_of
 from api.media import photo_url
 from api.nodes import MODEL_ID
 from api.permissions import IsAuthenticated
+from api.scalars import BooleanColumn, FloatColumn, IdColumn, IntColumn, StringColumn
 from core.i18n import localized
 from gridapp import selectors, services
 from gridapp.crs import CRS
@@ -351,57 +353,59 @@ class EventBulkPayload:
     results: list[EventBulkResultType]
 
 
-@strawberry.type(name="CategoryRef")
-class CategoryRefType:
-    code: str
-    name: str
-
-
 @strawberry.type(name="EventLayer", description=(
-    "Many events for a map, column by column: the i-th entry of each list is one event; `gridIndex` and "
-    "`categoryIndex` point into `grids` and `categories`, which list each grid and category once."))
+    "Many events for a map, column by column: entry i of every column is one event. `gridIndex` and "
+    "`categoryIndex` point into the `grid*` and `category*` columns, which list each grid and category once."))
 class EventLayerType:
     count: int
-    ids: list[relay.GlobalID]
-    case_numbers: list[str | None]
-    lngs: list[float]
-    lats: list[float]
-    statuses: list[EventStatusEnum]
-    overdue: list[bool]
-    grid_index: list[int]
-    category_index: list[int]
-    grids: list[PlaceType]
-    categories: list[CategoryRefType]
+    ids: IdColumn
+    case_numbers: StringColumn
+    lngs: FloatColumn = strawberry.field(description="WGS-84.")
+    lats: FloatColumn = strawberry.field(description="WGS-84.")
+    statuses: StringColumn = strawberry.field(description="EventStatus names, e.g. DISPATCHED.")
+    overdue: BooleanColumn
+    grid_index: IntColumn
+    category_index: IntColumn
+    grid_ids: IdColumn
+    grid_codes: StringColumn
+    grid_names: StringColumn
+    category_codes: StringColumn
+    category_names: StringColumn = strawberry.field(description="In the reader's language.")
+
+
+_STATUS_NAMES = {status.value: status.name for status in EventStatus}
 
 
 def event_layer(events, *, limit: int) -> EventLayerType:
-    """One query: the columns of up to ``limit`` events with their grids' and categories' names."""
-    rows = list(events.order_by("-id").values_list(
-        "id", "case_number", "lng", "lat", "status", "deadline", "grid_id", "grid__code", "grid__name",
-        "category_id", "category__code", "category__name", "category__name_en")[:limit])
+    """The columns of up to ``limit`` events, newest first, in one query (names of the grids and categories
+    joined in), with as little work per row as Python allows: this is the command centre's 10,000-event map."""
     now = timezone.now()
-    grids: dict[int, int] = {}
-    categories: dict[int, int] = {}
-    layer = EventLayerType(count=len(rows), ids=[], case_numbers=[], lngs=[], lats=[], statuses=[], overdue=[],
-                           grid_index=[], category_index=[], grids=[], categories=[])
-    for (pk, number, lng, lat, status, deadline, grid_id, grid_code, grid_name, category_id, category_code,
-         category_name, category_name_en) in rows:
-        if grid_id not in grids:
-            grids[grid_id] = len(layer.grids)
-            layer.grids.append(PlaceType(id=relay.GlobalID("Grid", str(grid_id)), code=grid_code, name=grid_name))
-        if category_id not in categories:
-            categories[category_id] = len(layer.categories)
-            layer.categories.append(CategoryRefType(code=category_code,
-                                                    name=localized(category_name, category_name_en)))
-        layer.ids.append(relay.GlobalID("Event", str(pk)))
-        layer.case_numbers.append(number)
-        layer.lngs.append(lng)
-        layer.lats.append(lat)
-        layer.statuses.append(EventStatus(status))
-        layer.overdue.append(bool(deadline and status in OPEN_STATUSES and deadline < now))
-        layer.grid_index.append(grids[grid_id])
-        layer.category_index.append(categories[category_id])
-    return layer
+    late = Case(When(Q(deadline__lt=now, status__in=OPEN_STATUSES), then=Value(True)), default=Value(False))
+    rows = list(events.order_by("-id").annotate(late=late).values_list(
+        "id", "case_number", "lng", "lat", "status", "late", "grid_id", "category_id", "grid__code", "grid__name",
+        "category__code", "category__name", "category__name_en")[:limit])
+    if not rows:
+        return EventLayerType(count=0, ids=[], case_numbers=[], lngs=[], lats=[], statuses=[], overdue=[],
+                              grid_index=[], category_index=[], grid_ids=[], grid_codes=[], grid_names=[],
+                              category_codes=[], category_names=[])
+    ids, numbers, lngs, lats, statuses, overdue, grid_ids, category_ids = map(list, list(zip(*rows, strict=True))[:8])
+    grid_names = {row[6]: (row[8], row[9]) for row in rows}
+    category_names = {row[7]: (row[10], row[11], row[12]) for row in rows}
+    grid_at = {grid_id: index for index, grid_id in enumerate(grid_names)}
+    category_at = {category_id: index for index, category_id in enumerate(category_names)}
+    return EventLayerType(
+        count=len(rows),
+        ids=[b64encode(b"Event:%d" % pk).decode() for pk in ids],
+        case_numbers=numbers, lngs=lngs, lats=lats, overdue=overdue,
+        statuses=[_STATUS_NAMES[status] for status in statuses],
+        grid_index=[grid_at[grid_id] for grid_id in grid_ids],
+        category_index=[category_at[category_id] for category_id in category_ids],
+        grid_ids=[b64encode(b"Grid:%d" % grid_id).decode() for grid_id in grid_names],
+        grid_codes=[code for code, _name in grid_names.values()],
+        grid_names=[name for _code, name in grid_names.values()],
+        category_codes=[code for code, _name, _name_en in category_names.values()],
+        category_names=[localized(name, name_en) for _code, name, name_en in category_names.values()],
+    )
 
 
 @strawberry.type(name="EventChange", description="An event the viewer may see changed; its change-feed cursor.")

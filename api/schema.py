@@ -18,6 +18,7 @@ from api.feed import FeedMutation, FeedQuery, FeedSubscription
 from api.grid import GridMutation, GridQuery
 from api.permissions import IsAuthenticated
 from api.scalars import SCALAR_OVERRIDES
+from api.statistics import StatisticsQuery
 
 
 @strawberry.type
@@ -28,7 +29,7 @@ class NodeQuery:
     )
 
 
-Query = merge_types("Query", (AccountQuery, GridQuery, EventQuery, FeedQuery, AuditQuery, NodeQuery))
+Query = merge_types("Query", (AccountQuery, GridQuery, EventQuery, StatisticsQuery, FeedQuery, AuditQuery, NodeQuery))
 Mutation = merge_types("Mutation", (AccountMutation, GridMutation, EventMutation, FeedMutation))
 Subscription = merge_types("Subscription", (FeedSubscription, EventSubscription))
 

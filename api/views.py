@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import orjson
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -52,6 +54,11 @@ class OneGridGraphQLView(GraphQLView):
             return error_response(response.status_code, "bad_request", message)
         return response
 
+    def encode_json(self, data: object) -> bytes:
+        # orjson: several times faster than json on large answers (a 10,000-event map layer), and UTF-8
+        # instead of \u escapes for Chinese text.
+        return orjson.dumps(data, default=_json_default)
+
     def parse_http_body(self, request):
         data = super().parse_http_body(request)
         items = data if isinstance(data, list) else [data]
@@ -95,6 +102,9 @@ class OneGridGraphQLView(GraphQLView):
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:200],
             language=get_language(),
         )
+
+
+_json_default = DjangoJSONEncoder().default
 
 
 def _document_too_large() -> str:

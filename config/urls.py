@@ -1,14 +1,18 @@
 from django.contrib import admin
 from django.urls import path
 
+from api.exports import statistics_export
 from api.health import healthz
 from api.media import photo_view
+from api.statistics import EXPORT_FORMATS
 from api.views import graphql_view
 
 urlpatterns = [
     path("graphql/", graphql_view, name="graphql"),
     path("healthz", healthz, name="healthz"),
     path("photos/<str:token>", photo_view, name="photo"),
+    *(path(f"exports/event-statistics.{fmt}", statistics_export, {"fmt": fmt}, name=f"event-statistics-{fmt}")
+      for fmt in EXPORT_FORMATS),
     path("admin/", admin.site.urls),
 ]
 # Media are never served as plain files: event photos go through signed links (api/media.py).

@@ -168,6 +168,9 @@ class Event(models.Model):
             models.Index(fields=["status", "deadline"]),
             models.Index(fields=["category", "reported_at"]),
             models.Index(fields=["reporter", "-id"]),
+            # The command centre's map: the newest open cases.
+            models.Index(fields=["-id"], name="gridapp_event_open_newest",
+                         condition=models.Q(status__in=sorted(OPEN_STATUSES))),
         ]
         verbose_name = _("event")
         verbose_name_plural = _("events")

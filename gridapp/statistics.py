@@ -1,0 +1,237 @@
+"""Event statistics: counts, rates and resolution times per street, community, grid, department, category or period.
+
+A selector: it reads, over exactly the events ``events_visible_to(user)`` returns, so a grid worker gets their
+grids' figures, department staff their department's, the command centre everything.
+
+The counts are conditional aggregates of one GROUP BY query.  The resolution-time percentiles join that query
+on PostgreSQL (``percentile_cont``); SQLite has no ordered-set aggregates, so in the embedded mode (small data)
+a second query fetches the resolution times and Python interpolates them exactly as ``percentile_cont`` does.
+Labels take one query per dimension, for the ids present.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.db import connections, models
+from django.db.models import Aggregate, Count, F, FloatField, Func, Q, QuerySet
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import Department
+from core.i18n import localized
+from gridapp.models import OPEN_STATUSES, Community, Event, EventCategory, EventStatus, Grid, Street
+from gridapp.selectors import events_visible_to
+
+
+class StatDimension(models.TextChoices):
+    STREET = "street", gettext_lazy("Street")
+    COMMUNITY = "community", gettext_lazy("Community")
+    GRID = "grid", gettext_lazy("Grid")
+    DEPARTMENT = "department", gettext_lazy("Department")
+    CATEGORY = "category", gettext_lazy("Category")
+    PERIOD = "period", gettext_lazy("Period")
+
+
+class StatPeriod(models.TextChoices):
+    DAY = "day", gettext_lazy("Day")
+    WEEK = "week", gettext_lazy("Week")
+    MONTH = "month", gettext_lazy("Month")
+
+
+MAX_DIMENSIONS = 3
+PERCENTILES = (0.5, 0.9)  # the median and the 90th percentile of resolution times
+_TRUNC = {StatPeriod.DAY: TruncDay, StatPeriod.WEEK: TruncWeek, StatPeriod.MONTH: TruncMonth}
+_PLACES = {StatDimension.STREET: Street, StatDimension.COMMUNITY: Community, StatDimension.GRID: Grid}
+_CASE = ~Q(status=EventStatus.DUPLICATE)
+_RESOLVED = _CASE & Q(resolved_at__isnull=False)
+
+
+@dataclass(frozen=True)
+class StatKey:
+    """One group's value in one dimension; ``id`` is None for a period, whose code and label are its ISO date."""
+
+    id: int | None
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
+class StatRow:
+    """The figures of one group (``keys`` maps each dimension to its value; empty for the totals)."""
+
+    keys: Mapping[str, StatKey]
+    cases: int
+    open: int
+    closed: int
+    resolved: int
+    overdue: int
+    duplicates: int
+    median_resolution_hours: float | None
+    p90_resolution_hours: float | None
+
+    @property
+    def overdue_rate(self) -> float:
+        return self.overdue / self.cases if self.cases else 0.0
+
+    @property
+    def duplicate_rate(self) -> float:
+        reports = self.cases + self.duplicates
+        return self.duplicates / reports if reports else 0.0
+
+
+class _Seconds(Func):
+    """Seconds between two datetimes, on PostgreSQL: ``date_part`` is a float (``EXTRACT`` a slower numeric)."""
+
+    template = "date_part('epoch', %(expressions)s)"
+    arg_joiner = " - "
+    output_field = FloatField()
+
+
+class _Percentiles(Aggregate):
+    """PostgreSQL's ``percentile_cont(ARRAY[fractions]) WITHIN GROUP (ORDER BY expression)``: one sort per group
+    for all the fractions, each interpolated linearly; a list of floats, or None for a group without values."""
+
+    function = "percentile_cont"
+    template = "%(function)s(ARRAY%(fractions)r::float8[]) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = ArrayField(FloatField())
+
+    def __init__(self, expression, *, fractions: Sequence[float], **extra):
+        super().__init__(expression, fractions=[float(fraction) for fraction in fractions], **extra)
+
+
+def percentile_cont(ordered: Sequence[float], fraction: float) -> float:
+    """What PostgreSQL's ``percentile_cont`` gives for ``ordered`` (sorted, not empty), with the same arithmetic."""
+    position = fraction * (len(ordered) - 1)
+    below = math.floor(position)
+    above = math.ceil(position)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+def stat_grouping_check(*, group_by: Sequence[str], period: str | None) -> None:
+    """Refuse a grouping the statistics cannot answer; raises ``ValidationError`` with code ``invalid_grouping``.
+
+    One to three distinct dimensions; grouping by period needs a period (day, week or month).
+    """
+    def refuse(message: str):
+        raise ValidationError(message, code="invalid_grouping")
+
+    if not group_by:
+        refuse(_("Group by at least one dimension."))
+    if unknown := [name for name in group_by if name not in StatDimension.values]:
+        refuse(_("Unknown dimension: %(names)s.") % {"names": ", ".join(map(str, unknown))})
+    if len(group_by) > MAX_DIMENSIONS:
+        refuse(_("Group by at most %(count)d dimensions.") % {"count": MAX_DIMENSIONS})
+    if len(set(group_by)) != len(group_by):
+        refuse(_("Group by each dimension once."))
+    if period is not None and period not in StatPeriod.values:
+        refuse(_("The period is day, week or month."))
+    if StatDimension.PERIOD in group_by and period is None:
+        refuse(_("Grouping by period needs a period: day, week or month."))
+
+
+def event_statistics(*, user, group_by: Sequence[str], period: str | None = None,
+                     events: QuerySet[Event] | None = None, now: datetime | None = None) -> list[StatRow]:
+    """The figures per group of ``group_by`` (in that order of dimensions), sorted by the groups' codes.
+
+    Anyone may call it: the figures cover ``events`` (a narrowing, e.g. a filter; all by default) intersected
+    with what ``user`` may see.  Periods are calendar days, ISO weeks or months in ``settings.TIME_ZONE``,
+    by report time.  Costs one query for the figures (two on SQLite) and one per dimension for labels.
+    Raises ``ValidationError`` (code ``invalid_grouping``) for a grouping ``stat_grouping_check`` refuses.
+    """
+    stat_grouping_check(group_by=group_by, period=period)
+    events = _visible(user, events)
+    columns = [name if name == StatDimension.PERIOD else f"{name}_id" for name in group_by]
+    if StatDimension.PERIOD in group_by:
+        events = events.annotate(period=_TRUNC[period]("reported_at", tzinfo=timezone.get_default_timezone()))
+    groups = events.values(*columns).order_by()  # no default ordering: it would join the GROUP BY
+    figures = {tuple(found[column] for column in columns): found
+               for found in groups.annotate(**_aggregates(events, now))}
+    if not _percentiles_in_sql(events):
+        for group, seconds in _resolution_seconds(events.filter(_RESOLVED), columns).items():
+            figures[group].update(_percentiles(seconds))
+    labels = {name: _labels(name, {group[i] for group in figures}) for i, name in enumerate(group_by)}
+    rows = [_row({name: labels[name][value] for name, value in zip(group_by, group, strict=True)}, found)
+            for group, found in figures.items()]
+    return sorted(rows, key=lambda row: tuple(key.code for key in row.keys.values()))
+
+
+def event_statistics_totals(*, user, events: QuerySet[Event] | None = None, now: datetime | None = None) -> StatRow:
+    """The figures over all of ``events`` that ``user`` may see, as one row with no keys.
+
+    The same rules and costs as ``event_statistics`` (one query, two on SQLite); raises nothing.  Medians do
+    not add up, hence a query of its own rather than a sum of the groups.
+    """
+    events = _visible(user, events)
+    found = events.order_by().aggregate(**_aggregates(events, now))
+    if not _percentiles_in_sql(events):
+        found.update(_percentiles(_resolution_seconds(events.filter(_RESOLVED), []).get((), [])))
+    return _row({}, found)
+
+
+def _visible(user, events: QuerySet[Event] | None) -> QuerySet[Event]:
+    visible = events_visible_to(user)
+    return visible if events is None else events & visible
+
+
+def _percentiles_in_sql(events: QuerySet) -> bool:
+    """PostgreSQL has ordered-set aggregates; SQLite has none."""
+    return connections[events.db].vendor == "postgresql"
+
+
+def _aggregates(events: QuerySet, now: datetime | None) -> dict:
+    open_case = Q(status__in=OPEN_STATUSES)  # a duplicate report is never open
+    late = Q(was_overdue=True) | (open_case & Q(deadline__lt=now or timezone.now()))
+    aggregates = {
+        "cases": Count("id", filter=_CASE),
+        "open": Count("id", filter=open_case),
+        "closed": Count("id", filter=Q(status=EventStatus.CLOSED)),
+        "resolved": Count("id", filter=_RESOLVED),
+        "overdue": Count("id", filter=_CASE & late),
+        "duplicates": Count("id", filter=Q(status=EventStatus.DUPLICATE)),
+    }
+    if _percentiles_in_sql(events):
+        aggregates["percentiles"] = _Percentiles(_Seconds(F("resolved_at"), F("reported_at")),
+                                                 fractions=PERCENTILES, filter=_RESOLVED)
+    return aggregates
+
+
+def _resolution_seconds(resolved: QuerySet, columns: list[str]) -> dict[tuple, list[float]]:
+    """Each group's resolution times in seconds, sorted (SQLite only: the embedded mode's data is small)."""
+    seconds = defaultdict(list)
+    for *group, reported_at, resolved_at in resolved.values_list(*columns, "reported_at", "resolved_at").order_by():
+        seconds[tuple(group)].append((resolved_at - reported_at).total_seconds())
+    return {group: sorted(times) for group, times in seconds.items()}
+
+
+def _percentiles(ordered: list[float]) -> dict[str, list[float] | None]:
+    return {"percentiles": [percentile_cont(ordered, fraction) for fraction in PERCENTILES] if ordered else None}
+
+
+def _row(keys: dict[str, StatKey], found: dict) -> StatRow:
+    median, p90 = [seconds / 3600 for seconds in found["percentiles"]] if found.get("percentiles") else [None, None]
+    return StatRow(keys=keys, cases=found["cases"], open=found["open"], closed=found["closed"],
+                   resolved=found["resolved"], overdue=found["overdue"], duplicates=found["duplicates"],
+                   median_resolution_hours=median, p90_resolution_hours=p90)
+
+
+def _labels(dimension: str, values: set) -> dict:
+    """Each value's key in ``dimension``: one query for the names of the ids present."""
+    if dimension == StatDimension.PERIOD:
+        return {value: StatKey(None, value.date().isoformat(), value.date().isoformat()) for value in values}
+    if dimension == StatDimension.CATEGORY:
+        return {category.pk: StatKey(category.pk, category.code, category.display_name())
+                for category in EventCategory.objects.filter(pk__in=values).only("code", "name", "name_en")}
+    if dimension == StatDimension.DEPARTMENT:
+        return {pk: StatKey(pk, code, localized(name, name_en)) for pk, code, name, name_en
+                in Department.objects.filter(pk__in=values).values_list("pk", "code", "name", "name_en")}
+    return {pk: StatKey(pk, code, name)
+            for pk, code, name in _PLACES[dimension].objects.filter(pk__in=values).values_list("pk", "code", "name")}
