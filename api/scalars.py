@@ -33,18 +33,28 @@ def _output_only(value):
     raise ValueError("column scalars are output only")
 
 
+IdColumn = NewType("IdColumn", list)
+StringColumn = NewType("StringColumn", list)
+FloatColumn = NewType("FloatColumn", list)
+IntColumn = NewType("IntColumn", list)
+BooleanColumn = NewType("BooleanColumn", list)
+
+
 def _column(name: str, item: str):
     return strawberry.scalar(
-        NewType(name, list), name=name, serialize=list, parse_value=_output_only,
+        name=name, serialize=list, parse_value=_output_only,
         description=f"A column: a JSON array of {item}, one entry per row of the object that holds it. Sent as one "
                     f"value instead of a GraphQL list so that a 10,000-row map layer is not 10,000 field completions.",
     )
 
 
-IdColumn = _column("IdColumn", "global ids (strings)")
-StringColumn = _column("StringColumn", "strings or nulls")
-FloatColumn = _column("FloatColumn", "numbers")
-IntColumn = _column("IntColumn", "integers")
-BooleanColumn = _column("BooleanColumn", "booleans")
+#: For ``StrawberryConfig(scalar_map=...)``.
+COLUMN_SCALARS = {
+    IdColumn: _column("IdColumn", "global ids (strings)"),
+    StringColumn: _column("StringColumn", "strings or nulls"),
+    FloatColumn: _column("FloatColumn", "numbers"),
+    IntColumn: _column("IntColumn", "integers"),
+    BooleanColumn: _column("BooleanColumn", "booleans"),
+}
 
 SCALAR_OVERRIDES = {datetime.datetime: LocalDateTime}

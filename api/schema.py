@@ -17,7 +17,7 @@ from api.extensions import protection_extensions
 from api.feed import FeedMutation, FeedQuery, FeedSubscription
 from api.grid import GridMutation, GridQuery
 from api.permissions import IsAuthenticated
-from api.scalars import SCALAR_OVERRIDES
+from api.scalars import COLUMN_SCALARS, SCALAR_OVERRIDES
 from api.statistics import StatisticsQuery
 
 
@@ -42,7 +42,7 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=[DjangoOptimizerExtension, *protection_extensions()],
-        config=StrawberryConfig(relay_max_results=settings.GRAPHQL["MAX_PAGE_SIZE"]),
+        config=StrawberryConfig(relay_max_results=settings.GRAPHQL["MAX_PAGE_SIZE"], scalar_map=COLUMN_SCALARS),
         scalar_overrides=SCALAR_OVERRIDES,
     )
 

@@ -85,10 +85,16 @@ def _key(dimension: StatDimension, key: StatKey) -> StatKeyType:
 @strawberry.type(name="EventStatistics")
 class EventStatisticsType:
     rows: list[EventStatRowType]
-    totals: EventStatRowType
+    user: strawberry.Private[object]
+    events: strawberry.Private[QuerySet]
     csv_url: str = strawberry.field(description="The same figures as a CSV download (send the bearer token).")
     xlsx_url: str = strawberry.field(description="The same figures as an Excel workbook.")
     chart_url: str = strawberry.field(description="A PNG chart over the first dimension (`.svg` for vector).")
+
+    @strawberry.field(description="The same figures over all the events at once (a query of its own: ask for it "
+                                  "only when it is shown).")
+    def totals(self) -> EventStatRowType:
+        return EventStatRowType.from_row(event_statistics_totals(user=self.user, events=self.events))
 
 
 def statistics_events(user, filters: EventFilter | None) -> QuerySet[Event]:
@@ -120,13 +126,15 @@ class StatisticsQuery:
                          filter: EventFilter | None = None) -> EventStatisticsType:
         names = [dimension.value for dimension in group_by]
         period_name = period.value if period is not None else None
+        user = viewer(info).user
+        events = statistics_events(user, filter)
         try:
-            rows, totals = statistics_compute(viewer(info).user, group_by=names, period=period_name, filters=filter)
+            rows = event_statistics(user=user, group_by=names, period=period_name, events=events)
         except ValidationError as error:
             raise GraphQLCodedError(" ".join(error.messages), "invalid_grouping") from None
         query = statistics_query_string(group_by=names, period=period_name, filters=filter)
         return EventStatisticsType(
-            rows=[EventStatRowType.from_row(row) for row in rows], totals=EventStatRowType.from_row(totals),
+            rows=[EventStatRowType.from_row(row) for row in rows], user=user, events=events,
             csv_url=f"{export_path('csv')}?{query}", xlsx_url=f"{export_path('xlsx')}?{query}",
             chart_url=f"{export_path('png')}?{query}")
 

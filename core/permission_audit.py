@@ -87,5 +87,10 @@ def connect() -> None:
     post_save.connect(_user_saved, sender=user_model, dispatch_uid="audit-user-post")
     from django.contrib.auth.models import Group
 
-    for through in (user_model.user_permissions.through, user_model.groups.through, Group.permissions.through):
+    throughs = [user_model.user_permissions.through, user_model.groups.through, Group.permissions.through]
+    # Any list of people kept on an object (a community's or a street's supervisors, ...) decides what
+    # they see and may do there: audited like a permission.
+    throughs += [field.remote_field.through for model in apps.get_models() for field in model._meta.local_many_to_many
+                 if field.remote_field.model is user_model]
+    for through in throughs:
         m2m_changed.connect(_m2m_changed, sender=through, dispatch_uid=f"audit-m2m-{through._meta.label}")

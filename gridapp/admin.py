@@ -1,7 +1,19 @@
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
-from gridapp.models import BaseRecord, Community, EventCategory, Generation, Grid, GridNotice, IndustryGrid, Street
+from gridapp.models import (
+    BaseRecord,
+    Community,
+    Event,
+    EventCategory,
+    EventHistory,
+    EventPhoto,
+    Generation,
+    Grid,
+    GridNotice,
+    IndustryGrid,
+    Street,
+)
 
 
 class AreaAdmin(admin.ModelAdmin):
@@ -21,13 +33,14 @@ class GenerationAdmin(admin.ModelAdmin):
 
 @admin.register(Street)
 class StreetAdmin(AreaAdmin):
-    pass
+    filter_horizontal = ["supervisors"]
 
 
 @admin.register(Community)
 class CommunityAdmin(AreaAdmin):
     list_display = [*AreaAdmin.list_display, "street"]
     list_select_related = ["street"]
+    filter_horizontal = ["supervisors"]
 
 
 @admin.register(Grid)
@@ -71,3 +84,46 @@ class EventCategoryAdmin(admin.ModelAdmin):
     list_editable = ["department", "severity", "photo_required", "accept_hours", "dispatch_hours", "handle_hours",
                      "verify_hours", "active"]
     search_fields = ["code", "name", "name_en"]
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class EventHistoryInline(_ReadOnlyInline):
+    model = EventHistory
+    fields = ["at", "actor_label", "action", "from_status", "to_status", "note"]
+
+
+class EventPhotoInline(_ReadOnlyInline):
+    model = EventPhoto
+    fields = ["stage", "uploaded_by", "width", "height", "exif_lng", "exif_lat", "taken_at", "created_at"]
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    """Events are read here; they move only through ``event_transition`` (rules, history, live feed)."""
+
+    list_display = ["case_number", "category", "status", "grid", "department", "assignee", "reported_at", "deadline",
+                    "escalation_level"]
+    list_filter = ["status", "source", "department", "severity", "escalation_level"]
+    list_select_related = ["category", "grid", "department", "assignee"]
+    search_fields = ["case_number", "description"]
+    date_hierarchy = "reported_at"
+    inlines = [EventHistoryInline, EventPhotoInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,8 +1,14 @@
 """Celery entry points of the grid: take ids, call a service."""
 
-from celery import shared_task
+import logging
 
-from gridapp.services import events_escalate, grid_notice_deliver
+from celery import shared_task
+from django.core.exceptions import ValidationError
+
+from gridapp.crs import CRS
+from gridapp.services import event_report, events_escalate, grid_notice_deliver
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=90, autoretry_for=(ConnectionError,),
@@ -15,3 +21,21 @@ def grid_notice_deliver_task(notice_id: int) -> int:
 def events_escalate_task() -> int:
     """Beat, every EVENT_ESCALATION_CHECK_SECONDS: escalate overdue events (idempotent per level)."""
     return events_escalate()
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90, autoretry_for=(ConnectionError,),
+             retry_backoff=True, max_retries=5)
+def event_report_task(*, source: str, source_key: str, category_code: str, lng: float, lat: float,
+                      crs: str = "WGS84", description: str = "") -> int | None:
+    """A machine's report (a sensor's alarm, a back-office feed) through the one intake; returns the event id.
+
+    ``source_key`` identifies the alarm, so a redelivered task reports nothing twice.  A report the intake
+    refuses (unknown category, outside the district) is logged and dropped: retrying cannot fix it.
+    """
+    try:
+        outcome = event_report(reporter=None, source=source, source_key=source_key, category_code=category_code,
+                               lng=lng, lat=lat, crs=CRS(crs), description=description)
+    except ValidationError as exc:
+        log.warning("machine report %s refused: %s", source_key, "; ".join(exc.messages))
+        return None
+    return outcome.event.pk

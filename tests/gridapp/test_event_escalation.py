@@ -51,6 +51,10 @@ def test_a_passing_deadline_escalates_once_per_level(users, district, event_cate
         edges = gql(OVERDUE_LIST, token=token_for(users[who])).data["events"]["edges"]
         assert [edge["node"] for edge in edges] == [
             {"caseNumber": event.case_number, "isOverdue": True, "escalationLevel": 4, "wasOverdue": True}]
+    # ... and counted as overdue in the statistics.
+    figures = gql("{ eventStatistics(groupBy: [GRID]) { rows { cases overdue overdueRate } } }",
+                  token=token_for(users["operator"])).data["eventStatistics"]["rows"]
+    assert figures == [{"cases": 1, "overdue": 1, "overdueRate": 1.0}]
 
 
 def test_a_case_on_hold_or_handled_in_time_is_not_escalated(users, district, event_categories):

@@ -185,3 +185,16 @@ def _png_header(width: int, height: int) -> bytes:
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def test_a_sensor_alarm_comes_in_through_the_same_intake_once(users, district, event_categories):
+    from gridapp.tasks import event_report_task
+
+    alarm = {"source": "sensor", "source_key": "water-meter:WM-0042:2026-11-24T08", "category_code": "02-01",
+             "lng": SPOT[0], "lat": SPOT[1], "description": "独居老人家中 36 小时未用水"}
+    first = event_report_task.apply(kwargs=alarm).get()
+    assert event_report_task.apply(kwargs=alarm).get() == first  # redelivered: the same event
+    event = Event.objects.get()
+    assert (event.pk, event.source, event.reporter, event.department.code) == (first, "sensor", None, "urban")
+    assert event.photos.count() == 0  # a meter has no camera: the category's photo rule is for people
+    assert event_report_task.apply(kwargs={**alarm, "source_key": "x", "lng": 0.0, "lat": 0.0}).get() is None

@@ -129,3 +129,27 @@ async def test_a_worker_report_goes_from_photo_to_closed_case_live_and_in_the_fe
 
     for socket in (urban_socket, outsider_socket):
         await socket.ws.disconnect()
+
+
+async def test_following_one_event_streams_only_that_event(users, event_categories):
+    from strawberry import relay
+
+    from gridapp.services import event_report, event_transition
+
+    def report(lng):
+        return event_report(reporter=users["worker"], category_code="02-05", lng=lng, lat=SPOT["lat"]).event
+
+    followed = await database_sync_to_async(report)(SPOT["lng"])
+    other = await database_sync_to_async(report)(SPOT["lng"] + 0.01)
+    token = await database_sync_to_async(issue)(users["worker"])
+    _ok, socket = await open_socket(token)
+    await socket.subscribe("one", "subscription($id: ID!) { eventChanged(eventId: $id) { kind event { status } } }",
+                           {"id": str(relay.GlobalID("Event", str(followed.pk)))})
+    await asyncio.sleep(0.3)
+    fire = database_sync_to_async(event_transition)
+    await fire(actor=users["urban"], event_id=other.pk, action="accept")
+    await fire(actor=users["urban"], event_id=followed.pk, action="accept")
+    message = await socket.next(timeout=10)
+    assert message["payload"]["data"]["eventChanged"] == {"kind": "event.accept", "event": {"status": "ACCEPTED"}}
+    assert await socket.nothing(timeout=1.0)
+    await socket.ws.disconnect()
