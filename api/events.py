@@ -545,7 +545,7 @@ class EventSubscription:
         if event_id is not None:
             only = _event_pk(event_id)
             if only is None:
-                raise GraphQLCodedError(_("This id is not a Event id."), "invalid_id")
+                raise GraphQLCodedError(_("This id is not a %(type)s id.") % {"type": "Event"}, "invalid_id")
         start = cursor_parse(after) if after is not None else None
         async for user, row in visible_changes(who, start):
             if row.object_type != "gridapp.event" or (only is not None and row.object_id != only):

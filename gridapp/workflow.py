@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.utils.translation import gettext_lazy as _
+
 from gridapp.models import EventStatus as S
 
 
@@ -54,6 +56,15 @@ class Action(StrEnum):
     APPROVE_EXTENSION = "approve_extension"
     DENY_EXTENSION = "deny_extension"
 
+
+#: How an action is named to people (messages, notifications).
+ACTION_LABELS = {
+    Action.ACCEPT: _("accept"), Action.REJECT: _("reject"), Action.VOID: _("void"), Action.DISPATCH: _("dispatch"),
+    Action.ASSIGN: _("assign"), Action.START: _("start"), Action.RESOLVE: _("resolve"), Action.VERIFY: _("verify"),
+    Action.CLOSE: _("close"), Action.RETURN: _("return"), Action.HOLD: _("put on hold"), Action.RESUME: _("resume"),
+    Action.REOPEN: _("reopen"), Action.REQUEST_EXTENSION: _("request an extension"),
+    Action.APPROVE_EXTENSION: _("approve the extension"), Action.DENY_EXTENSION: _("deny the extension"),
+}
 
 #: Targets that are not a fixed status.
 STAY = "stay"  # the status does not change (assignment, extensions)

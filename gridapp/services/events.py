@@ -44,7 +44,7 @@ from gridapp.models import (
     PhotoStage,
 )
 from gridapp.photos import IngestedPhoto, distance_m, photo_ingest
-from gridapp.workflow import Action, Need, Relation, target_status, transition_for
+from gridapp.workflow import ACTION_LABELS, Action, Need, Relation, target_status, transition_for
 
 S = EventStatus
 #: Statuses whose stage has a deadline, and the category field that gives its hours.
@@ -420,9 +420,10 @@ def _apply(actor, event: Event, action: Action, *, note: str, ingested: list[Ing
     rule = transition_for(action, event.status)
     if rule is None:
         raise ValidationError(_("An event that is %(status)s cannot be given the action '%(action)s'.")
-                              % {"status": event.get_status_display(), "action": action}, code="transition_not_allowed")
+                              % {"status": event.get_status_display(), "action": ACTION_LABELS[action]},
+                              code="transition_not_allowed")
     if not rule.who & event_relations(actor, event):
-        raise PermissionDenied(_("You may not %(action)s this event.") % {"action": action})
+        raise PermissionDenied(_("You may not %(action)s this event.") % {"action": ACTION_LABELS[action]})
     _check_needs(rule.needs, event, actor=actor, note=note, ingested=ingested, assignee=assignee, hours=hours)
     from_status = event.status
     data: dict = {}
@@ -515,7 +516,7 @@ def _stamp(event: Event, action: Action, *, from_status: str, actor, hours, note
 
 def _notify(event: Event, action: Action, *, actor) -> None:
     """Tell the person who must act next (inside the transaction: a rollback sends nothing)."""
-    title = _("Case %(case)s: %(action)s") % {"case": event.case_number, "action": action.value}
+    title = _("Case %(case)s: %(action)s") % {"case": event.case_number, "action": ACTION_LABELS[action]}
     recipients = []
     if action in {Action.DISPATCH, Action.ASSIGN} and event.assignee_id:
         recipients.append(event.assignee)
