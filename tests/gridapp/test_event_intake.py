@@ -119,7 +119,9 @@ def test_bad_reports_get_a_typed_error_and_leave_nothing_behind(users, district,
 
 
 def test_a_bad_second_photo_writes_neither_rows_nor_files(users, district, event_categories):
-    with pytest.raises(ValidationError) as caught:
+    from django.utils import translation
+
+    with pytest.raises(ValidationError) as caught, translation.override("en"):
         report(users["worker"], photos=[jpeg_bytes(), b"GIF89a" + b"\0" * 100])
     assert codes(caught.value) == ["not_an_image"] and "Photo 2" in caught.value.messages[0]
     assert Event.objects.count() == 0 and media_files() == []
