@@ -382,7 +382,9 @@ def event_transition(
         raise ValidationError({"action": ValidationError(_("Unknown action %(action)s.") % {"action": action},
                                                          code="unknown_action")}) from None
     note = _clean_text(note, field="note", limit=2000)
-    located = Event.objects.filter(pk=event_id).values_list("lng", "lat").first()
+    # Only an event the actor may see: the photos' position check must not reveal where others' events are.
+    visible = Event.objects if actor is None else selectors.events_visible_to(actor)
+    located = visible.filter(pk=event_id).values_list("lng", "lat").first()
     if located is None:
         raise _not_found()
     ingested = _ingest_photos(photos, lng=located[0], lat=located[1])

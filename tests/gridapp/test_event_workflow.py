@@ -196,3 +196,10 @@ def test_two_people_accepting_at_once_one_wins_the_other_is_told(users, district
     event.refresh_from_db()
     assert event.status == S.ACCEPTED and event.version == 2
     assert list(event.history.values_list("action", flat=True)) == ["report", "accept"]
+
+
+def test_a_photo_sent_to_someone_elses_event_reveals_nothing(case, users):
+    far_photo = jpeg_bytes(gps=(120.20, 35.90))  # kilometres from the case
+    with pytest.raises(ValidationError) as caught:
+        fire(users["worker2"], case, "verify", photos=[far_photo])
+    assert codes(caught.value) == ["not_found"]  # not photo_location_mismatch, which would tell where it is
