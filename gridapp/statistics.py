@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -136,20 +137,16 @@ def event_statistics(*, user, group_by: Sequence[str], period: str | None = None
 
     Anyone may call it: the figures cover ``events`` (a narrowing, e.g. a filter; all by default) intersected
     with what ``user`` may see.  Periods are calendar days, ISO weeks or months in ``settings.TIME_ZONE``,
-    by report time.  Costs one query for the figures (two on SQLite) and one per dimension for labels.
-    Raises ``ValidationError`` (code ``invalid_grouping``) for a grouping ``stat_grouping_check`` refuses.
+    by report time.  Costs two queries for the figures (run side by side on PostgreSQL outside a
+    transaction) and one per dimension for labels.  Raises ``ValidationError`` (code ``invalid_grouping``)
+    for a grouping ``stat_grouping_check`` refuses.
     """
     stat_grouping_check(group_by=group_by, period=period)
     events = _visible(user, events)
     columns = [name if name == StatDimension.PERIOD else f"{name}_id" for name in group_by]
     if StatDimension.PERIOD in group_by:
         events = events.annotate(period=_TRUNC[period]("reported_at", tzinfo=timezone.get_default_timezone()))
-    groups = events.values(*columns).order_by()  # no default ordering: it would join the GROUP BY
-    figures = {tuple(found[column] for column in columns): found
-               for found in groups.annotate(**_aggregates(events, now))}
-    if not _percentiles_in_sql(events):
-        for group, seconds in _resolution_seconds(events.filter(_RESOLVED), columns).items():
-            figures[group].update(_percentiles(seconds))
+    figures = _figures(events, columns, now)
     labels = {name: _labels(name, {group[i] for group in figures}) for i, name in enumerate(group_by)}
     rows = [_row({name: labels[name][value] for name, value in zip(group_by, group, strict=True)}, found)
             for group, found in figures.items()]
@@ -159,14 +156,11 @@ def event_statistics(*, user, group_by: Sequence[str], period: str | None = None
 def event_statistics_totals(*, user, events: QuerySet[Event] | None = None, now: datetime | None = None) -> StatRow:
     """The figures over all of ``events`` that ``user`` may see, as one row with no keys.
 
-    The same rules and costs as ``event_statistics`` (one query, two on SQLite); raises nothing.  Medians do
-    not add up, hence a query of its own rather than a sum of the groups.
+    The same rules and costs as ``event_statistics``; raises nothing.  Medians do not add up, hence queries
+    of their own rather than a sum of the groups.
     """
-    events = _visible(user, events)
-    found = events.order_by().aggregate(**_aggregates(events, now))
-    if not _percentiles_in_sql(events):
-        found.update(_percentiles(_resolution_seconds(events.filter(_RESOLVED), []).get((), [])))
-    return _row({}, found)
+    figures = _figures(_visible(user, events), [], now)
+    return _row({}, figures.get((), _empty()))
 
 
 def _visible(user, events: QuerySet[Event] | None) -> QuerySet[Event]:
@@ -174,26 +168,70 @@ def _visible(user, events: QuerySet[Event] | None) -> QuerySet[Event]:
     return visible if events is None else events & visible
 
 
-def _percentiles_in_sql(events: QuerySet) -> bool:
-    """PostgreSQL has ordered-set aggregates; SQLite has none."""
-    return connections[events.db].vendor == "postgresql"
+def _empty() -> dict:
+    return {"cases": 0, "open": 0, "closed": 0, "resolved": 0, "overdue": 0, "duplicates": 0, "percentiles": None}
 
 
-def _aggregates(events: QuerySet, now: datetime | None) -> dict:
-    open_case = Q(status__in=OPEN_STATUSES)  # a duplicate report is never open
-    late = Q(was_overdue=True) | (open_case & Q(deadline__lt=now or timezone.now()))
-    # Counting a column of the covering index (never null) keeps the query on the index alone.
-    aggregates = {
-        "cases": Count("category", filter=_CASE),
-        "open": Count("category", filter=open_case),
-        "closed": Count("category", filter=Q(status=EventStatus.CLOSED)),
-        "resolved": Count("category", filter=_RESOLVED),
-        "overdue": Count("category", filter=_CASE & late),
-        "duplicates": Count("category", filter=Q(status=EventStatus.DUPLICATE)),
-    }
-    if _percentiles_in_sql(events):
-        aggregates["percentiles"] = _Percentiles(F("resolution_seconds"), fractions=PERCENTILES, filter=_RESOLVED)
-    return aggregates
+def _figures(events: QuerySet, columns: list[str], now: datetime | None) -> dict[tuple, dict]:
+    """Each group's counts and resolution percentiles.
+
+    The counts come from one row per group and status, folded here: grouping by status is cheaper for
+    PostgreSQL than six filtered counts per row.  The percentiles come from a second query over the resolved
+    cases (PostgreSQL's ordered-set aggregate, fed in order by the covering index; Python on SQLite).
+    Both read the ``gridapp_event_statistics`` index alone when grouping by street and category.
+    """
+    late = Q(was_overdue=True) | Q(status__in=OPEN_STATUSES, deadline__lt=now or timezone.now())
+    # Counting columns of the covering index keeps the query on the index alone.
+    by_status = _grouped(events, [*columns, "status"], n=Count("category"), late=Count("category", filter=late),
+                         resolved=Count("resolution_seconds"))
+    resolved = events.filter(_RESOLVED)
+    if connections[events.db].vendor == "postgresql":
+        in_order = _Percentiles(F("resolution_seconds"), fractions=PERCENTILES)
+        by_status, found = _side_by_side(
+            events.db, lambda: list(by_status),
+            (lambda: list(_grouped(resolved, columns, percentiles=in_order))) if columns
+            else (lambda: [resolved.order_by().aggregate(percentiles=in_order)]))
+        percentiles = {tuple(row[column] for column in columns): row["percentiles"] for row in found}
+    else:
+        percentiles = {group: [percentile_cont(seconds, fraction) for fraction in PERCENTILES]
+                       for group, seconds in _resolution_seconds(resolved, columns).items()}
+    figures: dict[tuple, dict] = {}
+    for row in by_status:
+        found = figures.setdefault(tuple(row[column] for column in columns), _empty())
+        if row["status"] == EventStatus.DUPLICATE:
+            found["duplicates"] += row["n"]
+            continue
+        found["cases"] += row["n"]
+        found["overdue"] += row["late"]
+        found["resolved"] += row["resolved"]
+        found["open"] += row["n"] if row["status"] in OPEN_STATUSES else 0
+        found["closed"] += row["n"] if row["status"] == EventStatus.CLOSED else 0
+    for group, values in percentiles.items():
+        if group in figures:
+            figures[group]["percentiles"] = values
+    return figures
+
+
+def _grouped(events: QuerySet, columns: list[str], **aggregates):
+    """``events`` grouped by ``columns`` (no default ordering: it would join the GROUP BY), lazily."""
+    return events.values(*columns).order_by().annotate(**aggregates)
+
+
+def _side_by_side(alias: str, first: Callable[[], list], second: Callable[[], list]) -> tuple[list, list]:
+    """Run two queries at once, the second on a connection of its own (PostgreSQL has a core per query to
+    give).  Inside a transaction another connection could not see its writes: then one after the other."""
+    if connections[alias].in_atomic_block:
+        return first(), second()
+
+    def evaluate() -> list:
+        try:
+            return second()
+        finally:
+            connections.close_all()  # this thread's connection, back to the pool
+
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(evaluate)
+        return first(), pending.result()
 
 
 def _resolution_seconds(resolved: QuerySet, columns: list[str]) -> dict[tuple, list[float]]:
@@ -202,10 +240,6 @@ def _resolution_seconds(resolved: QuerySet, columns: list[str]) -> dict[tuple, l
     for *group, resolution_seconds in resolved.values_list(*columns, "resolution_seconds").order_by():
         seconds[tuple(group)].append(resolution_seconds)
     return {group: sorted(times) for group, times in seconds.items()}
-
-
-def _percentiles(ordered: list[float]) -> dict[str, list[float] | None]:
-    return {"percentiles": [percentile_cont(ordered, fraction) for fraction in PERCENTILES] if ordered else None}
 
 
 def _row(keys: dict[str, StatKey], found: dict) -> StatRow:
