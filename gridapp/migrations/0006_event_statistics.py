@@ -34,6 +34,6 @@ class Migration(migrations.Migration):
         migrations.RunPython(backfill_resolution_seconds, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name='event',
-            index=models.Index(fields=['street', 'category', 'resolution_seconds'], include=('status', 'was_overdue', 'deadline'), name='gridapp_event_statistics'),
+            index=models.Index(fields=['street', 'category', 'status'], include=('was_overdue', 'deadline', 'resolution_seconds'), name='gridapp_event_statistics'),
         ),
     ]
