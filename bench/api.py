@@ -6,7 +6,8 @@ Measured in one run, against the same database:
   and thumbnail link), over HTTP through a real ASGI server (uvicorn, 2
   worker processes) loaded by ``wrk``: requests/s and latency percentiles, and
   side by side the same answer from a hand-written Django JSON view
-  (bench/urls.py), the baseline of GraphQL's overhead (target <= 1.5x);
+  (bench/urls.py), the baseline of GraphQL's overhead (target <= 1.5x), and a
+  view that does nothing (the ceiling of the server on this machine);
 * the command centre's list of 10,000 open events with nested grid and
   category (``eventLayer``): p50 and the number of SQL queries;
 * the statistics by street x category over all events.
@@ -141,6 +142,9 @@ def _home(env: dict, args, worker_token: str) -> None:
         for name in ("graphql", "baseline"):
             best = max(results[name], key=lambda r: r["rps"])
             print(f"   {name:<9} {best['rps']:8.0f} req/s   p50 {best['p50']:6.1f} ms   p99 {best['p99']:6.1f} ms")
+        ping = _wrk(f"{base}/bench/ping", worker_token, args)
+        print(f"   (the ceiling: a view that does nothing, same server and load: {ping['rps']:.0f} req/s, "
+              f"p50 {ping['p50']:.1f} ms)")
         graphql = max(results["graphql"], key=lambda r: r["rps"])
         baseline = max(results["baseline"], key=lambda r: r["rps"])
         ratio = baseline["rps"] / graphql["rps"]
