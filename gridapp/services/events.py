@@ -138,7 +138,8 @@ def _discard_files(names: list[str]) -> None:
 
 
 def _case_number(year: int) -> str:
-    CaseCounter.objects.get_or_create(year=year)
+    # ON CONFLICT DO NOTHING: two first reports of a new year must not collide on creating the row.
+    CaseCounter.objects.bulk_create([CaseCounter(year=year)], ignore_conflicts=True)
     counter = CaseCounter.objects.select_for_update().get(year=year)
     counter.last = F("last") + 1
     counter.save(update_fields=["last"])

@@ -200,3 +200,32 @@ def test_a_sensor_alarm_comes_in_through_the_same_intake_once(users, district, e
     assert (event.pk, event.source, event.reporter, event.department.code) == (first, "sensor", None, "urban")
     assert event.photos.count() == 0  # a meter has no camera: the category's photo rule is for people
     assert event_report_task.apply(kwargs={**alarm, "source_key": "x", "lng": 0.0, "lat": 0.0}).get() is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reports_at_the_same_moment_get_distinct_consecutive_case_numbers(users, district, event_categories):
+    import threading
+
+    from django.db import connection
+
+    start = threading.Barrier(4)
+    numbers, problems = [], []
+
+    def report_at(offset: float):
+        start.wait()
+        try:
+            numbers.append(event_report(reporter=users["worker"], category_code="02-05", lng=SPOT[0] + offset,
+                                        lat=SPOT[1]).event.case_number)
+        except Exception as exc:  # the assertion below shows it
+            problems.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=report_at, args=(0.002 * i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert problems == []
+    year = timezone.now().year
+    assert sorted(numbers) == [f"{year}{n:07d}" for n in range(1, 5)]
