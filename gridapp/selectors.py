@@ -184,7 +184,20 @@ def event_tasks_of(user) -> QuerySet[Event]:
         waiting |= to_verify & Q(grid_id__in=list(grid_ids_of_worker(user).values_list("content_object_id", flat=True)))
     if user.role == Role.SUPERVISOR:
         waiting |= to_verify & Q(grid_id__in=list(grid_ids_supervised_by(user).values_list("id", flat=True)))
-    return Event.objects.filter(waiting).order_by(F("deadline").asc(nulls_last=True), "id")
+    return restricted(Event.objects.filter(waiting), user).order_by(F("deadline").asc(nulls_last=True), "id")
+
+
+def restricted(queryset: QuerySet, user) -> QuerySet:
+    """Mark ``queryset`` as narrowed to what ``user`` may see.  The mark survives filtering, ordering and
+    slicing, and lets the API skip its safety net (a type's ``get_queryset`` applying ``event_audience``
+    again), which on the mobile home screen cost a tenth of the request."""
+    queryset._hints = {**queryset._hints, "onegrid_restricted_for": user.pk}
+    return queryset
+
+
+def restricted_for(queryset: QuerySet) -> int | None:
+    """The user a queryset was narrowed to with ``restricted``, if any."""
+    return queryset._hints.get("onegrid_restricted_for")
 
 
 def event_duplicate_candidates(*, category_id: int, lng: float, lat: float, since) -> QuerySet[Event]:

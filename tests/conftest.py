@@ -196,6 +196,16 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def no_language_left_active():
+    """A request through the test client leaves its language active in the thread; the next test must not
+    inherit it (in production every request activates its own)."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def fresh_locator():
     """Each test builds its own locator: ids of rolled-back test data come back on SQLite."""
     from gridapp.locator import locator_reset

@@ -200,8 +200,11 @@ def test_django_upload_is_read_from_the_start():
     pytest.param(png_header(20, 20)[:-20], id="png-cut-short"),
 ])
 def test_non_images_are_refused(data):
-    error = refused("not_an_image", upload=data)
-    assert "not an image" in error.message
+    from django.utils import translation
+
+    with translation.override("en"):
+        error = refused("not_an_image", upload=data)
+    assert "not an image" in error.message % (error.params or {})
 
 
 def test_truncated_jpeg_is_refused():
