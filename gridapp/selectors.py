@@ -190,7 +190,9 @@ def event_tasks_of(user) -> QuerySet[Event]:
 def restricted(queryset: QuerySet, user) -> QuerySet:
     """Mark ``queryset`` as narrowed to what ``user`` may see.  The mark survives filtering, ordering and
     slicing, and lets the API skip its safety net (a type's ``get_queryset`` applying ``event_audience``
-    again), which on the mobile home screen cost a tenth of the request."""
+    again), which on the mobile home screen cost a tenth of the request.  Only a subset of
+    ``events_visible_to(user)`` may be marked, and only narrowing may follow: ``|`` with a wider queryset
+    would keep the mark."""
     queryset._hints = {**queryset._hints, "onegrid_restricted_for": user.pk}
     return queryset
 
