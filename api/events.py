@@ -6,7 +6,6 @@ writes through one service each (``event_report``, ``event_transition``).
 
 from __future__ import annotations
 
-from base64 import b64encode
 from collections.abc import AsyncGenerator, Iterable
 from datetime import datetime
 
@@ -16,10 +15,10 @@ from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, Prefetch, Q, Value, When
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from strawberry import relay
 from strawberry.file_uploads import Upload
+from strawberry.relay.utils import to_base64
 from strawberry.scalars import JSON
 from strawberry_django.relay import DjangoCursorConnection
 
@@ -276,7 +275,7 @@ def events_filtered(events, filters: EventFilter | None, user):
     if filters.street_id is not None:
         events = events.filter(street_id=pk_of(filters.street_id, "Street"))
     if filters.overdue is not None:
-        late = Q(status__in=OPEN_STATUSES, deadline__lt=timezone.now())
+        late = selectors.event_overdue()
         events = events.filter(late) if filters.overdue else events.exclude(late)
     if filters.assigned_to_me:
         events = events.filter(assignee_id=user.pk)
@@ -382,8 +381,7 @@ _STATUS_NAMES = {status.value: status.name for status in EventStatus}
 def event_layer(events, *, limit: int) -> EventLayerType:
     """The columns of up to ``limit`` events, newest first, in one query (names of the grids and categories
     joined in), with as little work per row as Python allows: this is the command centre's 10,000-event map."""
-    now = timezone.now()
-    late = Case(When(Q(deadline__lt=now, status__in=OPEN_STATUSES), then=Value(True)), default=Value(False))
+    late = Case(When(selectors.event_overdue(), then=Value(True)), default=Value(False))
     rows = list(events.order_by("-id").annotate(late=late).values_list(
         "id", "case_number", "lng", "lat", "status", "late", "grid_id", "category_id", "grid__code", "grid__name",
         "category__code", "category__name", "category__name_en")[:limit])
@@ -398,12 +396,12 @@ def event_layer(events, *, limit: int) -> EventLayerType:
     category_at = {category_id: index for index, category_id in enumerate(category_names)}
     return EventLayerType(
         count=len(rows),
-        ids=[b64encode(b"Event:%d" % pk).decode() for pk in ids],
+        ids=[to_base64("Event", pk) for pk in ids],
         case_numbers=numbers, lngs=lngs, lats=lats, overdue=overdue,
         statuses=[_STATUS_NAMES[status] for status in statuses],
         grid_index=[grid_at[grid_id] for grid_id in grid_ids],
         category_index=[category_at[category_id] for category_id in category_ids],
-        grid_ids=[b64encode(b"Grid:%d" % grid_id).decode() for grid_id in grid_names],
+        grid_ids=[to_base64("Grid", grid_id) for grid_id in grid_names],
         grid_codes=[code for code, _name in grid_names.values()],
         grid_names=[name for _code, name in grid_names.values()],
         category_codes=[code for code, _name, _name_en in category_names.values()],

@@ -4,7 +4,7 @@ from core.models import AuditEntry, Change, Notification
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """The change feed and the audit log are append-only, in the admin too."""
+    """For records that only services write (the change feed, the audit log, events): read here, never edited."""
 
     def has_add_permission(self, request):
         return False

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
+from core.admin import ReadOnlyAdmin
 from gridapp.models import (
     BaseRecord,
     Community,
@@ -108,7 +109,7 @@ class EventPhotoInline(_ReadOnlyInline):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdmin):
     """Events are read here; they move only through ``event_transition`` (rules, history, live feed)."""
 
     list_display = ["case_number", "category", "status", "grid", "department", "assignee", "reported_at", "deadline",
@@ -118,12 +119,3 @@ class EventAdmin(admin.ModelAdmin):
     search_fields = ["case_number", "description"]
     date_hierarchy = "reported_at"
     inlines = [EventHistoryInline, EventPhotoInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

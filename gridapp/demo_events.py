@@ -111,9 +111,8 @@ def demo_events_create(*, count: int, seed: int = 23, progress=None, batch: int 
                 _age_into_status(event, hours, float(ages[i]) / 3600, float(handle_hours[i]), float(open_pick[i]),
                                  now, workers.get(grid_id) or staff.get(department_id))
                 events.append(event)
-            for event in events:  # bulk_create skips save(), which derives it
-                event.resolution_seconds = ((event.resolved_at - event.reported_at).total_seconds()
-                                            if event.resolved_at else None)
+            for event in events:  # bulk_create skips save()
+                event.derive_resolution_seconds()
             Event.objects.bulk_create(events, batch_size=batch)
             EventHistory.objects.bulk_create(
                 [EventHistory(event=e, at=e.reported_at, actor_label="system" if e.reporter_id is None else "demo",

@@ -7,6 +7,7 @@ import math
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import Role
 from gridapp.models import (
@@ -162,6 +163,12 @@ def events_visible_to(user) -> QuerySet[Event]:
     """
     audience = event_audience(user)
     return Event.objects.all() if audience is None else Event.objects.filter(audience)
+
+
+def event_overdue(now=None) -> Q:
+    """An open event past its stage's deadline: the one definition behind every list, the map and the
+    statistics (``Event.is_overdue`` is the same test on one loaded event)."""
+    return Q(status__in=OPEN_STATUSES, deadline__lt=now or timezone.now())
 
 
 def event_tasks_of(user) -> QuerySet[Event]:

@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Department
 from core.i18n import localized
 from gridapp.models import OPEN_STATUSES, Community, Event, EventCategory, EventStatus, Grid, Street
-from gridapp.selectors import events_visible_to
+from gridapp.selectors import event_overdue, events_visible_to
 
 
 class StatDimension(models.TextChoices):
@@ -180,7 +180,7 @@ def _figures(events: QuerySet, columns: list[str], now: datetime | None) -> dict
     cases (PostgreSQL's ordered-set aggregate, fed in order by the covering index; Python on SQLite).
     Both read the ``gridapp_event_statistics`` index alone when grouping by street and category.
     """
-    late = Q(was_overdue=True) | Q(status__in=OPEN_STATUSES, deadline__lt=now or timezone.now())
+    late = Q(was_overdue=True) | event_overdue(now)
     # Counting columns of the covering index keeps the query on the index alone.
     by_status = _grouped(events, [*columns, "status"], n=Count("category"), late=Count("category", filter=late),
                          resolved=Count("resolution_seconds"))

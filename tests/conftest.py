@@ -196,6 +196,12 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def private_media(settings, tmp_path):
+    """Each test writes its photos (and reads them back) in a folder of its own."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture(autouse=True)
 def no_language_left_active():
     """A request through the test client leaves its language active in the thread; the next test must not
     inherit it (in production every request activates its own)."""

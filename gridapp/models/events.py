@@ -185,9 +185,13 @@ class Event(models.Model):
     def __str__(self) -> str:
         return self.case_number or f"#{self.pk}"
 
-    def save(self, *args, **kwargs):
+    def derive_resolution_seconds(self) -> None:
+        """``resolution_seconds`` from the two times (save() calls it; bulk writers must)."""
         self.resolution_seconds = ((self.resolved_at - self.reported_at).total_seconds()
                                    if self.resolved_at and self.reported_at else None)
+
+    def save(self, *args, **kwargs):
+        self.derive_resolution_seconds()
         if kwargs.get("update_fields") is not None and "resolved_at" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "resolution_seconds"}
         super().save(*args, **kwargs)

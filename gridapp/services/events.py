@@ -40,7 +40,6 @@ from gridapp.models import (
     EventSource,
     EventStatus,
     Grid,
-    GridUserObjectPermission,
     PhotoStage,
 )
 from gridapp.photos import IngestedPhoto, distance_m, photo_ingest
@@ -333,9 +332,8 @@ def _check_assignee(event: Event, assignee) -> None:
     if assignee is None:
         raise ValidationError({"assignee": ValidationError(_("Choose who handles the event."), code="required")})
     in_department = assignee.is_department_staff and assignee.department_id == event.department_id
-    in_grid = assignee.role == Role.GRID_WORKER and GridUserObjectPermission.objects.filter(
-        user_id=assignee.pk, content_object_id=event.grid_id,
-        permission__codename=selectors.PATROL_PERMISSION).exists()
+    in_grid = assignee.role == Role.GRID_WORKER and selectors.grid_ids_of_worker(assignee).filter(
+        content_object_id=event.grid_id).exists()
     if not (assignee.is_active and (in_department or in_grid)):
         raise ValidationError({"assignee": ValidationError(
             _("%(name)s neither works for the responsible department nor in the event's grid.")
@@ -574,7 +572,7 @@ def events_escalate(*, now: datetime | None = None) -> int:
     idempotently.  An event on hold has no deadline and is never escalated.
     """
     now = now or timezone.now()
-    overdue = (Event.objects.filter(status__in=OPEN_STATUSES, deadline__lt=now,
+    overdue = (Event.objects.filter(selectors.event_overdue(now),
                                     escalation_level__lt=EscalationLevel.COMMAND_CENTRE)
                .select_related("category").order_by("id"))
     escalations = 0

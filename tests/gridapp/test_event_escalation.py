@@ -12,7 +12,7 @@ from gridapp.models import EventEscalation
 from gridapp.services import event_report, event_transition, events_escalate
 from gridapp.tasks import events_escalate_task
 from tests.factories import jpeg_bytes
-from tests.gridapp.test_event_intake import SPOT, private_media  # noqa: F401
+from tests.gridapp.test_event_intake import SPOT
 
 OVERDUE_LIST = """{ events(first: 10, filter: {overdue: true}) { edges { node { caseNumber isOverdue
   escalationLevel wasOverdue } } } }"""

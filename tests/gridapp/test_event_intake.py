@@ -38,11 +38,6 @@ def media_files() -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
-@pytest.fixture(autouse=True)
-def private_media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
 def test_a_report_is_located_routed_numbered_and_timed(users, district, event_categories):
     zone = IndustryGridFactory(department=users["urban"].department, lng=120.28, lat=35.98, size=0.1)
     outcome = report(users["worker"], description="  电线杆上的小广告  ")

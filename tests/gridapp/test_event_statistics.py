@@ -26,7 +26,6 @@ from gridapp.models import Event, EventStatus
 from gridapp.services import event_report, event_transition
 from gridapp.statistics import event_statistics, event_statistics_totals, percentile_cont
 from tests.factories import CommunityFactory, GridFactory, StreetFactory
-from tests.gridapp.test_event_intake import private_media  # noqa: F401
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY1 = datetime(2025, 3, 1, 9, 0, tzinfo=SHANGHAI)

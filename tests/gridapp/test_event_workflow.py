@@ -12,7 +12,7 @@ from gridapp.models import EventHistory, EventStatus
 from gridapp.services import event_report, event_transition, events_transition_bulk
 from gridapp.workflow import TRANSITIONS, Action, Relation, actions_open_to
 from tests.factories import jpeg_bytes
-from tests.gridapp.test_event_intake import SPOT, codes, private_media  # noqa: F401
+from tests.gridapp.test_event_intake import SPOT, codes
 
 S = EventStatus
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from gridapp.services import event_report, event_transition
 from tests.factories import jpeg_bytes
-from tests.gridapp.test_event_intake import SPOT, private_media  # noqa: F401
+from tests.gridapp.test_event_intake import SPOT
 
 GRID2_SPOT = (120.36, 36.01)
 HOME = """{ myTasks(first: 20) { edges { node { caseNumber status deadline isOverdue thumbnailUrl
