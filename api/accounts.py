@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
-import strawberry_django
 from strawberry import relay
 
 from accounts import services as account_services
@@ -13,6 +12,7 @@ from accounts.models import Department, Role, User
 from api.context import viewer
 from api.errors import MutationError
 from api.extensions import AuditMutation
+from api.fields import django_type, field
 from api.grid import GridType
 from api.nodes import MODEL_ID
 from api.permissions import IsAuthenticated
@@ -20,13 +20,13 @@ from core.i18n import localized
 from gridapp.selectors import grids_of_worker
 
 
-@strawberry_django.type(Department, name="Department")
+@django_type(Department, name="Department")
 class DepartmentType(relay.Node):
     _id_attr = MODEL_ID
     code: str
     name_en: str
 
-    @strawberry_django.field(only=["name", "name_en"], description="In the reader's language.")
+    @field(only=["name", "name_en"], description="In the reader's language.")
     def name(self, root: Department) -> str:
         return localized(root.name, root.name_en)
 
@@ -34,7 +34,7 @@ class DepartmentType(relay.Node):
 RoleEnum = strawberry.enum(Role, name="Role", description="What a person does in OneGrid.")
 
 
-@strawberry_django.type(User, name="User")
+@django_type(User, name="User")
 class UserType(relay.Node):
     _id_attr = MODEL_ID
     username: str
@@ -42,11 +42,11 @@ class UserType(relay.Node):
     role: RoleEnum
     department: DepartmentType | None
 
-    @strawberry_django.field(description="The role's name in the request's language.")
+    @field(description="The role's name in the request's language.")
     def role_label(self, root: User) -> str:
         return str(root.get_role_display())
 
-    @strawberry_django.field(only=["pk"], description="The grids this person works in as a grid worker.")
+    @field(only=["pk"], description="The grids this person works in as a grid worker.")
     def grids(self, root: User) -> list[GridType]:
         return grids_of_worker(root)  # a queryset, so the optimizer adds what the selection asks for
 
@@ -102,7 +102,7 @@ def _auth_payload(call) -> AuthPayload:
 
 @strawberry.type
 class AccountQuery:
-    @strawberry_django.field(permission_classes=[IsAuthenticated], description="The person behind the token.")
+    @field(permission_classes=[IsAuthenticated], description="The person behind the token.")
     def me(self, info: strawberry.Info) -> UserType:
         return viewer(info).user
 

@@ -9,6 +9,7 @@ import strawberry_django
 from strawberry import relay
 
 from api.context import viewer
+from api.fields import django_type
 from api.nodes import MODEL_ID
 from api.permissions import CanReadAudit
 from core.models import AuditEntry
@@ -23,7 +24,7 @@ class AuditEntryFilter:
     at: strawberry.auto
 
 
-@strawberry_django.type(AuditEntry, name="AuditEntry", filters=AuditEntryFilter)
+@django_type(AuditEntry, name="AuditEntry", filters=AuditEntryFilter)
 class AuditEntryType(relay.Node):
     _id_attr = MODEL_ID
     at: datetime

@@ -28,6 +28,7 @@ from api.context import viewer
 from api.errors import GraphQLCodedError, MutationError, errors_from, not_authenticated
 from api.extensions import AuditMutation
 from api.feed import cursor_parse, visible_changes
+from api.fields import django_type, field
 from api.grid import CrsEnum, PlaceType, pk_of
 from api.media import photo_url
 from api.nodes import MODEL_ID
@@ -54,10 +55,10 @@ PlatformEnum = strawberry.enum(Platform, name="Platform")
 SeverityEnum = strawberry.enum(Severity, name="Severity")
 
 
-@strawberry_django.type(EventCategory, name="EventCategory")
+@django_type(EventCategory, name="EventCategory")
 class EventCategoryType(relay.Node):
     _id_attr = MODEL_ID
-    code: str = strawberry_django.field(description="Major and minor code, e.g. 01-02.")
+    code: str = field(description="Major and minor code, e.g. 01-02.")
     major_code: str
     platform: PlatformEnum
     severity: SeverityEnum
@@ -66,17 +67,17 @@ class EventCategoryType(relay.Node):
     dispatch_hours: int
     handle_hours: int
     verify_hours: int
-    department_code: str = strawberry_django.field(field_name="department__code")
+    department_code: str = field(field_name="department__code")
 
-    @strawberry_django.field(only=["name", "name_en"], description="In the reader's language.")
+    @field(only=["name", "name_en"], description="In the reader's language.")
     def name(self, root: EventCategory) -> str:
         return root.display_name()
 
-    @strawberry_django.field(only=["major_name", "major_name_en"], description="In the reader's language.")
+    @field(only=["major_name", "major_name_en"], description="In the reader's language.")
     def major_name(self, root: EventCategory) -> str:
         return root.display_major_name()
 
-    @strawberry_django.field(select_related=["department"], only=["department__name", "department__name_en"])
+    @field(select_related=["department"], only=["department__name", "department__name_en"])
     def department_name(self, root: EventCategory) -> str:
         return localized(root.department.name, root.department.name_en)
 
@@ -89,7 +90,7 @@ EventActionEnum = strawberry.enum(Action, name="EventAction")
 PhotoStageEnum = strawberry.enum(PhotoStage, name="PhotoStage")
 
 
-@strawberry_django.type(get_user_model(), name="Person", description="A colleague, as far as an event shows them.")
+@django_type(get_user_model(), name="Person", description="A colleague, as far as an event shows them.")
 class PersonType:
     username: str
     display_name: str
@@ -100,23 +101,23 @@ def _sees_restricted_photo_data(info) -> bool:
     return bool(user.sees_whole_district or user.is_department_staff)
 
 
-@strawberry_django.type(EventPhoto, name="EventPhoto")
+@django_type(EventPhoto, name="EventPhoto")
 class EventPhotoType:
     stage: PhotoStageEnum
     width: int
     height: int
-    taken_at: datetime | None = strawberry_django.field(description="The camera's clock, from EXIF.")
+    taken_at: datetime | None = field(description="The camera's clock, from EXIF.")
     created_at: datetime
 
-    @strawberry_django.field(only=["id"], description="Signed link to the photo (JPEG, no metadata); it expires.")
+    @field(only=["id"], description="Signed link to the photo (JPEG, no metadata); it expires.")
     def url(self, root: EventPhoto) -> str:
         return photo_url(root.pk, "i")
 
-    @strawberry_django.field(only=["id"], description="Signed link to a 320-pixel thumbnail; it expires.")
+    @field(only=["id"], description="Signed link to a 320-pixel thumbnail; it expires.")
     def thumbnail_url(self, root: EventPhoto) -> str:
         return photo_url(root.pk, "t")
 
-    @strawberry_django.field(only=["exif_lng", "exif_lat"],
+    @field(only=["exif_lng", "exif_lat"],
                              description="Where the phone says it took the photo (WGS-84): department staff and the "
                                          "command centre only; null for others or without GPS.")
     def exif_location(self, root: EventPhoto, info: strawberry.Info) -> JSON | None:
@@ -125,16 +126,16 @@ class EventPhotoType:
         return {"type": "Point", "coordinates": [root.exif_lng, root.exif_lat]}
 
 
-@strawberry_django.type(EventHistory, name="EventHistoryEntry")
+@django_type(EventHistory, name="EventHistoryEntry")
 class EventHistoryType:
     at: datetime
     action: str
     note: str
     data: JSON
-    actor: str = strawberry_django.field(field_name="actor_label")
+    actor: str = field(field_name="actor_label")
     to_status: EventStatusEnum
 
-    @strawberry_django.field(only=["from_status"], description="Null for the report itself.")
+    @field(only=["from_status"], description="Null for the report itself.")
     def from_status(self, root: EventHistory) -> EventStatusEnum | None:
         return EventStatus(root.from_status) if root.from_status else None
 
@@ -144,18 +145,18 @@ def _first_photos():
                     to_attr="photo_ids")
 
 
-@strawberry_django.type(Event, name="Event")
+@django_type(Event, name="Event")
 class EventType(relay.Node):
     _id_attr = MODEL_ID
-    case_number: str | None = strawberry_django.field(description="Null for a duplicate report (see duplicateOf).")
+    case_number: str | None = field(description="Null for a duplicate report (see duplicateOf).")
     status: EventStatusEnum
     source: EventSourceEnum
     severity: SeverityEnum
     category: EventCategoryType
     description: str
     address: str
-    lng: float = strawberry_django.field(description="WGS-84 longitude.")
-    lat: float = strawberry_django.field(description="WGS-84 latitude.")
+    lng: float = field(description="WGS-84 longitude.")
+    lat: float = field(description="WGS-84 latitude.")
     department: DepartmentType
     reporter: PersonType | None
     assignee: PersonType | None
@@ -165,46 +166,46 @@ class EventType(relay.Node):
     resolved_at: datetime | None
     closed_at: datetime | None
     updated_at: datetime
-    deadline: datetime | None = strawberry_django.field(description="When the current stage is due.")
-    escalation_level: int = strawberry_django.field(
+    deadline: datetime | None = field(description="When the current stage is due.")
+    escalation_level: int = field(
         description="0 on time; 1 grid workers, 2 community, 3 street, 4 command centre.")
     was_overdue: bool
     duplicate_of: EventType | None
     duplicate_count: int
-    extension_hours: int | None = strawberry_django.field(description="An extension waiting for a supervisor.")
-    version: int = strawberry_django.field(description="Grows with every change; send it back as expectedVersion.")
+    extension_hours: int | None = field(description="An extension waiting for a supervisor.")
+    version: int = field(description="Grows with every change; send it back as expectedVersion.")
     photos: list[EventPhotoType]
     history: list[EventHistoryType]
 
-    @strawberry_django.field(select_related=["grid"], only=["grid__code", "grid__name"],
+    @field(select_related=["grid"], only=["grid__code", "grid__name"],
                              description="The grid version it was located in; its details are behind `node(id:)`.")
     def grid(self, root: Event) -> PlaceType:
         return PlaceType(id=relay.GlobalID("Grid", str(root.grid_id)), code=root.grid.code, name=root.grid.name)
 
-    @strawberry_django.field(select_related=["community"], only=["community__code", "community__name"])
+    @field(select_related=["community"], only=["community__code", "community__name"])
     def community(self, root: Event) -> PlaceType:
         return PlaceType(id=relay.GlobalID("Community", str(root.community_id)), code=root.community.code,
                          name=root.community.name)
 
-    @strawberry_django.field(select_related=["street"], only=["street__code", "street__name"])
+    @field(select_related=["street"], only=["street__code", "street__name"])
     def street(self, root: Event) -> PlaceType:
         return PlaceType(id=relay.GlobalID("Street", str(root.street_id)), code=root.street.code,
                          name=root.street.name)
 
-    @strawberry_django.field(only=["status", "deadline"], description="The current stage is past its deadline.")
+    @field(only=["status", "deadline"], description="The current stage is past its deadline.")
     def is_overdue(self, root: Event) -> bool:
         return root.is_overdue()
 
-    @strawberry_django.field(only=["status"])
+    @field(only=["status"])
     def status_label(self, root: Event) -> str:
         return str(root.get_status_display())
 
-    @strawberry_django.field(prefetch_related=[_first_photos()], description="The first photo's thumbnail link.")
+    @field(prefetch_related=[_first_photos()], description="The first photo's thumbnail link.")
     def thumbnail_url(self, root: Event) -> str | None:
         photos = root.photo_ids if hasattr(root, "photo_ids") else list(root.photos.order_by("id")[:1])
         return photo_url(photos[0].pk, "t") if photos else None
 
-    @strawberry_django.field(
+    @field(
         only=["status", "reporter_id", "assignee_id", "department_id", "grid_id", "held_from"],
         description="What the viewer may do next (the phone's buttons); the service checks again.")
     def available_actions(self, root: Event, info: strawberry.Info) -> list[EventActionEnum]:
@@ -418,7 +419,7 @@ class EventChangeType:
 
 @strawberry.type
 class EventQuery:
-    @strawberry_django.field(permission_classes=[IsAuthenticated],
+    @field(permission_classes=[IsAuthenticated],
                              description="Active event categories, by code; optionally one platform or major class.")
     def event_categories(self, info: strawberry.Info, platform: PlatformEnum | None = None,
                          major_code: str | None = None) -> list[EventCategoryType]:

@@ -25,6 +25,7 @@ from accounts.services import token_still_valid
 from api.context import viewer
 from api.errors import GraphQLCodedError, MutationError, errors_from, not_authenticated
 from api.extensions import AuditMutation
+from api.fields import django_type
 from api.nodes import MODEL_ID
 from api.permissions import IsAuthenticated
 from api.watcher import Audience, watcher
@@ -80,7 +81,7 @@ class ChangePage:
     has_more: bool
 
 
-@strawberry_django.type(Notification, name="Notification")
+@django_type(Notification, name="Notification")
 class NotificationType(relay.Node):
     _id_attr = MODEL_ID
     title: str

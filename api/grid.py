@@ -19,6 +19,7 @@ from strawberry_django.relay import DjangoCursorConnection
 from api.context import viewer
 from api.errors import GraphQLCodedError, MutationError, errors_from
 from api.extensions import AuditMutation
+from api.fields import django_type, field
 from api.nodes import MODEL_ID
 from api.permissions import IsAuthenticated
 from gridapp import selectors, services
@@ -52,19 +53,19 @@ def _annotated(root, name: str, fallback):
     return fallback() if value is None else value
 
 
-@strawberry_django.type(Street, name="Street")
+@django_type(Street, name="Street")
 class StreetType(relay.Node):
     _id_attr = MODEL_ID
     code: str
     name: str
     area_m2: float
 
-    @strawberry_django.field(annotate={"_community_count": Count(
+    @field(annotate={"_community_count": Count(
         "communities", filter=Q(communities__generation_high__isnull=True), distinct=True)})
     def community_count(self, root: Street) -> int:
         return _annotated(root, "_community_count", lambda: root.communities.current().count())
 
-    @strawberry_django.field(annotate={"_grid_count": Count(
+    @field(annotate={"_grid_count": Count(
         "communities__grids", filter=Q(communities__grids__generation_high__isnull=True), distinct=True)})
     def grid_count(self, root: Street) -> int:
         return _annotated(root, "_grid_count", lambda: Grid.objects.current().filter(community__street=root).count())
@@ -74,7 +75,7 @@ class StreetType(relay.Node):
         return queryset.filter(pk__in=selectors.streets_visible_to(viewer(info).user).values("pk"))
 
 
-@strawberry_django.type(Community, name="Community")
+@django_type(Community, name="Community")
 class CommunityType(relay.Node):
     _id_attr = MODEL_ID
     code: str
@@ -82,7 +83,7 @@ class CommunityType(relay.Node):
     area_m2: float
     street: StreetType
 
-    @strawberry_django.field(annotate={"_grid_count": Count(
+    @field(annotate={"_grid_count": Count(
         "grids", filter=Q(grids__generation_high__isnull=True), distinct=True)})
     def grid_count(self, root: Community) -> int:
         return _annotated(root, "_grid_count", lambda: root.grids.current().count())
@@ -98,7 +99,7 @@ class GridWorkerType:
     display_name: str
 
 
-@strawberry_django.type(Grid, name="Grid")
+@django_type(Grid, name="Grid")
 class GridType(relay.Node):
     _id_attr = MODEL_ID
     code: str
@@ -107,18 +108,18 @@ class GridType(relay.Node):
     centroid_lat: float
     centroid_lng: float
     community: CommunityType
-    boundary: JSON = strawberry_django.field(description="GeoJSON geometry in WGS-84 (lng, lat).")
-    generation: int = strawberry_django.field(field_name="generation_low_id",
+    boundary: JSON = field(description="GeoJSON geometry in WGS-84 (lng, lat).")
+    generation: int = field(field_name="generation_low_id",
                                               description="The boundary generation this version was drawn in.")
-    is_current: bool = strawberry_django.field(only=["generation_high_id"],
+    is_current: bool = field(only=["generation_high_id"],
                                                description="False for a version retired by a redraw.")
 
-    @strawberry_django.field(annotate={"_record_count": Count("records")},
+    @field(annotate={"_record_count": Count("records")},
                              description="Base records located in this grid version.")
     def record_count(self, root: Grid) -> int:
         return _annotated(root, "_record_count", lambda: root.records.count())
 
-    @strawberry_django.field(
+    @field(
         prefetch_related=[Prefetch(
             "griduserobjectpermission_set",
             queryset=GridUserObjectPermission.objects.filter(
@@ -133,7 +134,7 @@ class GridType(relay.Node):
                  else selectors.grid_workers(root))  # reached outside the optimizer (e.g. a mutation payload)
         return [GridWorkerType(username=user.username, display_name=user.display_name) for user in users]
 
-    @strawberry_django.field(
+    @field(
         prefetch_related=[lambda info: Prefetch(
             "events", to_attr="recent_events_list",
             queryset=selectors.events_visible_to(viewer(info).user).exclude(status=EventStatus.DUPLICATE)
@@ -152,34 +153,34 @@ class GridType(relay.Node):
         return queryset.filter(pk__in=selectors.grids_visible_to(viewer(info).user).values("pk"))
 
 
-@strawberry_django.type(IndustryGrid, name="IndustryGrid")
+@django_type(IndustryGrid, name="IndustryGrid")
 class IndustryGridType(relay.Node):
     _id_attr = MODEL_ID
     code: str
     name: str
     area_m2: float
     boundary: JSON
-    department_code: str = strawberry_django.field(field_name="department__code")
-    department_name: str = strawberry_django.field(field_name="department__name")
+    department_code: str = field(field_name="department__code")
+    department_name: str = field(field_name="department__name")
 
 
-@strawberry_django.type(BaseRecord, name="BaseRecord")
+@django_type(BaseRecord, name="BaseRecord")
 class BaseRecordType(relay.Node):
     _id_attr = MODEL_ID
     external_id: str
     kind: RecordKindEnum
     name: str
     address: str
-    lng: float = strawberry_django.field(description="WGS-84 longitude.")
-    lat: float = strawberry_django.field(description="WGS-84 latitude.")
+    lng: float = field(description="WGS-84 longitude.")
+    lat: float = field(description="WGS-84 latitude.")
     grid: GridType
     attributes: JSON
 
-    @strawberry_django.field(only=["kind"])
+    @field(only=["kind"])
     def kind_label(self, root: BaseRecord) -> str:
         return str(root.get_kind_display())
 
-    @strawberry_django.field(only=["lng", "lat"], description="GeoJSON Point for the map (WGS-84).")
+    @field(only=["lng", "lat"], description="GeoJSON Point for the map (WGS-84).")
     def geometry(self, root: BaseRecord) -> JSON:
         return {"type": "Point", "coordinates": [root.lng, root.lat]}
 
@@ -221,7 +222,7 @@ class LocationType:
     industry: list[IndustryHitType]
 
 
-@strawberry_django.type(GridNotice, name="GridNotice")
+@django_type(GridNotice, name="GridNotice")
 class GridNoticeType(relay.Node):
     _id_attr = MODEL_ID
     title: str

@@ -143,13 +143,17 @@ async def test_following_one_event_streams_only_that_event(users, event_categori
     other = await database_sync_to_async(report)(SPOT["lng"] + 0.01)
     token = await database_sync_to_async(issue)(users["worker"])
     _ok, socket = await open_socket(token)
-    await socket.subscribe("one", "subscription($id: ID!) { eventChanged(eventId: $id) { kind event { status } } }",
+    # Computed fields that read the database (thumbnailUrl, grid, category's name) run on a thread here too.
+    await socket.subscribe("one", "subscription($id: ID!) { eventChanged(eventId: $id) { kind event { "
+                                  "status thumbnailUrl isOverdue grid { code } category { code name } } } }",
                            {"id": str(relay.GlobalID("Event", str(followed.pk)))})
     await asyncio.sleep(0.3)
     fire = database_sync_to_async(event_transition)
     await fire(actor=users["urban"], event_id=other.pk, action="accept")
     await fire(actor=users["urban"], event_id=followed.pk, action="accept")
     message = await socket.next(timeout=10)
-    assert message["payload"]["data"]["eventChanged"] == {"kind": "event.accept", "event": {"status": "ACCEPTED"}}
+    assert message["payload"]["data"]["eventChanged"] == {"kind": "event.accept", "event": {
+        "status": "ACCEPTED", "thumbnailUrl": None, "isOverdue": False, "grid": {"code": followed.grid.code},
+        "category": {"code": "02-05", "name": followed.category.display_name()}}}
     assert await socket.nothing(timeout=1.0)
     await socket.ws.disconnect()
