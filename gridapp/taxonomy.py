@@ -89,6 +89,7 @@ CATEGORIES = [
     Entry("06-04", "公共座椅破损", "Damaged public bench", "urban", hours=SLOW),
     Entry("06-05", "交通标志破损", "Damaged traffic sign", "urban"),
     Entry("06-06", "公厕设施损坏", "Public toilet out of order", "sanitation"),
+    Entry("06-07", "监控摄像头故障", "Surveillance camera out of order", "urban", photo_required=False, hours=QUICK),
     Entry("11-01", "邻里纠纷", "Dispute between neighbours", "civil", photo_required=False, hours=SLOW),
     Entry("11-02", "物业纠纷", "Dispute with a property manager", "housing", photo_required=False, hours=SLOW),
     Entry("11-03", "劳资纠纷", "Wage dispute", "civil", "high", False, SLOW),

@@ -85,7 +85,13 @@ class Command(BaseCommand):
             self._seed_records(SCALES[scale], no_progress)
         self._seed_events(options["events"] if options.get("events") is not None
                           else int(FULL_SCALE_EVENTS * SCALES[scale]), no_progress)
+        self._seed_cameras()
         self._print_accounts()
+
+    def _seed_cameras(self) -> None:
+        from vision.demo import demo_cameras_create
+
+        self.stdout.write(f"Cameras sampled by the AI: {demo_cameras_create()} (replaying vtest.avi and photos).")
 
     def _seed_events(self, count: int, no_progress: bool) -> None:
         if count <= 0 or Event.objects.exists():

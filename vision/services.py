@@ -1,0 +1,215 @@
+"""Turning pictures into situations and incidents.
+
+``snapshots_process`` is the worker's whole job for a batch of pictures: inference (one call per model for the
+batch), then ``snapshot_record`` per picture, which runs the camera's rules and opens, updates or ends its
+situations in one transaction.  A situation opens one incident through the grid's intake service
+(``gridapp.services.event_report``: located to the camera's grid, routed, numbered, or linked to an open
+human report of the same category nearby), with the annotated picture as its evidence.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from PIL import Image
+
+from gridapp.models import EventSource
+from gridapp.services import event_report
+from vision.detections import Detection
+from vision.detector import detector_for
+from vision.evidence import evidence_render
+from vision.models import Camera, CameraRule, CameraStatus, FlowSample, Situation, Snapshot
+from vision.registry import serving_models
+from vision.rules import NEEDS, Algorithm, Verdict, evaluate
+
+log = logging.getLogger(__name__)
+
+#: The incident category each algorithm reports (codes of gridapp.taxonomy).
+ALGORITHM_CATEGORY = {
+    Algorithm.CROWD: "05-08",
+    Algorithm.PEOPLE_FLOW: "05-09",
+    Algorithm.STREET_TRADING: "05-02",
+    Algorithm.PILED_GARBAGE: "01-03",
+    Algorithm.OVERFLOWING_BIN: "01-07",
+    Algorithm.ILLEGAL_PARKING: "05-04",
+}
+
+
+@dataclass
+class SnapshotOutcome:
+    camera_id: int
+    taken_at: datetime
+    replayed: bool = False  # this camera's picture of this moment had been processed already
+    detections: list[Detection] = field(default_factory=list)
+    started: list[Situation] = field(default_factory=list)
+    ended: list[Situation] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A camera's picture of a moment, decoded, ready for the detectors."""
+
+    camera: Camera
+    taken_at: datetime
+    image: Image.Image
+
+
+def snapshots_process(pictures: Sequence[Picture]) -> list[SnapshotOutcome]:
+    """Detect objects in each picture (one inference call per model for the whole batch, only the models the
+    cameras' rules need) and record each picture with ``snapshot_record``.  Pictures already recorded are
+    skipped before inference.  Who may call: the vision workers (and tests)."""
+    pending = [picture for picture in pictures
+               if not Snapshot.objects.filter(camera_id=picture.camera.pk, taken_at=picture.taken_at).exists()]
+    needs = {picture.camera.pk: _classes_needed(picture.camera) for picture in pending}
+    serving = serving_models(set().union(*needs.values())) if pending else {}
+    found: dict[int, list[Detection]] = {index: [] for index in range(len(pending))}
+    used: dict[int, set[str]] = {index: set() for index in range(len(pending))}
+    for model in {model.pk: model for model in serving.values()}.values():
+        indexes = [index for index, picture in enumerate(pending) if model.classes & needs[picture.camera.pk]]
+        if not indexes:
+            continue
+        detector = detector_for(model)
+        batches = detector.detect([pending[index].image for index in indexes])
+        for index, detections in zip(indexes, batches, strict=True):
+            found[index].extend(d for d in detections if d.label in needs[pending[index].camera.pk])
+            used[index].add(detector.name)
+    outcomes = {(picture.camera.pk, picture.taken_at): SnapshotOutcome(picture.camera.pk, picture.taken_at,
+                                                                       replayed=True) for picture in pictures}
+    for index, picture in enumerate(pending):
+        outcomes[(picture.camera.pk, picture.taken_at)] = snapshot_record(
+            camera=picture.camera, taken_at=picture.taken_at, image=picture.image, detections=found[index],
+            models_used=", ".join(sorted(used[index])))
+    return [outcomes[(picture.camera.pk, picture.taken_at)] for picture in pictures]
+
+
+def _classes_needed(camera: Camera) -> set[str]:
+    return set().union(*(NEEDS[rule.algorithm] for rule in camera.rules.all() if rule.enabled))
+
+
+def snapshot_record(*, camera: Camera, taken_at: datetime, image: Image.Image, detections: Sequence[Detection],
+                    models_used: str = "") -> SnapshotOutcome:
+    """Record one camera picture and run the camera's rules over its detections, in one transaction.
+
+    Idempotent by (camera, ``taken_at``): a picture recorded before returns ``replayed=True`` and changes
+    nothing, so a redelivered task never doubles a count, a situation or an incident.  Rules outside their
+    schedule skip the picture.  A situation that starts opens an incident (its evidence: the annotated
+    picture); one that goes on keeps the latest evidence; one that ends is closed here (the incident follows
+    its own lifecycle).  An incident the intake refuses (an inactive category, say) is logged and the
+    situation kept without one.
+    """
+    outcome = SnapshotOutcome(camera.pk, taken_at, detections=list(detections))
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            camera = Camera.objects.select_for_update().select_related("record").get(pk=camera.pk)
+            if Snapshot.objects.filter(camera=camera, taken_at=taken_at).exists():
+                outcome.replayed = True
+                return outcome
+            width, height = image.size
+            Snapshot.objects.create(
+                camera=camera, taken_at=taken_at, width=width, height=height, models_used=models_used[:200],
+                detections=[[d.label, d.confidence, *d.box] for d in detections])
+            for rule in camera.rules.filter(enabled=True):
+                if not _in_schedule(rule, taken_at):
+                    continue
+                verdict, rule.state = evaluate(rule.algorithm, detections=detections, at=taken_at, zone=rule.zone,
+                                               params=rule.params, state=rule.state)
+                rule.save(update_fields=["state"])
+                if verdict.flow is not None:
+                    FlowSample.objects.get_or_create(rule=rule, interval_start=verdict.flow.interval_start,
+                                                     defaults={"count": verdict.flow.count})
+                if verdict.started:
+                    outcome.started.append(_situation_open(camera, rule, verdict, image, taken_at, written))
+                elif verdict.active:
+                    _situation_update(rule, verdict, image, taken_at, written)
+                if verdict.ended and (ended := _situation_end(rule, taken_at)) is not None:
+                    outcome.ended.append(ended)
+            camera.last_snapshot_at = max(filter(None, (camera.last_snapshot_at, taken_at)))
+            camera.last_attempt_at = max(filter(None, (camera.last_attempt_at, taken_at)))
+            camera.failures = 0
+            camera.last_error = ""
+            camera.status = CameraStatus.ONLINE
+            camera.save(update_fields=["last_snapshot_at", "last_attempt_at", "failures", "last_error", "status"])
+    except BaseException:
+        for name in written:
+            default_storage.delete(name)
+        raise
+    return outcome
+
+
+def _in_schedule(rule: CameraRule, at: datetime) -> bool:
+    if not rule.schedule:
+        return True
+    hour = timezone.localtime(at).hour
+    return any(start <= hour < end if start <= end else (hour >= start or hour < end)
+               for start, end in rule.schedule)
+
+
+def _caption(camera: Camera, rule: CameraRule, verdict: Verdict) -> str:
+    return f"{camera.record.external_id}  {rule.algorithm}  n={verdict.count}"
+
+
+def _evidence(camera: Camera, rule: CameraRule, verdict: Verdict, image: Image.Image, at: datetime) -> bytes:
+    return evidence_render(image, detections=verdict.evidence, zone=rule.zone, caption=_caption(camera, rule, verdict),
+                           at=at)
+
+
+def _keep_evidence(situation: Situation, picture: bytes, written: list[str]) -> None:
+    old = situation.evidence.name
+    situation.evidence.save(f"s{situation.pk}-{timezone.now():%H%M%S%f}.jpg", ContentFile(picture), save=False)
+    written.append(situation.evidence.name)
+    if old:
+        transaction.on_commit(lambda: default_storage.delete(old))
+
+
+def _situation_open(camera: Camera, rule: CameraRule, verdict: Verdict, image: Image.Image, at: datetime,
+                    written: list[str]) -> Situation:
+    _situation_end(rule, at)  # a situation left open by an earlier state (a reset rule) ends here
+    situation = Situation.objects.create(rule=rule, camera=camera, started_at=at, last_seen_at=at, peak=verdict.count)
+    picture = _evidence(camera, rule, verdict, image, at)
+    _keep_evidence(situation, picture, written)
+    record = camera.record
+    finding = Algorithm(rule.algorithm).label
+    try:
+        report = event_report(
+            reporter=None, source=EventSource.CAMERA, category_code=ALGORITHM_CATEGORY[rule.algorithm],
+            lng=record.lng, lat=record.lat, address=record.address,
+            description=_("Camera %(camera)s saw: %(finding)s (%(count)d in the zone).") % {
+                "camera": record.name, "finding": finding, "count": verdict.count},
+            photos=[picture], source_key=f"vision:situation:{situation.pk}", at=at)
+    except ValidationError as error:
+        log.warning("camera %s: the %s situation opened no incident: %s", camera.pk, rule.algorithm, error)
+    else:
+        situation.event = report.event
+    situation.save(update_fields=["evidence", "event"])
+    return situation
+
+
+def _situation_update(rule: CameraRule, verdict: Verdict, image: Image.Image, at: datetime,
+                      written: list[str]) -> None:
+    situation = rule.situations.filter(ended_at__isnull=True).select_related("camera__record").first()
+    if situation is None:
+        return
+    situation.last_seen_at = at
+    situation.snapshots += 1
+    situation.peak = max(situation.peak, verdict.count)
+    if verdict.evidence:
+        _keep_evidence(situation, _evidence(situation.camera, rule, verdict, image, at), written)
+    situation.save(update_fields=["last_seen_at", "snapshots", "peak", "evidence"])
+
+
+def _situation_end(rule: CameraRule, at: datetime) -> Situation | None:
+    situation = rule.situations.filter(ended_at__isnull=True).first()
+    if situation is not None:
+        situation.ended_at = at
+        situation.save(update_fields=["ended_at"])
+    return situation
