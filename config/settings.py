@@ -185,7 +185,13 @@ if REDIS_URL:
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+    # A task a dead worker had taken (acks_late) goes back to the queue after this many seconds unacknowledged;
+    # it must exceed the longest task.  Idle workers look for such tasks every restore interval.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+        "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+        "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
+    }
 else:
     # In-process layer; the change watcher (api/feed.py) polls the change log so a
     # change committed by the Celery worker process still reaches subscribers here.
@@ -297,6 +303,8 @@ VISION_CONFIDENCE = float(env_str("VISION_CONFIDENCE", "0.25"))
 VISION_BATCH_SIZE = env_int("VISION_BATCH_SIZE", 8)
 # A camera that fails this many snapshots in a row is marked offline and a maintenance task is raised.
 VISION_OFFLINE_AFTER = env_int("VISION_OFFLINE_AFTER", 3)
+# An ongoing situation's evidence picture is redrawn at most this often (drawing costs a tenth of an inference).
+VISION_EVIDENCE_REFRESH_SECONDS = float(env_str("VISION_EVIDENCE_REFRESH_SECONDS", "60"))
 VISION_FETCH_TIMEOUT_SECONDS = float(env_str("VISION_FETCH_TIMEOUT_SECONDS", "5"))
 VISION_SNAPSHOT_MAX_BYTES = env_int("VISION_SNAPSHOT_MAX_BYTES", 8 * 1024 * 1024)
 # Where demo cameras' files (images, videos) are looked up when their address is relative.

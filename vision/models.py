@@ -194,6 +194,7 @@ class Situation(models.Model):
     peak = models.PositiveIntegerField(_("peak count"), default=0)
     snapshots = models.PositiveIntegerField(_("snapshots"), default=1)
     evidence = models.ImageField(_("latest evidence"), upload_to="vision/evidence/%Y/%m", blank=True)
+    evidence_at = models.DateTimeField(null=True, blank=True, editable=False)
     event = models.ForeignKey("gridapp.Event", on_delete=models.SET_NULL, null=True, blank=True,
                               related_name="situations", verbose_name=_("incident"))
 

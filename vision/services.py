@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -102,7 +103,7 @@ def snapshot_record(*, camera: Camera, taken_at: datetime, image: Image.Image, d
     Idempotent by (camera, ``taken_at``): a picture recorded before returns ``replayed=True`` and changes
     nothing, so a redelivered task never doubles a count, a situation or an incident.  Rules outside their
     schedule skip the picture.  A situation that starts opens an incident (its evidence: the annotated
-    picture); one that goes on keeps the latest evidence; one that ends is closed here (the incident follows
+    picture); one that goes on refreshes it every ``VISION_EVIDENCE_REFRESH_SECONDS``; one that ends is closed here (the incident follows
     its own lifecycle).  An incident the intake refuses (an inactive category, say) is logged and the
     situation kept without one.
     """
@@ -163,8 +164,9 @@ def _evidence(camera: Camera, rule: CameraRule, verdict: Verdict, image: Image.I
                            at=at)
 
 
-def _keep_evidence(situation: Situation, picture: bytes, written: list[str]) -> None:
+def _keep_evidence(situation: Situation, picture: bytes, at: datetime, written: list[str]) -> None:
     old = situation.evidence.name
+    situation.evidence_at = at
     situation.evidence.save(f"s{situation.pk}-{timezone.now():%H%M%S%f}.jpg", ContentFile(picture), save=False)
     written.append(situation.evidence.name)
     if old:
@@ -176,7 +178,7 @@ def _situation_open(camera: Camera, rule: CameraRule, verdict: Verdict, image: I
     _situation_end(rule, at)  # a situation left open by an earlier state (a reset rule) ends here
     situation = Situation.objects.create(rule=rule, camera=camera, started_at=at, last_seen_at=at, peak=verdict.count)
     picture = _evidence(camera, rule, verdict, image, at)
-    _keep_evidence(situation, picture, written)
+    _keep_evidence(situation, picture, at, written)
     record = camera.record
     finding = Algorithm(rule.algorithm).label
     try:
@@ -190,7 +192,7 @@ def _situation_open(camera: Camera, rule: CameraRule, verdict: Verdict, image: I
         log.warning("camera %s: the %s situation opened no incident: %s", camera.pk, rule.algorithm, error)
     else:
         situation.event = report.event
-    situation.save(update_fields=["evidence", "event"])
+    situation.save(update_fields=["evidence", "evidence_at", "event"])
     return situation
 
 
@@ -202,9 +204,10 @@ def _situation_update(rule: CameraRule, verdict: Verdict, image: Image.Image, at
     situation.last_seen_at = at
     situation.snapshots += 1
     situation.peak = max(situation.peak, verdict.count)
-    if verdict.evidence:
-        _keep_evidence(situation, _evidence(situation.camera, rule, verdict, image, at), written)
-    situation.save(update_fields=["last_seen_at", "snapshots", "peak", "evidence"])
+    refresh = timedelta(seconds=settings.VISION_EVIDENCE_REFRESH_SECONDS)
+    if verdict.evidence and (situation.evidence_at is None or at - situation.evidence_at >= refresh):
+        _keep_evidence(situation, _evidence(situation.camera, rule, verdict, image, at), at, written)
+    situation.save(update_fields=["last_seen_at", "snapshots", "peak", "evidence", "evidence_at"])
 
 
 def _situation_end(rule: CameraRule, at: datetime) -> Situation | None:
