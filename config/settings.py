@@ -305,6 +305,10 @@ VISION_BATCH_SIZE = env_int("VISION_BATCH_SIZE", 8)
 VISION_OFFLINE_AFTER = env_int("VISION_OFFLINE_AFTER", 3)
 # An ongoing situation's evidence picture is redrawn at most this often (drawing costs a tenth of an inference).
 VISION_EVIDENCE_REFRESH_SECONDS = float(env_str("VISION_EVIDENCE_REFRESH_SECONDS", "60"))
+# A camera's incident is verified only once the camera has shown the place clear this long after the
+# resolution; the problem coming back within this many hours of closing reopens it.
+VISION_VERIFY_CLEAR_SECONDS = float(env_str("VISION_VERIFY_CLEAR_SECONDS", "600"))
+VISION_RECURRENCE_HOURS = float(env_str("VISION_RECURRENCE_HOURS", "72"))
 VISION_FETCH_TIMEOUT_SECONDS = float(env_str("VISION_FETCH_TIMEOUT_SECONDS", "5"))
 VISION_SNAPSHOT_MAX_BYTES = env_int("VISION_SNAPSHOT_MAX_BYTES", 8 * 1024 * 1024)
 # Where demo cameras' files (images, videos) are looked up when their address is relative.

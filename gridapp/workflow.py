@@ -34,6 +34,7 @@ class Need(StrEnum):
     ASSIGNEE = "assignee"
     HOURS = "hours"
     NOT_THE_RESOLVER = "not_the_resolver"  # four eyes: whoever verifies did not resolve
+    SITE_CONFIRMED = "site_confirmed"  # no registered site check (a camera watching the place) objects
     PENDING_EXTENSION = "pending_extension"
     NO_PENDING_EXTENSION = "no_pending_extension"
 
@@ -107,7 +108,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("resolve", {S.DISPATCHED, S.IN_PROGRESS}, S.RESOLVED, {R.ASSIGNEE, R.DEPARTMENT},
        {Need.NOTE, Need.PHOTO_IF_CATEGORY_SAYS}),
     _t("verify", {S.RESOLVED}, S.VERIFIED, {R.REPORTER, R.GRID_WORKER, R.SUPERVISOR, R.COMMAND_CENTRE, R.SYSTEM},
-       {Need.NOT_THE_RESOLVER}),
+       {Need.NOT_THE_RESOLVER, Need.SITE_CONFIRMED}),
     _t("close", {S.VERIFIED}, S.CLOSED, {*OFFICE, R.SYSTEM}),
     # Sent back one stage: the assignee hands a task back, the office undoes a step.
     _t("return", {S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS}, BACK, {*OFFICE, R.ASSIGNEE}, {Need.NOTE}),

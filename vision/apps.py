@@ -7,3 +7,9 @@ class VisionConfig(AppConfig):
 
     name = "vision"
     verbose_name = _("Cameras and AI")
+
+    def ready(self) -> None:
+        from gridapp.verification import site_check_register
+        from vision.verification import camera_site_check
+
+        site_check_register(camera_site_check)

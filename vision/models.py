@@ -14,7 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -216,3 +216,27 @@ class FlowSample(models.Model):
     class Meta:
         ordering = ["rule_id", "interval_start"]
         constraints = [models.UniqueConstraint(fields=["rule", "interval_start"], name="vision_flow_once")]
+
+
+class PhotoBox(models.Model):
+    """An object a member of staff boxed on an incident's photo: the labelled data detectors are trained on
+    (``manage.py export_training_data``)."""
+
+    photo = models.ForeignKey("gridapp.EventPhoto", on_delete=models.CASCADE, related_name="boxes",
+                              verbose_name=_("photo"))
+    label = models.CharField(_("object"), max_length=20, choices=ObjectClass.choices)
+    # normalised, from the top left of the stored (display) picture
+    x1 = models.FloatField()
+    y1 = models.FloatField()
+    x2 = models.FloatField()
+    y2 = models.FloatField()
+    boxed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    boxed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["photo_id", "id"]
+        constraints = [models.CheckConstraint(
+            condition=Q(x1__gte=0, y1__gte=0, x2__lte=1, y2__lte=1, x1__lt=F("x2"), y1__lt=F("y2")),
+            name="vision_photobox_inside")]
+        verbose_name = _("boxed object")
+        verbose_name_plural = _("boxed objects")

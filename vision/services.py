@@ -23,14 +23,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image
 
-from gridapp.models import EventSource
-from gridapp.services import event_report
+from gridapp.models import EventSource, EventStatus
+from gridapp.services import event_report, event_transition
 from vision.detections import Detection
 from vision.detector import detector_for
 from vision.evidence import evidence_render
 from vision.models import Camera, CameraRule, CameraStatus, FlowSample, Situation, Snapshot
 from vision.registry import serving_models
 from vision.rules import NEEDS, Algorithm, Verdict, evaluate
+from vision.verification import camera_resolutions_confirmed, recurrence_target
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class SnapshotOutcome:
     detections: list[Detection] = field(default_factory=list)
     started: list[Situation] = field(default_factory=list)
     ended: list[Situation] = field(default_factory=list)
+    verified: list[int] = field(default_factory=list)  # incidents the camera confirmed resolved
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,9 @@ def snapshot_record(*, camera: Camera, taken_at: datetime, image: Image.Image, d
     Idempotent by (camera, ``taken_at``): a picture recorded before returns ``replayed=True`` and changes
     nothing, so a redelivered task never doubles a count, a situation or an incident.  Rules outside their
     schedule skip the picture.  A situation that starts opens an incident (its evidence: the annotated
-    picture); one that goes on refreshes it every ``VISION_EVIDENCE_REFRESH_SECONDS``; one that ends is closed here (the incident follows
-    its own lifecycle).  An incident the intake refuses (an inactive category, say) is logged and the
+    picture) or brings back the rule's last one (``vision.verification``); one that goes on refreshes its
+    evidence every ``VISION_EVIDENCE_REFRESH_SECONDS``; one that ends is closed here.  A resolved incident
+    whose place the camera has shown clear long enough is verified by the system.  An incident the intake refuses (an inactive category, say) is logged and the
     situation kept without one.
     """
     outcome = SnapshotOutcome(camera.pk, taken_at, detections=list(detections))
@@ -140,6 +143,7 @@ def snapshot_record(*, camera: Camera, taken_at: datetime, image: Image.Image, d
             camera.last_error = ""
             camera.status = CameraStatus.ONLINE
             camera.save(update_fields=["last_snapshot_at", "last_attempt_at", "failures", "last_error", "status"])
+            outcome.verified = camera_resolutions_confirmed(camera.pk, taken_at)
     except BaseException:
         for name in written:
             default_storage.delete(name)
@@ -176,24 +180,36 @@ def _keep_evidence(situation: Situation, picture: bytes, at: datetime, written: 
 def _situation_open(camera: Camera, rule: CameraRule, verdict: Verdict, image: Image.Image, at: datetime,
                     written: list[str]) -> Situation:
     _situation_end(rule, at)  # a situation left open by an earlier state (a reset rule) ends here
+    earlier = recurrence_target(rule.situations.all(), at)
     situation = Situation.objects.create(rule=rule, camera=camera, started_at=at, last_seen_at=at, peak=verdict.count)
     picture = _evidence(camera, rule, verdict, image, at)
     _keep_evidence(situation, picture, at, written)
     record = camera.record
-    finding = Algorithm(rule.algorithm).label
+    finding = _("Camera %(camera)s saw: %(finding)s (%(count)d in the zone).") % {
+        "camera": record.name, "finding": Algorithm(rule.algorithm).label, "count": verdict.count}
     try:
-        report = event_report(
-            reporter=None, source=EventSource.CAMERA, category_code=ALGORITHM_CATEGORY[rule.algorithm],
-            lng=record.lng, lat=record.lat, address=record.address,
-            description=_("Camera %(camera)s saw: %(finding)s (%(count)d in the zone).") % {
-                "camera": record.name, "finding": finding, "count": verdict.count},
-            photos=[picture], source_key=f"vision:situation:{situation.pk}", at=at)
+        if earlier is not None:
+            situation.event = _recurred(earlier, finding, picture, at)
+        else:
+            situation.event = event_report(
+                reporter=None, source=EventSource.CAMERA, category_code=ALGORITHM_CATEGORY[rule.algorithm],
+                lng=record.lng, lat=record.lat, address=record.address, description=finding, photos=[picture],
+                source_key=f"vision:situation:{situation.pk}", at=at).event
     except ValidationError as error:
         log.warning("camera %s: the %s situation opened no incident: %s", camera.pk, rule.algorithm, error)
-    else:
-        situation.event = report.event
     situation.save(update_fields=["evidence", "evidence_at", "event"])
     return situation
+
+
+def _recurred(event, finding: str, picture: bytes, at: datetime):
+    """The problem is back: a resolution goes back to its handler, a verified or closed incident reopens (with
+    the new evidence); one still being handled just gains the situation."""
+    note = _("It is back. %(finding)s") % {"finding": finding}
+    if event.status == EventStatus.RESOLVED:
+        return event_transition(actor=None, event_id=event.pk, action="return", note=note, photos=[picture], now=at)
+    if event.status in {EventStatus.VERIFIED, EventStatus.CLOSED}:
+        return event_transition(actor=None, event_id=event.pk, action="reopen", note=note, photos=[picture], now=at)
+    return event
 
 
 def _situation_update(rule: CameraRule, verdict: Verdict, image: Image.Image, at: datetime,

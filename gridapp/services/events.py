@@ -43,6 +43,7 @@ from gridapp.models import (
     PhotoStage,
 )
 from gridapp.photos import IngestedPhoto, distance_m, photo_ingest
+from gridapp.verification import site_check_refusal
 from gridapp.workflow import ACTION_LABELS, Action, Need, Relation, target_status, transition_for
 
 S = EventStatus
@@ -370,7 +371,8 @@ def event_transition(
     Raises ``ValidationError`` with code ``not_found`` (also for an event the
     actor may not see), ``unknown_action``, ``transition_not_allowed``,
     ``stale``, ``required`` (note, assignee), ``photo_required``,
-    ``same_person`` (verifying one's own resolution), ``invalid_assignee``,
+    ``same_person`` (verifying one's own resolution), ``not_confirmed_on_site`` (a camera watching the
+    place does not confirm the result yet: ``gridapp.verification``), ``invalid_assignee``,
     ``invalid_hours``, ``extension_pending``, ``no_extension``, ``too_long``
     or a photo's code; ``PermissionDenied`` when the actor may see the event
     but not fire this action.
@@ -425,7 +427,7 @@ def _apply(actor, event: Event, action: Action, *, note: str, ingested: list[Ing
                               code="transition_not_allowed")
     if not rule.who & event_relations(actor, event):
         raise PermissionDenied(_("You may not %(action)s this event.") % {"action": ACTION_LABELS[action]})
-    _check_needs(rule.needs, event, actor=actor, note=note, ingested=ingested, assignee=assignee, hours=hours)
+    _check_needs(rule.needs, event, actor=actor, note=note, ingested=ingested, assignee=assignee, hours=hours, now=now)
     from_status = event.status
     data: dict = {}
     event.status = target_status(rule, status=event.status, held_from=event.held_from)
@@ -445,7 +447,7 @@ def _apply(actor, event: Event, action: Action, *, note: str, ingested: list[Ing
     return event
 
 
-def _check_needs(needs, event: Event, *, actor, note: str, ingested, assignee, hours) -> None:
+def _check_needs(needs, event: Event, *, actor, note: str, ingested, assignee, hours, now: datetime) -> None:
     if Need.NOTE in needs and not note:
         raise ValidationError({"note": ValidationError(_("Give a reason in the note."), code="required")})
     if Need.PHOTO_IF_CATEGORY_SAYS in needs and event.category.photo_required and not ingested:
@@ -457,6 +459,8 @@ def _check_needs(needs, event: Event, *, actor, note: str, ingested, assignee, h
     if Need.NOT_THE_RESOLVER in needs and actor is not None and event.resolved_by_id == actor.pk:
         raise ValidationError(_("Someone other than the person who resolved it must check the result."),
                               code="same_person")
+    if Need.SITE_CONFIRMED in needs and (reason := site_check_refusal(event, now)) is not None:
+        raise ValidationError(reason, code="not_confirmed_on_site")
     if Need.HOURS in needs and not (isinstance(hours, int) and 1 <= hours <= settings.EVENT_MAX_EXTENSION_HOURS):
         raise ValidationError({"hours": ValidationError(
             _("An extension is 1 to %(max)d hours.") % {"max": settings.EVENT_MAX_EXTENSION_HOURS},
