@@ -1,15 +1,170 @@
-"""Cameras and AI in the API: category suggestions for a worker's photo."""
+"""Cameras and AI in the API: the cameras a viewer may see (their algorithms, whether the installed models can
+run them and which model serves each, ongoing situations, people-flow series), and category suggestions for a
+worker's photo."""
 
 from __future__ import annotations
 
-import strawberry
-from django.core.exceptions import ValidationError
-from strawberry.file_uploads import Upload
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
-from api.errors import MutationError, errors_from
-from api.events import EventCategoryType
+import strawberry
+import strawberry_django
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from strawberry import relay
+from strawberry.file_uploads import Upload
+from strawberry.scalars import JSON
+from strawberry_django.relay import DjangoCursorConnection
+
+from api.context import viewer
+from api.errors import GraphQLCodedError, MutationError, errors_from
+from api.events import EventCategoryType, EventType
+from api.fields import django_type, field
+from api.grid import PlaceType, pk_of
+from api.nodes import MODEL_ID
 from api.permissions import IsAuthenticated
+from vision.models import Camera, CameraRule, CameraStatus, FlowSample, Situation, SourceKind
+from vision.registry import Readiness, algorithm_readiness, serving_models
+from vision.rules import Algorithm
+from vision.selectors import cameras_visible_to
 from vision.suggestions import photo_suggestions
+
+CameraStatusEnum = strawberry.enum(CameraStatus, name="CameraStatus")
+SourceKindEnum = strawberry.enum(SourceKind, name="CameraSourceKind")
+AlgorithmEnum = strawberry.enum(Algorithm, name="Algorithm")
+MAX_FLOW_HOURS = 7 * 24
+
+
+@strawberry.type(name="FlowPoint", description="People counted by a flow rule over one interval.")
+class FlowPointType:
+    interval_start: datetime
+    count: int
+
+
+@django_type(Situation, name="Situation", description="An ongoing (or past) condition a camera rule found.")
+class SituationType(relay.Node):
+    _id_attr = MODEL_ID
+    started_at: datetime
+    last_seen_at: datetime
+    ended_at: datetime | None
+    peak: int = field(description="The highest count seen.")
+    snapshots: int
+    event: EventType | None = field(description="Its incident, if the viewer may see it.")
+
+    @field(only=["rule_id"], select_related=["rule"])
+    def algorithm(self, root: Situation) -> AlgorithmEnum:
+        return Algorithm(root.rule.algorithm)
+
+
+@strawberry.type(name="CameraAlgorithm", description="One algorithm a camera runs, and whether it can run.")
+class CameraAlgorithmType:
+    algorithm: AlgorithmEnum
+    enabled: bool
+    ready: bool = strawberry.field(description="An installed model detects what it needs.")
+    models: list[str] = strawberry.field(description="The models that serve it, e.g. `person v1`.")
+    missing: list[str] = strawberry.field(description="What it needs that no installed model detects.")
+    zone: JSON = strawberry.field(description="The polygon it watches, normalised [[x, y], ...]; [] is all.")
+    params: JSON = strawberry.field(description="Its thresholds as set (defaults apply to the rest).")
+
+
+def _readiness(info, algorithms: Iterable[str]) -> dict[str, Readiness]:
+    """Per request: which model serves which class is read once."""
+    who = viewer(info)
+    serving = getattr(who, "_serving_models", None)
+    if serving is None:
+        serving = who._serving_models = serving_models()
+    return {found.algorithm: found for found in algorithm_readiness(algorithms, serving)}
+
+
+@django_type(Camera, name="Camera", description="A catalogued camera sampled by the AI.")
+class CameraType(relay.Node):
+    _id_attr = MODEL_ID
+    source_kind: SourceKindEnum
+    interval_seconds: int
+    enabled: bool
+    status: CameraStatusEnum
+    failures: int = field(description="Failed snapshots in a row.")
+    last_snapshot_at: datetime | None
+
+    @field(select_related=["record"], only=["record__external_id"])
+    def code(self, root: Camera) -> str:
+        return root.record.external_id
+
+    @field(select_related=["record"], only=["record__name"])
+    def name(self, root: Camera) -> str:
+        return root.record.name
+
+    @field(select_related=["record"], only=["record__lng", "record__lat"],
+           description="WGS-84 [longitude, latitude].")
+    def position(self, root: Camera) -> list[float]:
+        return [root.record.lng, root.record.lat]
+
+    @field(select_related=["record__grid"], only=["record__grid__code", "record__grid__name"])
+    def grid(self, root: Camera) -> PlaceType:
+        grid = root.record.grid
+        return PlaceType(id=relay.GlobalID("Grid", str(grid.pk)), code=grid.code, name=grid.name)
+
+    @field(prefetch_related=[Prefetch("rules", queryset=CameraRule.objects.order_by("id"), to_attr="rule_list")])
+    def algorithms(self, root: Camera, info: strawberry.Info) -> list[CameraAlgorithmType]:
+        rules = root.rule_list if hasattr(root, "rule_list") else list(root.rules.order_by("id"))
+        readiness = _readiness(info, {rule.algorithm for rule in rules})
+        return [CameraAlgorithmType(algorithm=Algorithm(rule.algorithm), enabled=rule.enabled,
+                                    ready=readiness[rule.algorithm].ready, models=list(readiness[rule.algorithm].models),
+                                    missing=list(readiness[rule.algorithm].missing), zone=rule.zone, params=rule.params)
+                for rule in rules]
+
+    @field(prefetch_related=[Prefetch("situations", queryset=Situation.objects.filter(ended_at__isnull=True)
+                                      .order_by("-started_at"), to_attr="open_situation_list")],
+           description="What its rules see now.")
+    def open_situations(self, root: Camera) -> list[SituationType]:
+        if hasattr(root, "open_situation_list"):
+            return root.open_situation_list
+        return list(root.situations.filter(ended_at__isnull=True).order_by("-started_at"))
+
+    @classmethod
+    def get_queryset(cls, queryset, info, **kwargs):
+        return queryset.filter(pk__in=cameras_visible_to(viewer(info).user).values("pk"))
+
+
+@strawberry.input(description="Narrow the camera list; every field is optional.")
+class CameraFilter:
+    status: CameraStatusEnum | None = None
+    grid_id: relay.GlobalID | None = None
+    algorithm: AlgorithmEnum | None = None
+    situation: bool | None = strawberry.field(default=None, description="Only cameras that see something now.")
+
+
+@strawberry.type
+class VisionQuery:
+    @strawberry_django.connection(DjangoCursorConnection[CameraType], permission_classes=[IsAuthenticated],
+                                  description="The cameras the viewer may see (by their catalogue entry), by id.")
+    def cameras(self, info: strawberry.Info, filter: CameraFilter | None = None) -> Iterable[Camera]:
+        cameras = cameras_visible_to(viewer(info).user)
+        if filter is not None:
+            if filter.status is not None:
+                cameras = cameras.filter(status=filter.status.value)
+            if filter.grid_id is not None:
+                cameras = cameras.filter(record__grid_id=pk_of(filter.grid_id, "Grid"))
+            if filter.algorithm is not None:
+                cameras = cameras.filter(rules__algorithm=filter.algorithm.value, rules__enabled=True).distinct()
+            if filter.situation is not None:
+                busy = Situation.objects.filter(ended_at__isnull=True).values("camera_id")
+                cameras = cameras.filter(pk__in=busy) if filter.situation else cameras.exclude(pk__in=busy)
+        return cameras.order_by("id")
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="A camera's people-flow series over the last `hours` (at most a week), oldest "
+                                  "first; empty for a camera without a flow rule or one the viewer may not see.")
+    def camera_flow(self, info: strawberry.Info, camera_id: relay.GlobalID, hours: int = 24) -> list[FlowPointType]:
+        if not 1 <= hours <= MAX_FLOW_HOURS:
+            raise GraphQLCodedError(_("hours must be 1 to %(max)d.") % {"max": MAX_FLOW_HOURS}, "invalid_range")
+        camera = cameras_visible_to(viewer(info).user).filter(pk=pk_of(camera_id, "Camera"))
+        since = timezone.now() - timedelta(hours=hours)
+        return [FlowPointType(interval_start=start, count=count) for start, count in FlowSample.objects.filter(
+            rule__camera__in=camera, rule__algorithm=Algorithm.PEOPLE_FLOW, interval_start__gte=since,
+        ).order_by("interval_start").values_list("interval_start", "count")]
 
 
 @strawberry.type(name="DetectedObject", description="An object a detector found; the box is normalised (0..1).")

@@ -1,0 +1,114 @@
+"""The cameras in the API: who sees which camera, which algorithms the installed models can run and which model
+serves each, what the cameras see now, people-flow series; constant query counts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from strawberry import relay
+
+from gridapp.models import BaseRecord, RecordKind
+from gridapp.services import event_report
+from tests.vision.conftest import BUS
+from vision.models import Camera, CameraRule, FlowSample, Situation, SourceKind
+from vision.rules import Algorithm
+
+pytestmark = pytest.mark.django_db
+
+CAMERAS = """query($filter: CameraFilter) { cameras(first: 50, filter: $filter) { edges { node {
+  id code name position grid { code } status sourceKind intervalSeconds
+  algorithms { algorithm enabled ready models missing zone }
+  openSituations { algorithm peak event { caseNumber } }
+} } } }"""
+FLOW = "query($id: ID!) { cameraFlow(cameraId: $id, hours: 24) { intervalStart count } }"
+
+
+def _camera(grid, n: int) -> Camera:
+    record = BaseRecord.objects.create(external_id=f"CAM-A-{grid.code}-{n}", kind=RecordKind.CAMERA,
+                                       name=f"Camera {n}", lng=float(grid.centroid_lng or 120.31), lat=36.01,
+                                       grid=grid)
+    camera = Camera.objects.create(record=record, source_kind=SourceKind.FILE, source=str(BUS))
+    CameraRule.objects.create(camera=camera, algorithm=Algorithm.CROWD)
+    CameraRule.objects.create(camera=camera, algorithm=Algorithm.PILED_GARBAGE, zone=[[0, 0.5], [1, 0.5], [1, 1]])
+    return camera
+
+
+@pytest.fixture
+def cameras(district, users):
+    return {"mine": _camera(district.grid, 1), "other": _camera(district.grid2, 1)}
+
+
+def _codes(gql, token) -> set[str]:
+    answer = gql(CAMERAS, token=token)
+    assert not answer.errors, answer.errors
+    return {edge["node"]["code"] for edge in answer.data["cameras"]["edges"]}
+
+
+def test_each_role_sees_the_cameras_of_its_places_only(gql, users, token_for, cameras):
+    mine, other = cameras["mine"].record.external_id, cameras["other"].record.external_id
+    assert _codes(gql, token_for(users["worker"])) == {mine}
+    assert _codes(gql, token_for(users["worker2"])) == {other}
+    assert _codes(gql, token_for(users["operator"])) == {mine, other}
+    assert _codes(gql, token_for(users["citizen"])) == set()
+    node = gql("query($id: ID!) { node(id: $id) { ... on Camera { code } } }",
+               {"id": str(relay.GlobalID("Camera", str(cameras["other"].pk)))}, token=token_for(users["worker"]))
+    assert node.data["node"] is None
+    assert gql(CAMERAS).error_codes == ["unauthenticated"]
+
+
+def test_a_camera_says_which_algorithms_can_run_and_which_model_serves_each(
+        gql, users, token_for, cameras, detectors):
+    [edge] = gql(CAMERAS, token=token_for(users["worker"])).data["cameras"]["edges"]
+    algorithms = {a["algorithm"]: a for a in edge["node"]["algorithms"]}
+    assert algorithms["CROWD"]["ready"] and algorithms["CROWD"]["models"] == ["person v1"]
+    garbage = algorithms["PILED_GARBAGE"]
+    assert not garbage["ready"] and garbage["missing"] == ["garbage"] and garbage["models"] == []
+    assert garbage["zone"] == [[0, 0.5], [1, 0.5], [1, 1]]
+
+
+def test_open_situations_show_their_incident_to_those_who_may_see_it(
+        gql, users, token_for, cameras, event_categories):
+    camera = cameras["mine"]
+    event = event_report(reporter=None, source="camera", category_code="05-08", lng=120.31, lat=36.01,
+                         photos=[BUS.read_bytes()]).event
+    now = timezone.now()
+    Situation.objects.create(rule=camera.rules.get(algorithm=Algorithm.CROWD), camera=camera, started_at=now,
+                             last_seen_at=now, peak=4, event=event)
+    answer = gql(CAMERAS, {"filter": {"situation": True}}, token=token_for(users["worker"]))
+    [edge] = answer.data["cameras"]["edges"]
+    assert edge["node"]["openSituations"] == [{"algorithm": "CROWD", "peak": 4,
+                                               "event": {"caseNumber": event.case_number}}]
+    assert gql(CAMERAS, {"filter": {"situation": False}}, token=token_for(users["worker"])).data["cameras"]["edges"] == []
+
+
+def test_the_camera_list_costs_the_same_queries_for_two_cameras_or_ten(gql, users, token_for, cameras, district):
+    token = token_for(users["operator"])
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert not gql(CAMERAS, token=token).errors
+        return len(captured)
+
+    few = count()
+    for n in range(2, 10):
+        _camera(district.grid, n)
+    assert count() == few
+
+
+def test_a_flow_series_for_a_visible_camera_only(gql, users, token_for, cameras):
+    camera = cameras["mine"]
+    rule = CameraRule.objects.create(camera=camera, algorithm=Algorithm.PEOPLE_FLOW)
+    start = timezone.now().replace(microsecond=0) - timedelta(hours=2)
+    FlowSample.objects.bulk_create(FlowSample(rule=rule, interval_start=start + timedelta(minutes=5 * i), count=i)
+                                   for i in range(3))
+    camera_id = str(relay.GlobalID("Camera", str(camera.pk)))
+    series = gql(FLOW, {"id": camera_id}, token=token_for(users["worker"])).data["cameraFlow"]
+    assert [point["count"] for point in series] == [0, 1, 2]
+    assert gql(FLOW, {"id": camera_id}, token=token_for(users["worker2"])).data["cameraFlow"] == []
+    bad = gql("query($id: ID!) { cameraFlow(cameraId: $id, hours: 1000) { count } }", {"id": camera_id},
+              token=token_for(users["worker"]))
+    assert bad.error_codes == ["invalid_range"]
