@@ -298,6 +298,8 @@ VISION_MODEL_DIR = Path(env_str("ONEGRID_MODEL_DIR", str(BASE_DIR / "var" / "mod
 VISION_CONFIG_DIR = Path(env_str("YOLO_CONFIG_DIR", str(VAR_DIR / "ultralytics")))
 # "cpu", "cuda:0", ...; empty: CUDA when present, else the CPU.
 VISION_DEVICE = env_str("VISION_DEVICE", "")
+# "pt", "onnx" or "openvino" to run that format of a model where it is registered; empty: the fastest here.
+VISION_BACKEND = env_str("VISION_BACKEND", "")
 VISION_CONFIDENCE = float(env_str("VISION_CONFIDENCE", "0.25"))
 # Snapshots one inference call takes at most (cameras due together are batched).
 VISION_BATCH_SIZE = env_int("VISION_BATCH_SIZE", 8)

@@ -85,8 +85,16 @@ _loading = threading.Lock()
 
 
 def detector_for(model: DetectorModel) -> Detector:
-    """The process's loaded copy of ``model`` (loaded on first use, from its file; the checksum is checked
-    then).  Raises ``FileNotFoundError`` or ``ValueError`` for a missing or altered file."""
+    """The process's loaded detector for ``model``'s version, in the backend this process runs it on
+    (``vision.backends.backend_choose``: the fastest format registered, timed once)."""
+    from vision.backends import backend_choose
+
+    return load(backend_choose(model))
+
+
+def load(model: DetectorModel) -> Detector:
+    """``model`` exactly as registered, loaded once per process from its file, whose checksum is checked then.
+    Raises ``FileNotFoundError`` or ``ValueError`` for a missing or altered file."""
     key = (model.pk, model.sha256)
     if (found := _loaded.get(key)) is not None:
         return found
@@ -104,7 +112,7 @@ def detector_for(model: DetectorModel) -> Detector:
         from ultralytics import YOLO
 
         yolo = YOLO(str(path))  # the task (detect, segment) and class names come from the file
-        found = Detector(model_id=model.pk, name=str(model), image_size=model.image_size,
+        found = Detector(model_id=model.pk, name=model.label, image_size=model.image_size,
                          class_map=dict(model.class_map), yolo=yolo, lock=threading.Lock())
         _loaded[key] = found
         return found

@@ -32,7 +32,9 @@ class DetectorModel(models.Model):
     """A detector file registered for use, and what its classes mean in OneGrid's terms.
 
     ``class_map`` maps each of the file's class names to an ``ObjectClass`` value, or to "" for a class we do
-    not use.  Of the models that serve a class, the newest active version is the one used.
+    not use.  Of the models that serve a class, the newest active version is the one used; one version may be
+    registered in several formats (``manage.py export_models``), of which each worker runs the fastest
+    (``vision.backends``).  An OpenVINO model's file is its folder.
     """
 
     name = models.SlugField(_("name"), max_length=60)
@@ -50,12 +52,18 @@ class DetectorModel(models.Model):
 
     class Meta:
         ordering = ["name", "-version"]
-        constraints = [models.UniqueConstraint(fields=["name", "version"], name="vision_detector_name_version")]
+        constraints = [models.UniqueConstraint(fields=["name", "version", "format"],
+                                               name="vision_detector_name_version_format")]
         verbose_name = _("detector model")
         verbose_name_plural = _("detector models")
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+    @property
+    def label(self) -> str:
+        """The model and its backend, e.g. ``vehicle v1 (onnx)``."""
+        return f"{self} ({self.format})"
 
     @property
     def path(self) -> Path:

@@ -65,10 +65,12 @@ class ModelInstallError(Exception):
 
 
 def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, or of a folder's files (an OpenVINO model) in name order."""
     digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
+    for part in sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]:
+        with part.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 
@@ -119,20 +121,32 @@ def offline_models_register() -> list[DetectorModel]:
     registered = []
     for spec in OFFLINE_MODELS:
         model, _created = DetectorModel.objects.update_or_create(
-            name=spec.name, version=1,
-            defaults={"file": f"{spec.name}/{Path(spec.member).name}", "format": spec.format,
+            name=spec.name, version=1, format=spec.format,
+            defaults={"file": f"{spec.name}/{Path(spec.member).name}",
                       "sha256": spec.sha256, "image_size": spec.image_size, "class_map": spec.class_map,
                       "origin": spec.origin})
         registered.append(model)
     return registered
 
 
+#: Which registered format stands for a model version where one is named (the backend is picked on loading).
+FORMAT_ORDER = {ModelFormat.TORCH: 0, ModelFormat.ONNX: 1, ModelFormat.OPENVINO: 2}
+
+
 def serving_models(classes: Iterable[str] | None = None) -> dict[str, DetectorModel]:
-    """For each class (all by default), the model that serves it: the newest active version whose file is on
-    disk.  Classes no model serves are absent."""
+    """For each class (all by default), the model version that serves it: the newest active one with a file on
+    disk, as its first present format (.pt, ONNX, OpenVINO); ``vision.backends`` picks the format a worker
+    runs.  Classes no model serves are absent.  One query."""
     wanted = set(ObjectClass.values if classes is None else classes)
     serving: dict[str, DetectorModel] = {}
-    for model in DetectorModel.objects.filter(active=True).order_by("-created_at", "-version", "-id"):
+    models = list(DetectorModel.objects.filter(active=True))
+    registered = {}  # a version is as new as its first registration (exports come later)
+    for model in models:
+        key = (model.name, model.version)
+        registered[key] = min(registered.get(key, model.created_at), model.created_at)
+    models.sort(key=lambda m: (-registered[(m.name, m.version)].timestamp(), -m.version,
+                               FORMAT_ORDER.get(m.format, 9), m.pk))
+    for model in models:
         for name in model.classes & wanted:
             if name not in serving and model.path.exists():
                 serving[name] = model
