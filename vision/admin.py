@@ -3,7 +3,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdmin
-from vision.models import Camera, CameraRule, DetectorModel, Situation, Snapshot
+from vision.models import Camera, CameraRule, DetectorModel, PhotoBox, Situation, Snapshot
 from vision.registry import algorithm_readiness
 
 
@@ -59,3 +59,17 @@ class SnapshotAdmin(ReadOnlyAdmin):
     list_display = ("camera", "taken_at", "processed_at", "width", "height", "models_used")
     list_select_related = ("camera__record",)
     date_hierarchy = "taken_at"
+
+
+@admin.register(PhotoBox)
+class PhotoBoxAdmin(admin.ModelAdmin):
+    """Staff box the objects on incidents' photos here: the training data of new detectors."""
+
+    list_display = ("photo", "label", "x1", "y1", "x2", "y2", "boxed_by", "boxed_at")
+    list_filter = ("label",)
+    raw_id_fields = ("photo",)
+    readonly_fields = ("boxed_by", "boxed_at")
+
+    def save_model(self, request, obj, form, change):
+        obj.boxed_by = request.user
+        super().save_model(request, obj, form, change)
