@@ -1,4 +1,4 @@
-"""Event statistics as files: a CSV or Excel table, a PNG or SVG chart.
+"""Event statistics as files: a CSV or Excel table, a PNG or SVG chart; a camera's people flow as a chart.
 
 ``GET /exports/event-statistics.{csv,xlsx,png,svg}`` takes the query string that ``eventStatistics`` hands out
 (``groupBy=street,category&period=month&departmentCode=...``, see ``api.statistics``) and the same bearer
@@ -12,7 +12,7 @@ import csv
 import functools
 import unicodedata
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from io import BytesIO
 
 from django.core.exceptions import ValidationError
@@ -36,7 +36,7 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status=status)
 
 
-def _bearer_user(request: HttpRequest):
+def bearer_user(request: HttpRequest):
     """The user of the request's bearer token; raises ``AuthError`` as ``/graphql/`` would."""
     scheme, _sep, raw = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     if not scheme:
@@ -47,16 +47,20 @@ def _bearer_user(request: HttpRequest):
     return user
 
 
+def unauthorized(error: AuthError) -> JsonResponse:
+    response = _error(401, error.code, error.message)
+    response["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{error.code}"'
+    return response
+
+
 @require_GET
 def statistics_export(request: HttpRequest, fmt: str) -> HttpResponse:
     """The viewer's figures as ``fmt``: 401 without a valid bearer token, 400 (``invalid_grouping``,
     ``invalid_filter``) for parameters it cannot take."""
     try:
-        user = _bearer_user(request)
+        user = bearer_user(request)
     except AuthError as error:
-        response = _error(401, error.code, error.message)
-        response["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{error.code}"'
-        return response
+        return unauthorized(error)
     try:
         group_by, period, filters = statistics_params_parse(request.GET)
     except ValidationError as error:
@@ -180,19 +184,29 @@ def _series(rows: list[StatRow], dimension: str) -> list[tuple[StatKey, int, int
     return [(key, cases, overdue) for key, (cases, overdue) in sums.items()]
 
 
-def _chart(*, fmt: str, group_by: list[str], period: str | None, rows: list[StatRow],
-           totals: StatRow) -> HttpResponse:
+def chart_response(fmt: str, draw) -> HttpResponse:
+    """A 1920 x 1080 chart for the command-centre screen as PNG or SVG: ``draw(axes, font)`` fills it
+    (``font``: the installed CJK family, or None)."""
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
     font = cjk_font()
-    dimension = StatDimension(group_by[0])
-    series = _series(rows, dimension)
     # Fonts are looked up when the figure is drawn, so the settings hold until it is saved.
     with rc_context({"font.family": "sans-serif", "font.sans-serif": [font] if font else ["DejaVu Sans"],
                      "font.size": 15, "axes.titlesize": 22, "axes.spines.top": False, "axes.spines.right": False}):
-        figure = Figure(figsize=(16, 9), dpi=120, layout="constrained")  # 1920 x 1080
-        axes = figure.add_subplot()
+        figure = Figure(figsize=(16, 9), dpi=120, layout="constrained")
+        draw(figure.add_subplot(), font)
+        buffer = BytesIO()
+        figure.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+    return HttpResponse(buffer.getvalue(), content_type="image/png" if fmt == "png" else "image/svg+xml")
+
+
+def _chart(*, fmt: str, group_by: list[str], period: str | None, rows: list[StatRow],
+           totals: StatRow) -> HttpResponse:
+    dimension = StatDimension(group_by[0])
+    series = _series(rows, dimension)
+
+    def draw(axes, font) -> None:
         if not series:
             axes.text(0.5, 0.5, _("No events"), ha="center", va="center", fontsize=28, transform=axes.transAxes)
             axes.set_axis_off()
@@ -205,9 +219,8 @@ def _chart(*, fmt: str, group_by: list[str], period: str | None, rows: list[Stat
         summary = _("%(cases)d cases, %(overdue)d overdue (%(rate).1f%%)") % {
             "cases": totals.cases, "overdue": totals.overdue, "rate": totals.overdue_rate * 100}
         axes.set_title(f"{title}\n{summary}", loc="left")
-        buffer = BytesIO()
-        figure.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
-    return HttpResponse(buffer.getvalue(), content_type="image/png" if fmt == "png" else "image/svg+xml")
+
+    return chart_response(fmt, draw)
 
 
 def _lines(axes, series: list[tuple[StatKey, int, int]], period: str | None) -> None:
@@ -259,3 +272,61 @@ _RENDERERS = {
     "png": functools.partial(_chart, fmt="png"),
     "svg": functools.partial(_chart, fmt="svg"),
 }
+
+
+@require_GET
+def camera_flow_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """``GET /exports/camera-flow.{png,svg}?camera=<Camera id>&hours=24``: a camera's people-flow series as a
+    chart, with its alert threshold.  401 without a valid bearer token, 404 for a camera the viewer may not
+    see, 400 for hours outside 1 to 168."""
+    from strawberry import relay
+
+    from vision.models import CameraRule, FlowSample
+    from vision.rules import Algorithm
+    from vision.selectors import cameras_visible_to
+
+    try:
+        user = bearer_user(request)
+    except AuthError as error:
+        return unauthorized(error)
+    try:
+        hours = int(request.GET.get("hours", "24"))
+        global_id = relay.GlobalID.from_id(request.GET.get("camera", ""))
+        camera_pk = int(global_id.node_id) if global_id.type_name == "Camera" else None
+    except (ValueError, TypeError):
+        hours, camera_pk = 0, None
+    if not 1 <= hours <= 168:
+        return _error(400, "invalid_range", _("hours must be 1 to %(max)d.") % {"max": 168})
+    camera = cameras_visible_to(user).select_related("record").filter(pk=camera_pk).first() if camera_pk else None
+    if camera is None:
+        return _error(404, "not_found", _("Camera not found."))
+    rule = CameraRule.objects.filter(camera=camera, algorithm=Algorithm.PEOPLE_FLOW).order_by("id").first()
+    since = timezone.now() - timedelta(hours=hours)
+    points = list(FlowSample.objects.filter(rule=rule, interval_start__gte=since).order_by("interval_start")
+                  .values_list("interval_start", "count")) if rule else []
+    threshold = (rule.params or {}).get("threshold") if rule else None
+
+    def draw(axes, font) -> None:
+        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+        if not points:
+            axes.text(0.5, 0.5, _("No flow counted"), ha="center", va="center", fontsize=28,
+                      transform=axes.transAxes)
+            axes.set_axis_off()
+        else:
+            moments = [timezone.localtime(moment) for moment, _count in points]
+            axes.plot(moments, [count for _moment, count in points], marker="o", linewidth=2.5, color="#1f6feb",
+                      label=_("People"))
+            if threshold is not None:
+                axes.axhline(threshold, color="#d1242f", linestyle="--", linewidth=2, label=_("Alert threshold"))
+            locator = AutoDateLocator()
+            axes.xaxis.set_major_locator(locator)
+            axes.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=timezone.get_current_timezone()))
+            axes.set_ylim(bottom=0)
+            axes.grid(axis="y", alpha=0.3)
+            axes.legend(loc="upper left")
+        name = camera.record.name if font else camera.record.external_id
+        axes.set_title(_("People flow at %(camera)s, last %(hours)d hours") % {"camera": name, "hours": hours},
+                       loc="left")
+
+    return chart_response(fmt, draw)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from api.exports import statistics_export
+from api.exports import camera_flow_export, statistics_export
 from api.health import healthz
 from api.media import photo_view
 from api.statistics import EXPORT_FORMATS
@@ -13,6 +13,8 @@ urlpatterns = [
     path("photos/<str:token>", photo_view, name="photo"),
     *(path(f"exports/event-statistics.{fmt}", statistics_export, {"fmt": fmt}, name=f"event-statistics-{fmt}")
       for fmt in EXPORT_FORMATS),
+    *(path(f"exports/camera-flow.{fmt}", camera_flow_export, {"fmt": fmt}, name=f"camera-flow-{fmt}")
+      for fmt in ("png", "svg")),
     path("admin/", admin.site.urls),
 ]
 # Media are never served as plain files: event photos go through signed links (api/media.py).

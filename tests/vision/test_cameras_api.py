@@ -112,3 +112,31 @@ def test_a_flow_series_for_a_visible_camera_only(gql, users, token_for, cameras)
     bad = gql("query($id: ID!) { cameraFlow(cameraId: $id, hours: 1000) { count } }", {"id": camera_id},
               token=token_for(users["worker"]))
     assert bad.error_codes == ["invalid_range"]
+
+
+def test_a_flow_chart_for_the_command_centre_screen(client, users, token_for, cameras):
+    from io import BytesIO
+
+    from PIL import Image
+
+    camera = cameras["mine"]
+    rule = CameraRule.objects.create(camera=camera, algorithm=Algorithm.PEOPLE_FLOW, params={"threshold": 1})
+    start = timezone.now().replace(microsecond=0) - timedelta(hours=1)
+    FlowSample.objects.bulk_create(FlowSample(rule=rule, interval_start=start + timedelta(minutes=5 * i), count=i)
+                                   for i in range(6))
+    camera_id = str(relay.GlobalID("Camera", str(camera.pk)))
+
+    def get(token, **params):
+        return client.get("/exports/camera-flow.png", {"camera": camera_id, **params},
+                          HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    response = get(token_for(users["worker"]))
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    with Image.open(BytesIO(response.content)) as chart:
+        assert chart.size == (1920, 1080)
+    assert get(token_for(users["worker2"])).status_code == 404  # not their camera
+    assert get(token_for(users["worker"]), hours="0").status_code == 400
+    assert client.get("/exports/camera-flow.png", {"camera": camera_id}).status_code == 401
+    svg = client.get("/exports/camera-flow.svg", {"camera": camera_id},
+                     HTTP_AUTHORIZATION=f"Bearer {token_for(users['operator'])}")
+    assert svg.status_code == 200 and b"<svg" in svg.content
