@@ -300,6 +300,9 @@ VISION_CONFIG_DIR = Path(env_str("YOLO_CONFIG_DIR", str(VAR_DIR / "ultralytics")
 VISION_DEVICE = env_str("VISION_DEVICE", "")
 # "pt", "onnx" or "openvino" to run that format of a model where it is registered; empty: the fastest here.
 VISION_BACKEND = env_str("VISION_BACKEND", "")
+# Load the detectors in the background when a process starts (the ASGI servers answering photo suggestions,
+# the vision workers), not on the first request.
+VISION_PRELOAD = env_bool("VISION_PRELOAD", False)
 VISION_CONFIDENCE = float(env_str("VISION_CONFIDENCE", "0.25"))
 # Snapshots one inference call takes at most (cameras due together are batched).
 VISION_BATCH_SIZE = env_int("VISION_BATCH_SIZE", 8)

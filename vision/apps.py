@@ -13,3 +13,20 @@ class VisionConfig(AppConfig):
         from vision.verification import camera_site_check
 
         site_check_register(camera_site_check)
+        from django.conf import settings
+
+        if settings.VISION_PRELOAD:
+            import threading
+
+            threading.Thread(target=_preload, name="vision-preload", daemon=True).start()
+
+
+def _preload() -> None:
+    from django.db import connections
+
+    from vision.detector import detectors_preload
+
+    try:
+        detectors_preload()
+    finally:
+        connections.close_all()  # this thread's connections

@@ -116,3 +116,17 @@ def load(model: DetectorModel) -> Detector:
                          class_map=dict(model.class_map), yolo=yolo, lock=threading.Lock())
         _loaded[key] = found
         return found
+
+
+def detectors_preload() -> None:
+    """Load every serving model now (in the background at process start, ``VISION_PRELOAD``), so the first
+    photo suggestion or snapshot does not wait seconds for PyTorch and the weights."""
+    import logging
+
+    from vision.registry import serving_models
+
+    try:
+        for model in {model.pk: model for model in serving_models().values()}.values():
+            detector_for(model)
+    except Exception:  # a missing table or file must not take the process down: loading on first use reports it
+        logging.getLogger(__name__).warning("preloading the detectors failed", exc_info=True)

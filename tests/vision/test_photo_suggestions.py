@@ -60,3 +60,12 @@ def test_a_bad_photo_gets_a_typed_error_even_after_ultralytics_patched_pil(
 def test_suggestions_need_a_signed_in_user(gql, detectors):
     answer = gql.upload(SUGGEST, {"photo": None}, {"photo": BUS.read_bytes()})
     assert answer.errors and answer.errors[0]["extensions"]["code"] == "unauthenticated"
+
+
+def test_preloading_loads_every_serving_detector(detectors, monkeypatch):
+    from vision import backends, detector
+
+    monkeypatch.setattr(detector, "_loaded", {})
+    monkeypatch.setattr(backends, "_chosen", {})
+    detector.detectors_preload()
+    assert sorted(d.name for d in detector._loaded.values()) == ["person v1 (pt)", "vehicle v1 (pt)"]

@@ -33,7 +33,10 @@ class Command(BaseCommand):
             "beat": [*celery, "beat", "-l", "info", "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME],
         }
         call_command("seed_demo", "--if-empty")  # seeds an empty database, prints the demo accounts
-        processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        # The ASGI server loads the detectors at start (photo suggestions answer at once); the worker's children
+        # load them on first use (loading PyTorch before a fork is asking for a hang).
+        environments = {"asgi": {**os.environ, "VISION_PRELOAD": os.environ.get("VISION_PRELOAD", "1")}}
+        processes = {name: subprocess.Popen(cmd, env=environments.get(name)) for name, cmd in commands.items()}
         base = f"http://{host}:{port}"
         self.stdout.write(self.style.SUCCESS(
             f"\nOneGrid ({settings.ONEGRID_ENV}) is starting:\n"
