@@ -80,3 +80,21 @@ def test_a_crowd_over_three_snapshots_opens_exactly_one_incident_with_evidence_a
     assert situation.ended_at == T0 + timedelta(seconds=60)
     assert Event.objects.filter(source=EventSource.CAMERA).count() == 1
     assert Snapshot.objects.filter(camera=crowd_camera).count() == 8
+
+
+def test_a_camera_situation_near_an_open_human_report_joins_it_as_a_duplicate(
+        users, detectors, event_categories, crowd_camera):
+    from gridapp.models import EventStatus
+    from gridapp.services import event_report
+    from tests.factories import jpeg_bytes
+
+    record = crowd_camera.record
+    human = event_report(reporter=users["worker"], category_code="05-08", lng=record.lng + 0.0002, lat=record.lat,
+                         photos=[jpeg_bytes()]).event  # about 18 m away
+    CameraRule.objects.filter(camera=crowd_camera).update(params={"min_people": 3, "min_hits": 1, "min_seconds": 0})
+    [situation] = _snapshot(crowd_camera, T0).started
+    camera_report = situation.event
+    assert camera_report.status == EventStatus.DUPLICATE and camera_report.duplicate_of_id == human.pk
+    assert camera_report.photos.get().stage == PhotoStage.EVIDENCE  # the evidence joins the human's case
+    human.refresh_from_db()
+    assert human.duplicate_count == 1
