@@ -5,9 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import ultralytics
 
-from gridapp.models import BaseRecord, RecordKind
+from vision.detector import _ultralytics_ready
+
+_ultralytics_ready()  # before Ultralytics is imported: offline, with its settings and font under var/
+import ultralytics  # noqa: E402
+
+from gridapp.models import BaseRecord, RecordKind  # noqa: E402
 
 ASSETS = Path(ultralytics.__file__).parent / "assets"
 BUS = ASSETS / "bus.jpg"  # a bus and four people
