@@ -303,6 +303,11 @@ VISION_BACKEND = env_str("VISION_BACKEND", "")
 # Load the detectors in the background when a process starts (the ASGI servers answering photo suggestions,
 # the vision workers), not on the first request.
 VISION_PRELOAD = env_bool("VISION_PRELOAD", False)
+# How long a process trusts what it read of the model registry (a registration in the process itself is seen
+# at once).
+VISION_REGISTRY_TTL_SECONDS = float(env_str("VISION_REGISTRY_TTL_SECONDS", "30"))
+# CPU threads an inference process uses; 0: every core it may run on (one vision worker per machine).
+VISION_THREADS = env_int("VISION_THREADS", 0)
 VISION_CONFIDENCE = float(env_str("VISION_CONFIDENCE", "0.25"))
 # Snapshots one inference call takes at most (cameras due together are batched).
 VISION_BATCH_SIZE = env_int("VISION_BATCH_SIZE", 8)

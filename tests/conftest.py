@@ -219,3 +219,14 @@ def fresh_locator():
     locator_reset()
     yield
     locator_reset()
+
+
+@pytest.fixture(autouse=True)
+def fresh_model_registry():
+    """No test sees what an earlier one (rolled back) registered: each reads the detector registry anew."""
+    from vision import backends, registry
+
+    registry.registry_forget()
+    backends._chosen.clear()
+    yield
+    registry.registry_forget()

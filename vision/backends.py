@@ -31,11 +31,9 @@ backend_timings: dict[str, float] = {}
 
 def siblings(model: DetectorModel) -> list[DetectorModel]:
     """The active registrations of ``model``'s name and version whose files are present, in format order."""
-    from vision.registry import FORMAT_ORDER
+    from vision.registry import active_models
 
-    found = [m for m in DetectorModel.objects.filter(name=model.name, version=model.version, active=True)
-             if m.path.exists()]
-    return sorted(found, key=lambda m: FORMAT_ORDER.get(m.format, 9)) or [model]
+    return [m for m in active_models() if (m.name, m.version) == (model.name, model.version)] or [model]
 
 
 def backend_choose(model: DetectorModel) -> DetectorModel:

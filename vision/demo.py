@@ -3,6 +3,7 @@ photos Ultralytics ships), each watched by the algorithms its scene can show."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from django.db import transaction
@@ -17,9 +18,8 @@ LOWER_HALF = [[0.0, 0.5], [1.0, 0.5], [1.0, 1.0], [0.0, 1.0]]
 
 
 def _assets() -> Path:
-    import ultralytics
-
-    return Path(ultralytics.__file__).parent / "assets"
+    """Ultralytics' sample pictures, found without importing it (its import sets the process's threads)."""
+    return Path(importlib.util.find_spec("ultralytics").origin).parent / "assets"
 
 
 def demo_scenes() -> list[tuple[SourceKind, Path, list[tuple[str, list, dict]]]]:

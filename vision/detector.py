@@ -34,6 +34,13 @@ def _ultralytics_ready() -> None:
     os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_AUTOINSTALL", "False")
     os.environ.setdefault("YOLO_VERBOSE", "False")
+    # Ultralytics sets OMP_NUM_THREADS=1 on import unless it is set (it suits training with data loaders), which
+    # halves CPU inference on two cores: use the cores this process may run on, or VISION_THREADS.
+    threads = settings.VISION_THREADS or len(os.sched_getaffinity(0))
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def device() -> str:

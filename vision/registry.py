@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from vision.detections import ObjectClass
 from vision.models import DetectorModel, ModelFormat
@@ -133,23 +136,44 @@ def offline_models_register() -> list[DetectorModel]:
 FORMAT_ORDER = {ModelFormat.TORCH: 0, ModelFormat.ONNX: 1, ModelFormat.OPENVINO: 2}
 
 
-def serving_models(classes: Iterable[str] | None = None) -> dict[str, DetectorModel]:
-    """For each class (all by default), the model version that serves it: the newest active one with a file on
-    disk, as its first present format (.pt, ONNX, OpenVINO); ``vision.backends`` picks the format a worker
-    runs.  Classes no model serves are absent.  One query."""
-    wanted = set(ObjectClass.values if classes is None else classes)
-    serving: dict[str, DetectorModel] = {}
-    models = list(DetectorModel.objects.filter(active=True))
+_registry: tuple[float, list[DetectorModel]] | None = None
+
+
+def active_models() -> list[DetectorModel]:
+    """The active registrations whose files are present, newest version first, each version's formats in
+    ``FORMAT_ORDER``.  Read at most every ``VISION_REGISTRY_TTL_SECONDS`` per process (a worker asks for every
+    batch), and at once after a registration changes in this process."""
+    global _registry
+    now = time.monotonic()
+    if _registry is not None and now - _registry[0] < settings.VISION_REGISTRY_TTL_SECONDS:
+        return _registry[1]
+    models = [model for model in DetectorModel.objects.filter(active=True) if model.path.exists()]
     registered = {}  # a version is as new as its first registration (exports come later)
     for model in models:
         key = (model.name, model.version)
         registered[key] = min(registered.get(key, model.created_at), model.created_at)
     models.sort(key=lambda m: (-registered[(m.name, m.version)].timestamp(), -m.version,
                                FORMAT_ORDER.get(m.format, 9), m.pk))
-    for model in models:
+    _registry = (now, models)
+    return models
+
+
+@receiver([post_save, post_delete], sender=DetectorModel)
+def registry_forget(**kwargs) -> None:
+    """A registration changed: read the registry again on the next question."""
+    global _registry
+    _registry = None
+
+
+def serving_models(classes: Iterable[str] | None = None) -> dict[str, DetectorModel]:
+    """For each class (all by default), the model version that serves it: the newest active one with a file on
+    disk, as its first present format (.pt, ONNX, OpenVINO); ``vision.backends`` picks the format a worker
+    runs.  Classes no model serves are absent."""
+    wanted = set(ObjectClass.values if classes is None else classes)
+    serving: dict[str, DetectorModel] = {}
+    for model in active_models():
         for name in model.classes & wanted:
-            if name not in serving and model.path.exists():
-                serving[name] = model
+            serving.setdefault(name, model)
     return serving
 
 

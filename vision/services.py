@@ -70,8 +70,10 @@ def snapshots_process(pictures: Sequence[Picture]) -> list[SnapshotOutcome]:
     """Detect objects in each picture (one inference call per model for the whole batch, only the models the
     cameras' rules need) and record each picture with ``snapshot_record``.  Pictures already recorded are
     skipped before inference.  Who may call: the vision workers (and tests)."""
-    pending = [picture for picture in pictures
-               if not Snapshot.objects.filter(camera_id=picture.camera.pk, taken_at=picture.taken_at).exists()]
+    recorded = set(Snapshot.objects.filter(camera_id__in={p.camera.pk for p in pictures},
+                                           taken_at__in={p.taken_at for p in pictures})
+                   .values_list("camera_id", "taken_at"))
+    pending = [picture for picture in pictures if (picture.camera.pk, picture.taken_at) not in recorded]
     needs = {picture.camera.pk: _classes_needed(picture.camera) for picture in pending}
     serving = serving_models(set().union(*needs.values())) if pending else {}
     found: dict[int, list[Detection]] = {index: [] for index in range(len(pending))}
