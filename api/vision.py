@@ -111,9 +111,9 @@ class CameraType(relay.Node):
         rules = root.rule_list if hasattr(root, "rule_list") else list(root.rules.order_by("id"))
         readiness = _readiness(info, {rule.algorithm for rule in rules})
         return [CameraAlgorithmType(algorithm=Algorithm(rule.algorithm), enabled=rule.enabled,
-                                    ready=readiness[rule.algorithm].ready, models=list(readiness[rule.algorithm].models),
-                                    missing=list(readiness[rule.algorithm].missing), zone=rule.zone, params=rule.params)
-                for rule in rules]
+                                    ready=found.ready, models=list(found.models), missing=list(found.missing),
+                                    zone=rule.zone, params=rule.params)
+                for rule in rules for found in [readiness[rule.algorithm]]]
 
     @field(prefetch_related=[Prefetch("situations", queryset=Situation.objects.filter(ended_at__isnull=True)
                                       .order_by("-started_at"), to_attr="open_situation_list")],

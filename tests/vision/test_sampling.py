@@ -39,7 +39,8 @@ def test_a_slot_is_the_latest_sampling_moment_not_in_the_future():
 
 @pytest.fixture
 def camera(camera_record):
-    return Camera.objects.create(record=camera_record, source_kind=SourceKind.FILE, source=str(BUS), interval_seconds=60)
+    return Camera.objects.create(record=camera_record, source_kind=SourceKind.FILE, source=str(BUS),
+                                 interval_seconds=60)
 
 
 def test_a_due_camera_is_claimed_once_and_not_again_while_its_snapshot_is_queued(camera):

@@ -44,7 +44,8 @@ def test_a_replayed_video_gives_a_flow_series_and_one_incident_per_situation(
     assert len(frames) == 4  # the video moves on with the clock
     _replay(vtest_camera, moments)
 
-    series = list(FlowSample.objects.filter(rule__algorithm=Algorithm.PEOPLE_FLOW).values_list("interval_start", "count"))
+    series = list(FlowSample.objects.filter(rule__algorithm=Algorithm.PEOPLE_FLOW)
+                  .values_list("interval_start", "count"))
     assert [start for start, _count in series] == [T0, T0 + timedelta(seconds=20), T0 + timedelta(seconds=40)]
     assert all(count >= 3 for _start, count in series)  # vtest.avi always shows several pedestrians
 
