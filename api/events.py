@@ -101,13 +101,24 @@ def _sees_restricted_photo_data(info) -> bool:
     return bool(user.sees_whole_district or user.is_department_staff)
 
 
+@strawberry.type(name="PhotoBox", description="An object boxed on a photo; the box is normalised (0..1).")
+class PhotoBoxType:
+    label: str = strawberry.field(description="OneGrid's class: garbage, bin, stall, person, car, ...")
+    box: list[float] = strawberry.field(description="x1, y1, x2, y2 from the top left, as fractions of the photo.")
+
+
 @django_type(EventPhoto, name="EventPhoto")
-class EventPhotoType:
+class EventPhotoType(relay.Node):
+    _id_attr = MODEL_ID
     stage: PhotoStageEnum
     width: int
     height: int
     taken_at: datetime | None = field(description="The camera's clock, from EXIF.")
     created_at: datetime
+
+    @field(prefetch_related=["boxes"], description="Objects staff boxed on it: the detectors' training data.")
+    def boxes(self, root: EventPhoto) -> list[PhotoBoxType]:
+        return [PhotoBoxType(label=box.label, box=[box.x1, box.y1, box.x2, box.y2]) for box in root.boxes.all()]
 
     @field(only=["id"], description="Signed link to the photo (JPEG, no metadata); it expires.")
     def url(self, root: EventPhoto) -> str:
@@ -124,6 +135,14 @@ class EventPhotoType:
         if root.exif_lng is None or not _sees_restricted_photo_data(info):
             return None
         return {"type": "Point", "coordinates": [root.exif_lng, root.exif_lat]}
+
+
+    @classmethod
+    def get_queryset(cls, queryset, info, **kwargs):
+        user = viewer(info).user
+        audience = selectors.event_audience(user)
+        return queryset if audience is None else queryset.filter(
+            event__in=selectors.events_visible_to(user).values("pk"))
 
 
 @django_type(EventHistory, name="EventHistoryEntry")

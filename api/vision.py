@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import strawberry
 import strawberry_django
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,11 +20,14 @@ from strawberry_django.relay import DjangoCursorConnection
 
 from api.context import viewer
 from api.errors import GraphQLCodedError, MutationError, errors_from
-from api.events import EventCategoryType, EventType
+from api.events import EventCategoryType, EventPhotoType, EventType
+from api.extensions import AuditMutation
 from api.fields import django_type, field
 from api.grid import PlaceType, pk_of
 from api.nodes import MODEL_ID
 from api.permissions import IsAuthenticated
+from gridapp.models import EventPhoto
+from vision.boxing import Box, photo_boxes_set
 from vision.models import Camera, CameraRule, CameraStatus, FlowSample, Situation, SourceKind
 from vision.registry import Readiness, algorithm_readiness, serving_models
 from vision.rules import Algorithm
@@ -190,8 +193,43 @@ class PhotoSuggestionPayload:
     objects: list[DetectedObjectType] = strawberry.field(default_factory=list)
 
 
+@strawberry.input
+class BoxInput:
+    label: str = strawberry.field(description="OneGrid's class: garbage, bin, overflowing_bin, stall, ...")
+    box: list[float] = strawberry.field(description="x1, y1, x2, y2 from the top left, as fractions (0..1).")
+
+
+@strawberry.input
+class PhotoBoxesInput:
+    photo_id: relay.GlobalID
+    boxes: list[BoxInput] = strawberry.field(description="All the photo's boxes: they replace what it had.")
+
+
+@strawberry.type
+class PhotoBoxesPayload:
+    errors: list[MutationError]
+    photo: EventPhotoType | None = None
+
+
 @strawberry.type
 class VisionMutation:
+    @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[AuditMutation()],
+                         description="Box the objects on an incident's photo (department staff of the incident and "
+                                     "the command centre): the training data of new detectors.")
+    def box_event_photo(self, info: strawberry.Info, input: PhotoBoxesInput) -> PhotoBoxesPayload:
+        try:
+            if input.photo_id.type_name != "EventPhoto" or not str(input.photo_id.node_id).isdigit():
+                raise ValidationError({"photoId": ValidationError(_("Photo not found."), code="not_found")})
+            if any(len(item.box) != 4 for item in input.boxes):
+                raise ValidationError({"boxes": ValidationError(_("A box is four numbers: x1, y1, x2, y2."),
+                                                                code="invalid_box")})
+            photo_id = int(input.photo_id.node_id)
+            photo_boxes_set(actor=viewer(info).user, photo_id=photo_id,
+                            boxes=[Box(item.label, *item.box) for item in input.boxes])
+        except (ValidationError, PermissionDenied) as exc:
+            return PhotoBoxesPayload(errors=errors_from(exc))
+        return PhotoBoxesPayload(errors=[], photo=EventPhoto.objects.get(pk=photo_id))
+
     @strawberry.mutation(permission_classes=[IsAuthenticated],
                          description="Look at a photo before reporting it: the detectors suggest categories and a "
                                      "description.  Nothing is stored.")
