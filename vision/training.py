@@ -108,8 +108,8 @@ def training_data_export(*, out: Path, labels: Sequence[str] | None = None, val_
     ``labels`` in the order given, else the classes boxed, sorted.  Each photo goes to ``val`` with
     probability ``val_fraction``, decided by a hash of ``seed`` and its id (the same photo stays on the same
     side however the data grows); with two photos or more, each side gets at least one (a single photo
-    trains).  A previous export
-    in ``out`` is replaced.  Shows a progress bar on a terminal (``progress`` forces it on or off).
+    trains).  A previous export in ``out`` is replaced.  Shows a progress bar on a terminal (``progress``
+    forces it on or off).
 
     Who may call: staff tools (``manage.py export_training_data``).  Raises ``ValueError`` when no photo
     qualifies, for a label that is not an ``ObjectClass`` value, a ``val_fraction`` outside [0, 1) or an
