@@ -12,7 +12,7 @@ import csv
 import functools
 import unicodedata
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from io import BytesIO
 
 from django.core.exceptions import ValidationError
@@ -20,10 +20,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
+from strawberry import relay
 
 from accounts.services import AuthError, token_authenticate
 from api.statistics import statistics_compute, statistics_params_parse
 from gridapp.statistics import StatDimension, StatKey, StatPeriod, StatRow
+from vision.selectors import MAX_FLOW_HOURS, camera_flow, cameras_visible_to
 
 #: Chinese-capable families, most wanted first; matplotlib's own DejaVu Sans has no hanzi.
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
@@ -278,13 +280,7 @@ _RENDERERS = {
 def camera_flow_export(request: HttpRequest, fmt: str) -> HttpResponse:
     """``GET /exports/camera-flow.{png,svg}?camera=<Camera id>&hours=24``: a camera's people-flow series as a
     chart, with its alert threshold.  401 without a valid bearer token, 404 for a camera the viewer may not
-    see, 400 for hours outside 1 to 168."""
-    from strawberry import relay
-
-    from vision.models import CameraRule, FlowSample
-    from vision.rules import Algorithm
-    from vision.selectors import cameras_visible_to
-
+    see, 400 for hours outside 1 to a week."""
     try:
         user = bearer_user(request)
     except AuthError as error:
@@ -295,16 +291,13 @@ def camera_flow_export(request: HttpRequest, fmt: str) -> HttpResponse:
         camera_pk = int(global_id.node_id) if global_id.type_name == "Camera" else None
     except (ValueError, TypeError):
         hours, camera_pk = 0, None
-    if not 1 <= hours <= 168:
-        return _error(400, "invalid_range", _("hours must be 1 to %(max)d.") % {"max": 168})
+    if not 1 <= hours <= MAX_FLOW_HOURS:
+        return _error(400, "invalid_range", _("hours must be 1 to %(max)d.") % {"max": MAX_FLOW_HOURS})
     camera = cameras_visible_to(user).select_related("record").filter(pk=camera_pk).first() if camera_pk else None
     if camera is None:
         return _error(404, "not_found", _("Camera not found."))
-    rule = CameraRule.objects.filter(camera=camera, algorithm=Algorithm.PEOPLE_FLOW).order_by("id").first()
-    since = timezone.now() - timedelta(hours=hours)
-    points = list(FlowSample.objects.filter(rule=rule, interval_start__gte=since).order_by("interval_start")
-                  .values_list("interval_start", "count")) if rule else []
-    threshold = (rule.params or {}).get("threshold") if rule else None
+    series = camera_flow(camera, hours=hours)
+    points, threshold = series.points, series.threshold
 
     def draw(axes, font) -> None:
         from matplotlib.dates import AutoDateLocator, ConciseDateFormatter

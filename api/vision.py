@@ -5,13 +5,12 @@ worker's photo."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import strawberry
 import strawberry_django
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from strawberry import relay
 from strawberry.file_uploads import Upload
@@ -28,16 +27,15 @@ from api.nodes import MODEL_ID
 from api.permissions import IsAuthenticated
 from gridapp.models import EventPhoto
 from vision.boxing import Box, photo_boxes_set
-from vision.models import Camera, CameraRule, CameraStatus, FlowSample, Situation, SourceKind
-from vision.registry import Readiness, algorithm_readiness, serving_models
+from vision.models import Camera, CameraRule, CameraStatus, Situation, SourceKind
+from vision.registry import algorithm_readiness
 from vision.rules import Algorithm
-from vision.selectors import cameras_visible_to
+from vision.selectors import MAX_FLOW_HOURS, camera_flow, cameras_visible_to
 from vision.suggestions import photo_suggestions
 
 CameraStatusEnum = strawberry.enum(CameraStatus, name="CameraStatus")
 SourceKindEnum = strawberry.enum(SourceKind, name="CameraSourceKind")
 AlgorithmEnum = strawberry.enum(Algorithm, name="Algorithm")
-MAX_FLOW_HOURS = 7 * 24
 
 
 @strawberry.type(name="FlowPoint", description="People counted by a flow rule over one interval.")
@@ -72,15 +70,6 @@ class CameraAlgorithmType:
     params: JSON = strawberry.field(description="Its thresholds as set (defaults apply to the rest).")
 
 
-def _readiness(info, algorithms: Iterable[str]) -> dict[str, Readiness]:
-    """Per request: which model serves which class is read once."""
-    who = viewer(info)
-    serving = getattr(who, "_serving_models", None)
-    if serving is None:
-        serving = who._serving_models = serving_models()
-    return {found.algorithm: found for found in algorithm_readiness(algorithms, serving)}
-
-
 @django_type(Camera, name="Camera", description="A catalogued camera sampled by the AI.")
 class CameraType(relay.Node):
     _id_attr = MODEL_ID
@@ -110,9 +99,9 @@ class CameraType(relay.Node):
         return PlaceType(id=relay.GlobalID("Grid", str(grid.pk)), code=grid.code, name=grid.name)
 
     @field(prefetch_related=[Prefetch("rules", queryset=CameraRule.objects.order_by("id"), to_attr="rule_list")])
-    def algorithms(self, root: Camera, info: strawberry.Info) -> list[CameraAlgorithmType]:
+    def algorithms(self, root: Camera) -> list[CameraAlgorithmType]:
         rules = root.rule_list if hasattr(root, "rule_list") else list(root.rules.order_by("id"))
-        readiness = _readiness(info, {rule.algorithm for rule in rules})
+        readiness = {found.algorithm: found for found in algorithm_readiness({rule.algorithm for rule in rules})}
         return [CameraAlgorithmType(algorithm=Algorithm(rule.algorithm), enabled=rule.enabled,
                                     ready=found.ready, models=list(found.models), missing=list(found.missing),
                                     zone=rule.zone, params=rule.params)
@@ -161,13 +150,13 @@ class VisionQuery:
                       description="A camera's people-flow series over the last `hours` (at most a week), oldest "
                                   "first; empty for a camera without a flow rule or one the viewer may not see.")
     def camera_flow(self, info: strawberry.Info, camera_id: relay.GlobalID, hours: int = 24) -> list[FlowPointType]:
-        if not 1 <= hours <= MAX_FLOW_HOURS:
-            raise GraphQLCodedError(_("hours must be 1 to %(max)d.") % {"max": MAX_FLOW_HOURS}, "invalid_range")
-        camera = cameras_visible_to(viewer(info).user).filter(pk=pk_of(camera_id, "Camera"))
-        since = timezone.now() - timedelta(hours=hours)
-        return [FlowPointType(interval_start=start, count=count) for start, count in FlowSample.objects.filter(
-            rule__camera__in=camera, rule__algorithm=Algorithm.PEOPLE_FLOW, interval_start__gte=since,
-        ).order_by("interval_start").values_list("interval_start", "count")]
+        camera = cameras_visible_to(viewer(info).user).filter(pk=pk_of(camera_id, "Camera")).first()
+        try:
+            series = camera_flow(camera, hours=hours)
+        except ValueError:
+            raise GraphQLCodedError(_("hours must be 1 to %(max)d.") % {"max": MAX_FLOW_HOURS},
+                                    "invalid_range") from None
+        return [FlowPointType(interval_start=start, count=count) for start, count in series.points]
 
 
 @strawberry.type(name="DetectedObject", description="An object a detector found; the box is normalised (0..1).")

@@ -51,9 +51,9 @@ def main() -> None:
     import django
 
     django.setup()
-    from vision.detector import _ultralytics_ready
+    from vision.detector import ultralytics_ready
 
-    _ultralytics_ready()  # as a worker starts: offline, inference on every core
+    ultralytics_ready()  # as a worker starts: offline, inference on every core
     try:
         run(args, scratch)
     finally:
@@ -127,9 +127,6 @@ def _frames(path: Path, count: int):
 
 def _openvino(pt: Path, scratch: Path) -> Path | None:
     """An OpenVINO export of ``pt`` (Ultralytics' exporter, offline), in the scratch folder."""
-    from vision.detector import _ultralytics_ready
-
-    _ultralytics_ready()
     from ultralytics import YOLO
 
     copy = scratch / "openvino" / pt.parent.name / pt.name
@@ -155,9 +152,6 @@ def _timed(step, frames) -> dict:
 
 
 def _bare(path: Path, frames) -> dict:
-    from vision.detector import _ultralytics_ready
-
-    _ultralytics_ready()
     from ultralytics import YOLO
 
     yolo = YOLO(str(path))  # as vision.detector loads it: the task and class names from the file

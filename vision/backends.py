@@ -52,7 +52,12 @@ def backend_choose(model: DetectorModel) -> DetectorModel:
     elif device().startswith("cuda") and ModelFormat.TORCH in by_format:
         chosen = by_format[ModelFormat.TORCH]
     else:
+        from vision.detector import unload
+
         chosen = min(candidates, key=_time)
+        for other in candidates:
+            if other is not chosen:
+                unload(other)  # timed, not run: not kept in memory
         log.info("%s runs on %s here (%s)", model, chosen.format,
                  ", ".join(f"{m.format} {backend_timings[m.label]:.0f} ms" for m in candidates))
     _chosen[key] = chosen
@@ -81,7 +86,7 @@ def model_export(model: DetectorModel, format: str) -> DetectorModel:
     """Export a registered .pt model to ONNX or OpenVINO with Ultralytics (offline) and register the result as
     the same name and version in that format (idempotent: an existing registration is returned).  Raises
     ``ValueError`` for a model that is not a .pt or a format we do not run."""
-    from vision.detector import _ultralytics_ready
+    from vision.detector import ultralytics_ready
     from vision.registry import file_sha256
 
     if model.format != ModelFormat.TORCH or format not in EXPORT_FORMATS:
@@ -93,7 +98,7 @@ def model_export(model: DetectorModel, format: str) -> DetectorModel:
     folder.mkdir(parents=True, exist_ok=True)
     source = folder / model.path.name
     shutil.copyfile(model.path, source)
-    _ultralytics_ready()
+    ultralytics_ready()
     from ultralytics import YOLO
 
     options = {"simplify": False} if format == ModelFormat.ONNX else {}

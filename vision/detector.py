@@ -22,7 +22,8 @@ from vision.models import DetectorModel
 
 
 @functools.cache
-def _ultralytics_ready() -> None:
+def ultralytics_ready() -> None:
+    """Set Ultralytics' environment up, once per process, before anything imports it."""
     folder = Path(settings.VISION_CONFIG_DIR)
     font = folder / "Ultralytics" / "Arial.ttf"
     if not font.exists():
@@ -56,7 +57,6 @@ def device() -> str:
 class Detector:
     """One loaded model.  ``detect`` is safe to call from several threads (one at a time)."""
 
-    model_id: int
     name: str
     image_size: int
     class_map: dict[str, str]
@@ -115,14 +115,19 @@ def load(model: DetectorModel) -> Detector:
             raise FileNotFoundError(f"the file of {model} is missing: {path}")
         if file_sha256(path) != model.sha256:
             raise ValueError(f"the file of {model} does not match its registered SHA-256: {path}")
-        _ultralytics_ready()
+        ultralytics_ready()
         from ultralytics import YOLO
 
         yolo = YOLO(str(path))  # the task (detect, segment) and class names come from the file
-        found = Detector(model_id=model.pk, name=model.label, image_size=model.image_size,
+        found = Detector(name=model.label, image_size=model.image_size,
                          class_map=dict(model.class_map), yolo=yolo, lock=threading.Lock())
         _loaded[key] = found
         return found
+
+
+def unload(model: DetectorModel) -> None:
+    """Forget the process's loaded copy of ``model`` (if any)."""
+    _loaded.pop((model.pk, model.sha256), None)
 
 
 def detectors_preload() -> None:
@@ -130,10 +135,10 @@ def detectors_preload() -> None:
     photo suggestion or snapshot does not wait seconds for PyTorch and the weights."""
     import logging
 
-    from vision.registry import serving_models
+    from vision.registry import models_serving
 
     try:
-        for model in {model.pk: model for model in serving_models().values()}.values():
+        for model in models_serving():
             detector_for(model)
     except Exception:  # a missing table or file must not take the process down: loading on first use reports it
         logging.getLogger(__name__).warning("preloading the detectors failed", exc_info=True)

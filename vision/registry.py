@@ -177,6 +177,11 @@ def serving_models(classes: Iterable[str] | None = None) -> dict[str, DetectorMo
     return serving
 
 
+def models_serving(classes: Iterable[str] | None = None) -> list[DetectorModel]:
+    """The distinct model versions ``serving_models`` names for ``classes`` (each to run once)."""
+    return list({model.pk: model for model in serving_models(classes).values()}.values())
+
+
 @dataclass(frozen=True)
 class Readiness:
     algorithm: str
@@ -185,12 +190,10 @@ class Readiness:
     missing: tuple[str, ...]  # the classes no installed model detects
 
 
-def algorithm_readiness(algorithms: Iterable[str], serving: dict[str, DetectorModel] | None = None
-                        ) -> list[Readiness]:
+def algorithm_readiness(algorithms: Iterable[str]) -> list[Readiness]:
     """Which of ``algorithms`` can run with the installed models: an algorithm is ready when a model detects
     at least one of the classes it needs (``rules.NEEDS``)."""
-    algorithms = list(algorithms)
-    serving = serving_models() if serving is None else serving
+    serving = serving_models()
     found = []
     for algorithm in algorithms:
         needs = NEEDS[algorithm]

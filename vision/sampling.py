@@ -43,29 +43,31 @@ def camera_slot(camera_id: int, interval_seconds: int, now: datetime) -> datetim
 
 
 def cameras_claim_due(now: datetime | None = None, limit: int = 5000) -> list[tuple[int, datetime]]:
-    """The cameras due now with their slots, each marked queued in the same statement that claims it (two beats
+    """The cameras due now with their slots, marked queued in the same transaction that locks them (two beats
     never claim one camera twice).  Who may call: the beat task."""
     now = now or timezone.now()
-    due = []
-    rows = Camera.objects.filter(enabled=True).filter(
-        Q(queued_at__isnull=True) | Q(queued_at__lt=now - timedelta(minutes=10))
-    ).values_list("pk", "interval_seconds", "last_attempt_at", "status", "queued_at")
+    rows = Camera.objects.filter(enabled=True).filter(_not_queued(now)).values_list(
+        "pk", "interval_seconds", "last_attempt_at", "status", "queued_at")
+    due = {}
     for pk, interval, last, status, queued_at in rows.iterator(chunk_size=2000):
         if queued_at is not None and queued_at >= now - timedelta(seconds=STALE_QUEUE_INTERVALS * interval):
-            continue
+            continue  # queued lately: its task is on its way
         every = interval * (OFFLINE_RETRY_INTERVALS if status == CameraStatus.OFFLINE else 1)
         slot = camera_slot(pk, every, now)
         if last is None or last < slot:
-            due.append((pk, slot))
+            due[pk] = slot
             if len(due) >= limit:
                 break
-    claimed = []
-    for pk, slot in due:
-        taken = Camera.objects.filter(pk=pk).filter(
-            Q(queued_at__isnull=True) | Q(queued_at__lt=now - timedelta(minutes=10))).update(queued_at=now)
-        if taken:
-            claimed.append((pk, slot))
-    return claimed
+    with transaction.atomic():
+        claimed = list(Camera.objects.select_for_update(skip_locked=True).filter(_not_queued(now), pk__in=due)
+                       .values_list("pk", flat=True))
+        Camera.objects.filter(pk__in=claimed).update(queued_at=now)
+    return [(pk, due[pk]) for pk in sorted(claimed)]
+
+
+def _not_queued(now: datetime) -> Q:
+    """Not waiting for a snapshot task, or waiting so long (10 minutes and more) that the task must be lost."""
+    return Q(queued_at__isnull=True) | Q(queued_at__lt=now - timedelta(minutes=10))
 
 
 def cameras_release(camera_ids) -> None:

@@ -29,7 +29,7 @@ from vision.detections import Detection
 from vision.detector import detector_for
 from vision.evidence import evidence_render
 from vision.models import Camera, CameraRule, CameraStatus, FlowSample, Situation, Snapshot
-from vision.registry import serving_models
+from vision.registry import models_serving
 from vision.rules import NEEDS, Algorithm, Verdict, evaluate
 from vision.verification import camera_resolutions_confirmed, recurrence_target
 
@@ -75,10 +75,9 @@ def snapshots_process(pictures: Sequence[Picture]) -> list[SnapshotOutcome]:
                    .values_list("camera_id", "taken_at"))
     pending = [picture for picture in pictures if (picture.camera.pk, picture.taken_at) not in recorded]
     needs = {picture.camera.pk: _classes_needed(picture.camera) for picture in pending}
-    serving = serving_models(set().union(*needs.values())) if pending else {}
     found: dict[int, list[Detection]] = {index: [] for index in range(len(pending))}
     used: dict[int, set[str]] = {index: set() for index in range(len(pending))}
-    for model in {model.pk: model for model in serving.values()}.values():
+    for model in models_serving(set().union(*needs.values())) if pending else []:
         indexes = [index for index, picture in enumerate(pending) if model.classes & needs[picture.camera.pk]]
         if not indexes:
             continue

@@ -18,7 +18,7 @@ from gridapp.models import EventCategory
 from gridapp.photos import photo_ingest
 from vision.detections import STREET_TRADING, VEHICLES, Detection, ObjectClass
 from vision.detector import detector_for
-from vision.registry import serving_models
+from vision.registry import models_serving
 
 CROWD_MIN_PEOPLE = 3
 MIN_CONFIDENCE = 0.3
@@ -59,7 +59,7 @@ def photo_suggestions(*, upload) -> PhotoSuggestions:
         image = decoded.convert("RGB")
     wanted = set().union(*SUGGESTED_BY.values())
     detections: list[Detection] = []
-    for model in {model.pk: model for model in serving_models(wanted).values()}.values():
+    for model in models_serving(wanted):
         [found] = detector_for(model).detect([image])
         detections.extend(d for d in found if d.label in wanted and d.confidence >= MIN_CONFIDENCE)
     return PhotoSuggestions(suggestions=_ranked(detections), description=describe(detections), detections=detections)

@@ -27,8 +27,8 @@ from tqdm import tqdm
 
 from gridapp.models import EventStatus
 from vision.detections import ObjectClass
-from vision.detector import _ultralytics_ready
 from vision.detector import device as inference_device
+from vision.detector import ultralytics_ready
 from vision.models import DetectorModel, ModelFormat, PhotoBox
 from vision.registry import file_sha256
 
@@ -248,7 +248,7 @@ def detector_train(*, data_yaml: Path, name: str, base: str = "yolo11n.yaml", ep
     _object_classes(names, what="the dataset's classes")
     model_source = _base_model(base)
 
-    _ultralytics_ready()
+    ultralytics_ready()
     import torch
     from ultralytics import YOLO
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from vision.detector import _ultralytics_ready
+from vision.detector import ultralytics_ready
 
-_ultralytics_ready()  # before Ultralytics is imported: offline, with its settings and font under var/
+ultralytics_ready()  # before Ultralytics is imported: offline, with its settings and font under var/
 import ultralytics  # noqa: E402
 
 from gridapp.models import BaseRecord, RecordKind  # noqa: E402

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw
 from gridapp.models import Event, EventSource, EventStatus
 from gridapp.services import event_report, event_transition
 from vision.detections import ObjectClass
-from vision.detector import _ultralytics_ready, detector_for
+from vision.detector import detector_for
 from vision.models import Camera, CameraRule, DetectorModel, PhotoBox, Situation, SourceKind
 from vision.registry import file_sha256, serving_models
 from vision.rules import Algorithm
@@ -109,8 +109,6 @@ def training_folders(settings, tmp_path):
 def no_network(monkeypatch):
     """A context in which any name lookup or connection is recorded and fails (Ultralytics swallows the error,
     so the record is what the test asserts on)."""
-
-    _ultralytics_ready()
     attempts: list[object] = []
 
     def refuse(*args, **kwargs):
