@@ -20,7 +20,7 @@ from api.grid import GridMutation, GridQuery
 from api.permissions import IsAuthenticated
 from api.scalars import COLUMN_SCALARS, SCALAR_OVERRIDES
 from api.statistics import StatisticsQuery
-from api.vision import VisionMutation, VisionQuery
+from api.vision import VisionMutation, VisionQuery, VisionSubscription
 
 
 @strawberry.type
@@ -34,7 +34,7 @@ class NodeQuery:
 Query = merge_types("Query", (AccountQuery, GridQuery, EventQuery, StatisticsQuery, FeedQuery, AuditQuery,
                                       VisionQuery, NodeQuery))
 Mutation = merge_types("Mutation", (AccountMutation, GridMutation, EventMutation, FeedMutation, VisionMutation))
-Subscription = merge_types("Subscription", (FeedSubscription, EventSubscription))
+Subscription = merge_types("Subscription", (FeedSubscription, EventSubscription, VisionSubscription))
 
 
 

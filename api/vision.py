@@ -4,11 +4,13 @@ worker's photo."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import AsyncGenerator, Iterable
 from datetime import datetime
 
 import strawberry
 import strawberry_django
+from channels.db import database_sync_to_async
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
@@ -18,20 +20,23 @@ from strawberry.scalars import JSON
 from strawberry_django.relay import DjangoCursorConnection
 
 from api.context import viewer
-from api.errors import GraphQLCodedError, MutationError, errors_from
+from api.errors import GraphQLCodedError, MutationError, errors_from, not_authenticated
 from api.events import EventCategoryType, EventPhotoType, EventType
 from api.extensions import AuditMutation
+from api.feed import visible_changes
 from api.fields import django_type, field
 from api.grid import PlaceType, pk_of
 from api.nodes import MODEL_ID
 from api.permissions import IsAuthenticated
+from api.watcher import watcher
 from gridapp.models import EventPhoto
 from vision.boxing import Box, photo_boxes_set
-from vision.models import Camera, CameraRule, CameraStatus, Situation, SourceKind
+from vision.detections import Detection
+from vision.models import Camera, CameraRule, CameraStatus, PhotoSuggestion, Situation, SourceKind
 from vision.registry import algorithm_readiness
 from vision.rules import Algorithm
 from vision.selectors import MAX_FLOW_HOURS, camera_flow, cameras_visible_to
-from vision.suggestions import photo_suggestions
+from vision.suggestions import PhotoSuggestions, photo_suggestions_or_ticket, suggestions_from
 
 CameraStatusEnum = strawberry.enum(CameraStatus, name="CameraStatus")
 SourceKindEnum = strawberry.enum(SourceKind, name="CameraSourceKind")
@@ -180,6 +185,18 @@ class PhotoSuggestionPayload:
         default_factory=list, description="Most confident first; empty when nothing suggests a category.")
     description: str = strawberry.field(default="", description="A first line for the report, in your language.")
     objects: list[DetectedObjectType] = strawberry.field(default_factory=list)
+    ticket: relay.GlobalID | None = strawberry.field(
+        default=None, description="Set when the detectors were too slow to wait for (the rest is empty then): "
+                                  "subscribe to `photoSuggestions(ticket:)` for the answer.")
+
+    @classmethod
+    def of(cls, found: PhotoSuggestions) -> PhotoSuggestionPayload:
+        return cls(errors=[],
+                   suggestions=[CategorySuggestionType(category=s.category, confidence=s.confidence, objects=s.objects)
+                                for s in found.suggestions],
+                   description=found.description,
+                   objects=[DetectedObjectType(label=d.label, confidence=d.confidence, box=list(d.box))
+                            for d in found.detections])
 
 
 @strawberry.input
@@ -221,16 +238,65 @@ class VisionMutation:
 
     @strawberry.mutation(permission_classes=[IsAuthenticated],
                          description="Look at a photo before reporting it: the detectors suggest categories and a "
-                                     "description.  Nothing is stored.")
-    def suggest_event_categories(self, photo: Upload) -> PhotoSuggestionPayload:
+                                     "description.  The photo is not stored.  When the detectors take longer than "
+                                     "the server waits, the answer is a `ticket` for `photoSuggestions`.")
+    def suggest_event_categories(self, info: strawberry.Info, photo: Upload) -> PhotoSuggestionPayload:
         try:
-            found = photo_suggestions(upload=photo)
+            found = photo_suggestions_or_ticket(upload=photo, user=viewer(info).user)
         except ValidationError as exc:
             return PhotoSuggestionPayload(errors=errors_from(exc))
-        return PhotoSuggestionPayload(
-            errors=[],
-            suggestions=[CategorySuggestionType(category=s.category, confidence=s.confidence, objects=s.objects)
-                         for s in found.suggestions],
-            description=found.description,
-            objects=[DetectedObjectType(label=d.label, confidence=d.confidence, box=list(d.box))
-                     for d in found.detections])
+        if isinstance(found, PhotoSuggestion):
+            return PhotoSuggestionPayload(errors=[], ticket=relay.GlobalID("PhotoSuggestion", str(found.pk)))
+        return PhotoSuggestionPayload.of(found)
+
+
+@strawberry.type
+class VisionSubscription:
+    @strawberry.subscription(description=(
+        "The suggestions for a photo that `suggestEventCategories` answered with a ticket: one message when the "
+        "detectors are done (at once if they are already), then the subscription ends.  Only the user who sent "
+        "the photo may subscribe.  After a minute without an answer, a message with the error "
+        "`suggestions_timeout`; `detectors_failed` when the detectors failed on the photo."
+    ))
+    async def photo_suggestions(self, info: strawberry.Info,
+                                ticket: relay.GlobalID) -> AsyncGenerator[PhotoSuggestionPayload, None]:
+        who = viewer(info)
+        if not who.user.is_authenticated:
+            raise not_authenticated()
+        await watcher.ensure_started()
+        start = watcher.latest  # before reading the ticket: a change after this is not missed
+        pk = int(ticket.node_id) if ticket.type_name == "PhotoSuggestion" and ticket.node_id.isdigit() else None
+        found = await _ticket_for(who.user, pk)
+        if found is None:
+            raise GraphQLCodedError(_("No such suggestion ticket (it may have expired)."), "not_found")
+        if found.done_at is None:
+            try:
+                async with asyncio.timeout(SUGGESTION_TIMEOUT_SECONDS):
+                    async for _user, change in visible_changes(who, start):
+                        if change.object_type == "vision.photosuggestion" and change.object_id == found.pk:
+                            break
+            except TimeoutError:
+                pass
+            found = await _ticket_for(who.user, pk)
+        yield await _ticket_payload(found)
+
+
+#: How long `photoSuggestions` waits for the detectors (a process that died with the job never answers).
+SUGGESTION_TIMEOUT_SECONDS = 60
+
+
+@database_sync_to_async
+def _ticket_for(user, pk: int | None) -> PhotoSuggestion | None:
+    return PhotoSuggestion.objects.filter(pk=pk, user=user).first() if pk is not None else None
+
+
+@database_sync_to_async
+def _ticket_payload(ticket: PhotoSuggestion | None) -> PhotoSuggestionPayload:
+    if ticket is None or ticket.done_at is None:
+        return PhotoSuggestionPayload(errors=[MutationError(
+            code="suggestions_timeout", message=_("The detectors did not answer in time; try the photo again."))])
+    if ticket.failed:
+        return PhotoSuggestionPayload(errors=[MutationError(
+            code="detectors_failed", message=_("The detectors failed on this photo."))])
+    return PhotoSuggestionPayload.of(suggestions_from([Detection(label, confidence, tuple(box))
+                                                       for label, confidence, *box in ticket.detections]))

@@ -311,8 +311,16 @@ VISION_THREADS = env_int("VISION_THREADS", 0)
 VISION_CONFIDENCE = float(env_str("VISION_CONFIDENCE", "0.25"))
 # Snapshots one inference call takes at most (cameras due together are batched).
 VISION_BATCH_SIZE = env_int("VISION_BATCH_SIZE", 8)
+# Threads a vision worker asks its cameras with (the pictures of a batch are fetched and decoded at once).
+VISION_FETCH_THREADS = env_int("VISION_FETCH_THREADS", 8)
+# Pictures per inference call within a batch (0: one on the CPU, the whole batch on a GPU).
+VISION_DETECT_CHUNK = env_int("VISION_DETECT_CHUNK", 0)
 # A camera that fails this many snapshots in a row is marked offline and a maintenance task is raised.
 VISION_OFFLINE_AFTER = env_int("VISION_OFFLINE_AFTER", 3)
+# The app waits this long for a photo's category suggestions; slower ones come by the subscription
+# photoSuggestions, whose answers are kept this long.
+VISION_SUGGEST_WAIT_SECONDS = float(env_str("VISION_SUGGEST_WAIT_SECONDS", "1.5"))
+VISION_SUGGEST_KEEP_SECONDS = float(env_str("VISION_SUGGEST_KEEP_SECONDS", "3600"))
 # An ongoing situation's evidence picture is redrawn at most this often (drawing costs a tenth of an inference).
 VISION_EVIDENCE_REFRESH_SECONDS = float(env_str("VISION_EVIDENCE_REFRESH_SECONDS", "60"))
 # A camera's incident is verified only once the camera has shown the place clear this long after the

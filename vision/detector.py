@@ -53,6 +53,15 @@ def device() -> str:
     return "cuda:0" if torch.cuda.is_available() else "cpu"
 
 
+def detect_chunk() -> int:
+    """Pictures per inference call in a worker's batch: ``VISION_DETECT_CHUNK``, else one on the CPU (each
+    picture is detected as soon as it is decoded while the next ones decode: batching gains a CPU nothing) and
+    the whole batch on a GPU (which wants large batches)."""
+    if settings.VISION_DETECT_CHUNK:
+        return settings.VISION_DETECT_CHUNK
+    return max(1, settings.VISION_BATCH_SIZE) if device().startswith("cuda") else 1
+
+
 @dataclass
 class Detector:
     """One loaded model.  ``detect`` is safe to call from several threads (one at a time)."""
@@ -91,12 +100,13 @@ _loaded: dict[tuple[int, str], Detector] = {}
 _loading = threading.Lock()
 
 
-def detector_for(model: DetectorModel) -> Detector:
+def detector_for(model: DetectorModel, candidates: list[DetectorModel] | None = None) -> Detector:
     """The process's loaded detector for ``model``'s version, in the backend this process runs it on
-    (``vision.backends.backend_choose``: the fastest format registered, timed once)."""
+    (``vision.backends.backend_choose``: the fastest format registered, timed once, or among ``candidates``,
+    which spares a thread without a database connection the registry read)."""
     from vision.backends import backend_choose
 
-    return load(backend_choose(model))
+    return load(backend_choose(model, candidates))
 
 
 def load(model: DetectorModel) -> Detector:

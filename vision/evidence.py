@@ -11,9 +11,10 @@ from datetime import datetime
 from pathlib import Path
 
 from django.utils import timezone
-from PIL import Image, ImageDraw, ImageFont
+from PIL import ImageDraw, ImageFont
 
 from vision.detections import Detection, Point
+from vision.frames import Frame, frame_image
 
 ZONE = (255, 196, 0)
 BOX = (230, 40, 40)
@@ -32,11 +33,11 @@ def _font(size: int) -> ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
-def evidence_render(image: Image.Image, *, detections: Sequence[Detection], zone: Sequence[Point] | None,
+def evidence_render(image: Frame, *, detections: Sequence[Detection], zone: Sequence[Point] | None,
                     caption: str, at: datetime) -> bytes:
     """Draw the case on a copy of ``image`` and return it as JPEG.  ``caption`` should be ASCII or Latin
     (the bundled font has no CJK glyphs): the camera's code and the finding."""
-    picture = image.convert("RGB")
+    picture = frame_image(image).copy()
     width, height = picture.size
     draw = ImageDraw.Draw(picture)
     stroke = max(2, round(min(width, height) / 300))

@@ -73,7 +73,11 @@ class DetectorModel(models.Model):
     @property
     def classes(self) -> frozenset[str]:
         """The OneGrid classes this model detects."""
-        return frozenset(value for value in self.class_map.values() if value in ObjectClass.values)
+        known = _OBJECT_CLASSES
+        return frozenset(value for value in self.class_map.values() if value in known)
+
+
+_OBJECT_CLASSES = frozenset(ObjectClass.values)  # ``values`` rebuilds its list on every access
 
 
 class SourceKind(models.TextChoices):
@@ -248,3 +252,21 @@ class PhotoBox(models.Model):
             name="vision_photobox_inside")]
         verbose_name = _("boxed object")
         verbose_name_plural = _("boxed objects")
+
+
+class PhotoSuggestion(models.Model):
+    """Suggestions for a photo that took longer than the app waits (``VISION_SUGGEST_WAIT_SECONDS``): the
+    detectors finish in the background and the subscription ``photoSuggestions`` delivers them to the user who
+    sent the photo.  Only what was detected is kept (not the photo), for ``VISION_SUGGEST_KEEP_SECONDS``."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    failed = models.BooleanField(default=False)
+    # [[label, confidence, x1, y1, x2, y2], ...], normalised boxes
+    detections = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("photo suggestion")
+        verbose_name_plural = _("photo suggestions")

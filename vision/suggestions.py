@@ -3,22 +3,41 @@ categories (ranked, with the detector's confidence) and a first line of descript
 
 The mapping from objects to categories is ours (codes of ``gridapp.taxonomy``); a category is proposed only
 when its objects are seen with enough confidence, and a crowd only from ``CROWD_MIN_PEOPLE`` people.
+
+The app waits ``VISION_SUGGEST_WAIT_SECONDS`` at most (``photo_suggestions_or_ticket``).  Slower detection (a
+process whose models are still loading, a busy machine) goes on in the background and the answer is a
+``PhotoSuggestion`` ticket; when the detectors are done its row is filled in and a change addressed to the
+user wakes the subscription ``photoSuggestions``, in whichever server process it runs.
 """
 
 from __future__ import annotations
 
+import functools
 import io
+import logging
+import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image
 
+from core.feed import change_record
 from gridapp.models import EventCategory
 from gridapp.photos import photo_ingest
+from vision.backends import siblings
 from vision.detections import STREET_TRADING, VEHICLES, Detection, ObjectClass
 from vision.detector import detector_for
+from vision.models import DetectorModel, PhotoSuggestion
 from vision.registry import models_serving
+
+log = logging.getLogger(__name__)
 
 CROWD_MIN_PEOPLE = 3
 MIN_CONFIDENCE = 0.3
@@ -32,6 +51,7 @@ SUGGESTED_BY: dict[str, frozenset[str]] = {
     "01-03": frozenset({ObjectClass.GARBAGE}),  # piled garbage
     "01-07": frozenset({ObjectClass.OVERFLOWING_BIN}),  # overflowing bin
 }
+WANTED = frozenset().union(*SUGGESTED_BY.values())
 
 
 @dataclass(frozen=True)
@@ -49,20 +69,105 @@ class PhotoSuggestions:
 
 
 def photo_suggestions(*, upload) -> PhotoSuggestions:
-    """What the installed detectors suggest for a photo (an upload or bytes; checked like a report's photo).
+    """What the installed detectors suggest for a photo (an upload or bytes; checked like a report's photo),
+    however long they take.
 
     Raises ``ValidationError`` with the codes of ``gridapp.photos.photo_ingest`` (``not_an_image``,
     ``file_too_large``, ...).  Without any installed model the answer is empty, not an error.
     """
+    return suggestions_from(_detect(_photo_image(upload), _models()))
+
+
+def photo_suggestions_or_ticket(*, upload, user, wait: float | None = None) -> PhotoSuggestions | PhotoSuggestion:
+    """``photo_suggestions`` if the detectors answer within ``wait`` seconds (``VISION_SUGGEST_WAIT_SECONDS``),
+    else a ticket for ``user``: the subscription ``photoSuggestions`` delivers the answer.  The photo is
+    checked first, so a bad one still gets its ``ValidationError`` at once."""
+    wait = settings.VISION_SUGGEST_WAIT_SECONDS if wait is None else wait
+    job = _Job(_photo_image(upload), _models())
+    _executor().submit(job.run)
+    if job.finished.wait(wait):
+        if job.error is not None:
+            raise job.error
+        return suggestions_from(job.detections)
+    now = timezone.now()
+    PhotoSuggestion.objects.filter(created_at__lt=now - timedelta(seconds=settings.VISION_SUGGEST_KEEP_SECONDS)).delete()
+    ticket = PhotoSuggestion.objects.create(user=user, created_at=now)
+    transaction.on_commit(lambda: job.deliver_to(ticket))  # the background thread must find the row
+    return ticket
+
+
+def suggestions_from(detections: list[Detection]) -> PhotoSuggestions:
+    """The ranked categories and the description (in the reader's language) for these detections."""
+    return PhotoSuggestions(suggestions=_ranked(detections), description=describe(detections), detections=detections)
+
+
+def _photo_image(upload) -> Image.Image:
     photo = photo_ingest(upload=upload)  # the same checks and EXIF stripping as a report's photo
     with Image.open(io.BytesIO(photo.display)) as decoded:
-        image = decoded.convert("RGB")
-    wanted = set().union(*SUGGESTED_BY.values())
+        return decoded.convert("RGB")
+
+
+def _models() -> list[tuple[DetectorModel, list[DetectorModel]]]:
+    """The models serving the classes that suggest categories, each with its registrations (read here, so that
+    the detection thread needs no database)."""
+    return [(model, siblings(model)) for model in models_serving(WANTED)]
+
+
+def _detect(image: Image.Image, models: list[tuple[DetectorModel, list[DetectorModel]]]) -> list[Detection]:
     detections: list[Detection] = []
-    for model in models_serving(wanted):
-        [found] = detector_for(model).detect([image])
-        detections.extend(d for d in found if d.label in wanted and d.confidence >= MIN_CONFIDENCE)
-    return PhotoSuggestions(suggestions=_ranked(detections), description=describe(detections), detections=detections)
+    for model, candidates in models:
+        [found] = detector_for(model, candidates).detect([image])
+        detections.extend(d for d in found if d.label in WANTED and d.confidence >= MIN_CONFIDENCE)
+    return detections
+
+
+@functools.cache
+def _executor() -> ThreadPoolExecutor:
+    """The process's detection thread for photos (one: the detectors run one picture at a time anyway)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="photo-suggestions")
+
+
+class _Job:
+    """One photo's detection on the background thread, and where its answer goes once the app stopped waiting."""
+
+    def __init__(self, image: Image.Image, models):
+        self.image, self.models = image, models
+        self.finished = threading.Event()
+        self.detections: list[Detection] = []
+        self.error: Exception | None = None
+        self.ticket: PhotoSuggestion | None = None
+        self.lock = threading.Lock()
+
+    def run(self) -> None:
+        try:
+            self.detections = _detect(self.image, self.models)
+        except Exception as error:  # reported to the waiting request, or on the ticket
+            log.exception("detecting objects in a photo failed")
+            self.error = ValidationError(_("The detectors failed on this photo."), code="detectors_failed")
+            self.error.__cause__ = error
+        with self.lock:
+            self.finished.set()
+            ticket = self.ticket
+        if ticket is not None:
+            try:
+                self._store(ticket)
+            finally:
+                connection.close()  # this thread's own connection
+
+    def deliver_to(self, ticket: PhotoSuggestion) -> None:
+        """Called once the ticket is committed: store the answer now if it is there, else when it comes."""
+        with self.lock:
+            if not self.finished.is_set():
+                self.ticket = ticket
+                return
+        self._store(ticket)
+
+    def _store(self, ticket: PhotoSuggestion) -> None:
+        with transaction.atomic():
+            PhotoSuggestion.objects.filter(pk=ticket.pk).update(
+                done_at=timezone.now(), failed=self.error is not None,
+                detections=[[d.label, d.confidence, *d.box] for d in self.detections])
+            change_record(kind="photo_suggestion.ready", obj=ticket, user_id=ticket.user_id)
 
 
 def _ranked(detections: list[Detection]) -> list[CategorySuggestion]:

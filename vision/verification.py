@@ -34,21 +34,28 @@ def camera_site_check(event: Event, now: datetime) -> str | None:
     return None
 
 
-def camera_resolutions_confirmed(camera_id: int, now: datetime) -> list[int]:
-    """Verify, as the system, the resolved incidents of this camera whose place it has now shown clear long
-    enough; returns their ids.  Who may call: the snapshot service, inside its transaction."""
+def camera_resolutions_confirmed(seen: dict[int, datetime]) -> dict[int, list[int]]:
+    """Verify, as the system, the resolved incidents of the cameras in ``seen`` (camera id -> the moment of its
+    latest picture) whose place the camera has now shown clear long enough; returns their ids per camera.  One
+    query when there are none.  Who may call: the snapshot service, inside its transaction, after saving the
+    cameras."""
     from gridapp.services import event_transition
 
-    verified = []
-    resolved = (Situation.objects.filter(camera_id=camera_id, event__status=EventStatus.RESOLVED,
+    verified: dict[int, list[int]] = {}
+    resolved = (Situation.objects.filter(camera_id__in=seen, event__status=EventStatus.RESOLVED,
                                          ended_at__isnull=False)
-                .values_list("event_id", flat=True).distinct())
-    for event_id in resolved:
+                .values_list("camera_id", "event_id").distinct().order_by("event_id"))
+    done: set[int] = set()
+    for camera_id, event_id in resolved:
+        if event_id in done:  # an incident two of the cameras watch
+            continue
         event = Event.objects.get(pk=event_id)
+        now = seen[camera_id]
         if camera_site_check(event, now) is None:
             event_transition(actor=None, event_id=event_id, action="verify", now=now,
                              note=_("The camera has shown the place clear since the resolution."))
-            verified.append(event_id)
+            verified.setdefault(camera_id, []).append(event_id)
+            done.add(event_id)
     return verified
 
 

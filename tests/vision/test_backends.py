@@ -28,14 +28,18 @@ def vehicle(model_files, settings, tmp_path, monkeypatch):
         shutil.copyfile(path, tmp_path / path.parent.name / path.name)
     settings.VISION_MODEL_DIR = tmp_path
     monkeypatch.setattr(backends, "_chosen", {})
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # OpenVINO's telemetry consent file goes here
+    (tmp_path / "home").mkdir()
     return {m.name: m for m in offline_models_register()}["vehicle"]
 
 
-def test_exports_register_the_same_version_in_each_format_and_the_fastest_runs(vehicle, settings):
+def test_exports_register_the_same_version_in_each_format_and_the_fastest_runs(vehicle, settings, tmp_path):
     onnx = model_export(vehicle, ModelFormat.ONNX)
     openvino = model_export(vehicle, ModelFormat.OPENVINO)
     assert (onnx.name, onnx.version, onnx.class_map) == (vehicle.name, vehicle.version, vehicle.class_map)
     assert onnx.path.suffix == ".onnx" and openvino.path.is_dir()
+    # Exporting to OpenVINO declined its telemetry, as `opt_in_out --opt_out` would.
+    assert (tmp_path / "home" / "intel" / "openvino_telemetry").read_text() == "0"
     assert model_export(vehicle, ModelFormat.ONNX) == onnx  # idempotent
     # The version is named by its .pt; serving it does not multiply it.
     assert serving_models(["bus"])["bus"] == vehicle
@@ -64,3 +68,14 @@ def test_only_a_pt_model_exports(vehicle):
     with pytest.raises(ValueError):
         model_export(vehicle, "tflite")
     assert DetectorModel.objects.filter(name="vehicle").count() == 2
+
+
+def test_an_operators_telemetry_decision_stays(vehicle, tmp_path):
+    consent = tmp_path / "home" / "intel" / "openvino_telemetry"
+    consent.parent.mkdir()
+    consent.write_text("1")
+    assert backends.openvino_telemetry_declined() is False
+    assert consent.read_text() == "1"
+    consent.write_text("")  # no decision on file: declined
+    assert backends.openvino_telemetry_declined() is True
+    assert consent.read_text() == "0"

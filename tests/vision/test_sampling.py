@@ -14,6 +14,7 @@ import pytest
 
 from gridapp.models import Event
 from tests.vision.conftest import BUS
+from vision.frames import frame_size
 from vision.models import Camera, CameraStatus, HttpAuth, SourceKind
 from vision.sampling import camera_failure, camera_slot, cameras_claim_due, cameras_release
 from vision.sources import SnapshotError, snapshot_fetch
@@ -121,7 +122,7 @@ def test_http_snapshots_with_basic_auth_wrong_password_garbage_and_timeout(http_
     settings.VISION_FETCH_TIMEOUT_SECONDS = 0.5
     http_camera.source, http_camera.auth, http_camera.username, http_camera.password = (
         f"{http_camera.base}/basic", HttpAuth.BASIC, "cam", "secret")
-    assert snapshot_fetch(http_camera, NOW).size == (810, 1080)
+    assert frame_size(snapshot_fetch(http_camera, NOW)) == (810, 1080)
     http_camera.password = "wrong"
     with pytest.raises(SnapshotError, match="HTTP 401"):
         snapshot_fetch(http_camera, NOW)

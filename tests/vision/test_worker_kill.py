@@ -1,6 +1,7 @@
 """Acceptance: killing a vision worker mid-batch (SIGKILL, as a crash or the OOM killer would) loses no
-snapshot's result and doubles none.  The task acknowledges late: the broker hands it to the next worker, which
-skips the cameras already recorded and records the rest.
+snapshot's result and doubles none.  The batch is recorded in one transaction, so the kill leaves nothing of it
+behind; the task acknowledges late, so the broker hands it to the next worker, which records the whole batch
+(and would skip any camera already recorded).
 
 Services mode only: Redis keeps a taken task until it is acknowledged; the embedded filesystem broker deletes a
 message when a worker takes it, so there a crashed batch is lost and its cameras are simply sampled again at
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.conf import settings
+from django.db import DatabaseError, transaction
 
 from gridapp.models import BaseRecord, Event, EventSource, RecordKind
 from tests.vision.test_simulated_camera import VTEST
@@ -51,6 +53,15 @@ def _wait(condition, timeout: float, what: str, poll: float = 0.02):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _cameras_locked():
+    try:
+        with transaction.atomic():
+            list(Camera.objects.select_for_update(nowait=True).values_list("pk", flat=True))
+    except DatabaseError:  # PostgreSQL: lock not available
+        return True
+    return None
+
+
 def test_killing_a_vision_worker_mid_batch_loses_no_snapshot_and_duplicates_none(
         vision_worker, detectors, event_categories, district):
     for n in range(CAMERAS):
@@ -64,10 +75,10 @@ def test_killing_a_vision_worker_mid_batch_loses_no_snapshot_and_duplicates_none
 
     vision_worker.worker.start()
     cameras_snapshot_task.delay(batch)
-    _wait(lambda: True if Snapshot.objects.exists() else None, 120, "the first snapshot")
+    # Mid-batch: the worker has detected and is recording, holding the cameras' rows, when it dies.
+    _wait(_cameras_locked, 120, "the worker recording the batch", poll=0.01)
     vision_worker.worker.kill()
-    recorded_when_killed = Snapshot.objects.count()
-    assert 0 < recorded_when_killed < CAMERAS, "the kill did not land mid-batch"
+    assert Snapshot.objects.count() == 0 and Situation.objects.count() == 0  # nothing half-written
 
     vision_worker.worker.start()  # a fresh worker: the broker gives it the unacknowledged batch
     _wait(lambda: True if Snapshot.objects.count() == CAMERAS else None, 120, "all snapshots", poll=0.2)
