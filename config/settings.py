@@ -321,6 +321,8 @@ VISION_OFFLINE_AFTER = env_int("VISION_OFFLINE_AFTER", 3)
 # photoSuggestions, whose answers are kept this long.
 VISION_SUGGEST_WAIT_SECONDS = float(env_str("VISION_SUGGEST_WAIT_SECONDS", "1.5"))
 VISION_SUGGEST_KEEP_SECONDS = float(env_str("VISION_SUGGEST_KEEP_SECONDS", "3600"))
+# Photos a server process holds for its detection thread at most; more are refused as busy.
+VISION_SUGGEST_QUEUE = env_int("VISION_SUGGEST_QUEUE", 16)
 # An ongoing situation's evidence picture is redrawn at most this often (drawing costs a tenth of an inference).
 VISION_EVIDENCE_REFRESH_SECONDS = float(env_str("VISION_EVIDENCE_REFRESH_SECONDS", "60"))
 # A camera's incident is verified only once the camera has shown the place clear this long after the

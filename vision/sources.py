@@ -64,9 +64,11 @@ def image_decode(data: bytes) -> np.ndarray:
     garbage = SnapshotError(_("The camera sent something that is not a picture."))
     try:
         with Image.open(io.BytesIO(data)) as header:
-            width, height = header.size
+            width, height, encoding = *header.size, header.format
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
         raise garbage from None
+    if encoding == "JPEG" and not data.rstrip(b"\0").endswith(b"\xff\xd9"):
+        raise garbage  # cut short (OpenCV would fill the rest with grey and say nothing)
     if width * height > settings.PHOTO_MAX_PIXELS:
         raise SnapshotError(_("The picture is too large (%(w)d x %(h)d).") % {"w": width, "h": height})
     import cv2

@@ -84,6 +84,11 @@ def photo_suggestions_or_ticket(*, upload, user, wait: float | None = None) -> P
     checked first, so a bad one still gets its ``ValidationError`` at once."""
     wait = settings.VISION_SUGGEST_WAIT_SECONDS if wait is None else wait
     job = _Job(_photo_image(upload), _models())
+    with _queue_lock:  # a flood of photos must not pile up pictures in memory behind the detectors
+        global _queued
+        if _queued >= settings.VISION_SUGGEST_QUEUE:
+            raise ValidationError(_("The detectors are busy; send the photo again in a moment."), code="busy")
+        _queued += 1
     _executor().submit(job.run)
     if job.finished.wait(wait):
         if job.error is not None:
@@ -127,6 +132,10 @@ def _executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="photo-suggestions")
 
 
+_queue_lock = threading.Lock()
+_queued = 0  # photos waiting for or in the detection thread
+
+
 class _Job:
     """One photo's detection on the background thread, and where its answer goes once the app stopped waiting."""
 
@@ -139,12 +148,17 @@ class _Job:
         self.lock = threading.Lock()
 
     def run(self) -> None:
+        global _queued
         try:
             self.detections = _detect(self.image, self.models)
         except Exception as error:  # reported to the waiting request, or on the ticket
             log.exception("detecting objects in a photo failed")
             self.error = ValidationError(_("The detectors failed on this photo."), code="detectors_failed")
             self.error.__cause__ = error
+        finally:
+            self.image = None
+            with _queue_lock:
+                _queued -= 1
         with self.lock:
             self.finished.set()
             ticket = self.ticket

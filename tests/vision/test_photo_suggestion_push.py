@@ -22,6 +22,15 @@ SUBSCRIBE = """subscription($ticket: ID!) { photoSuggestions(ticket: $ticket) {
   errors { code message } ticket suggestions { category { code } objects confidence } description } }"""
 
 
+@pytest.fixture(autouse=True)
+def idle_detection_thread():
+    """Each test starts with the detection thread idle (a job of the test before may still be loading models)."""
+    yield
+    deadline = time.monotonic() + 60
+    while suggestions._queued and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def slow_detectors(monkeypatch):
     """Detectors that take a second longer than they do (the tests stop waiting after a fraction of it)."""
@@ -117,3 +126,17 @@ async def test_an_unknown_or_malformed_ticket_is_not_found(users):
         assert message["payload"]["errors"][0]["extensions"]["code"] == "not_found", message
         assert await client.next() == {"id": ticket, "type": "complete"}
     await client.ws.disconnect()
+
+
+def test_photos_beyond_the_queue_are_refused_as_busy_not_piled_up(gql, users, token_for, detectors, settings,
+                                                                   slow_detectors):  # noqa: ARG001
+    settings.VISION_SUGGEST_WAIT_SECONDS, settings.VISION_SUGGEST_QUEUE = 0, 2
+    token = token_for(users["worker"])
+    codes = []
+    for _photo in range(3):  # each detection takes a second: the third finds two waiting
+        answer = gql.upload(SUGGEST, {"photo": None}, {"photo": BUS.read_bytes()}, token=token)
+        codes.append([e["code"] for e in answer.data["suggestEventCategories"]["errors"]])
+    assert codes == [[], [], ["busy"]]
+    time.sleep(2.5)  # the queue drains
+    assert gql.upload(SUGGEST, {"photo": None}, {"photo": BUS.read_bytes()},
+                      token=token).data["suggestEventCategories"]["errors"] == []

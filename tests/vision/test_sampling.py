@@ -141,3 +141,12 @@ def test_a_snapshot_larger_than_the_limit_is_refused_without_reading_it_all(http
     http_camera.source = f"{http_camera.base}/plain"
     with pytest.raises(SnapshotError, match="larger than"):
         snapshot_fetch(http_camera, NOW)
+
+
+def test_a_picture_cut_short_is_garbage_not_half_a_picture():
+    from vision.sources import image_decode
+
+    whole = BUS.read_bytes()
+    assert frame_size(image_decode(whole)) == (810, 1080)
+    with pytest.raises(SnapshotError, match="not a picture"):
+        image_decode(whole[: len(whole) // 2])
