@@ -12,10 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from gridapp.models import Event
+from gridapp.models import BaseRecord, Event, RecordKind
 from tests.vision.conftest import BUS
 from vision.frames import frame_size
-from vision.models import Camera, CameraStatus, HttpAuth, SourceKind
+from vision.models import Camera, CameraStatus, HttpAuth, Snapshot, SourceKind
 from vision.sampling import camera_failure, camera_slot, cameras_claim_due, cameras_release
 from vision.sources import SnapshotError, snapshot_fetch
 from vision.tasks import cameras_snapshot_task
@@ -90,12 +90,23 @@ def test_a_snapshot_task_records_garbage_as_a_failure_and_a_good_picture_as_onli
 
 
 class _Handler(BaseHTTPRequestHandler):
+    in_flight = 0
+    most_in_flight = 0
+    counting = threading.Lock()
+
     def log_message(self, *args):
         pass
 
     def do_GET(self):
         if self.path == "/slow":
             time.sleep(3)
+        if self.path == "/held":  # a camera that takes a while to answer; counts how many are asked at once
+            with self.counting:
+                _Handler.in_flight += 1
+                _Handler.most_in_flight = max(_Handler.most_in_flight, _Handler.in_flight)
+            time.sleep(0.4)
+            with self.counting:
+                _Handler.in_flight -= 1
         if self.path == "/basic" and self.headers.get("Authorization") != "Basic " + base64.b64encode(
                 b"cam:secret").decode():
             self.send_response(401)
@@ -150,3 +161,23 @@ def test_a_picture_cut_short_is_garbage_not_half_a_picture():
     assert frame_size(image_decode(whole)) == (810, 1080)
     with pytest.raises(SnapshotError, match="not a picture"):
         image_decode(whole[: len(whole) // 2])
+
+
+def test_a_batch_asks_its_cameras_at_once_and_a_dead_one_fails_alone(http_camera, district, settings):
+    settings.VISION_FETCH_TIMEOUT_SECONDS = 1
+    cameras = [http_camera]
+    for n in range(3):
+        record = BaseRecord.objects.create(external_id=f"CAM-H-{n}", kind=RecordKind.CAMERA, name=f"Cam {n}",
+                                           lng=120.30, lat=36.0, grid=district.grid)
+        cameras.append(Camera.objects.create(record=record, source_kind=SourceKind.HTTP, source="",
+                                             interval_seconds=60))
+    for camera in cameras:
+        Camera.objects.filter(pk=camera.pk).update(source_kind=SourceKind.HTTP, source=f"{http_camera.base}/held")
+    Camera.objects.filter(pk=cameras[-1].pk).update(source=f"{http_camera.base}/slow")  # times out
+    _Handler.most_in_flight = 0
+
+    assert cameras_snapshot_task([[camera.pk, NOW.isoformat()] for camera in cameras]) == 3
+    assert _Handler.most_in_flight == 3  # the three answering cameras were asked together, not in turn
+    dead = Camera.objects.get(pk=cameras[-1].pk)
+    assert dead.failures == 1 and "in time" in dead.last_error
+    assert set(Snapshot.objects.values_list("camera_id", flat=True)) == {camera.pk for camera in cameras[:3]}
