@@ -1,8 +1,9 @@
 """Celery entry points of the cameras (routed to the ``vision`` queue): take ids, call services.
 
-``cameras_snapshot_task`` acknowledges late and is redelivered if its worker dies: the cameras it had
-recorded are skipped (their (camera, slot) rows exist), the rest are processed, so a killed worker loses no
-snapshot and doubles none.
+``cameras_snapshot_task`` acknowledges late and is redelivered if its worker dies.  Its batch is recorded in
+one transaction, so a worker killed mid-batch leaves none of it behind; any camera whose (camera, slot) row
+exists all the same (recorded one by one after a failed batch) is skipped.  A killed worker loses no snapshot
+and doubles none.
 """
 
 from __future__ import annotations
