@@ -91,8 +91,8 @@ def photo_suggestions_or_ticket(*, upload, user, wait: float | None = None) -> P
         _queued += 1
     _executor().submit(job.run)
     if job.finished.wait(wait):
-        if job.error is not None:
-            raise job.error
+        if job.failure is not None:
+            raise ValidationError(_("The detectors failed on this photo."), code="detectors_failed") from job.failure
         return suggestions_from(job.detections)
     now = timezone.now()
     PhotoSuggestion.objects.filter(created_at__lt=now - timedelta(seconds=settings.VISION_SUGGEST_KEEP_SECONDS)).delete()
@@ -143,7 +143,7 @@ class _Job:
         self.image, self.models = image, models
         self.finished = threading.Event()
         self.detections: list[Detection] = []
-        self.error: Exception | None = None
+        self.failure: Exception | None = None
         self.ticket: PhotoSuggestion | None = None
         self.lock = threading.Lock()
 
@@ -153,8 +153,7 @@ class _Job:
             self.detections = _detect(self.image, self.models)
         except Exception as error:  # reported to the waiting request, or on the ticket
             log.exception("detecting objects in a photo failed")
-            self.error = ValidationError(_("The detectors failed on this photo."), code="detectors_failed")
-            self.error.__cause__ = error
+            self.failure = error
         finally:
             self.image = None
             with _queue_lock:
@@ -165,6 +164,8 @@ class _Job:
         if ticket is not None:
             try:
                 self._store(ticket)
+            except Exception:  # the subscriber then gets suggestions_timeout
+                log.exception("storing the suggestions of ticket %s failed", ticket.pk)
             finally:
                 connection.close()  # this thread's own connection
 
@@ -179,7 +180,7 @@ class _Job:
     def _store(self, ticket: PhotoSuggestion) -> None:
         with transaction.atomic():
             PhotoSuggestion.objects.filter(pk=ticket.pk).update(
-                done_at=timezone.now(), failed=self.error is not None,
+                done_at=timezone.now(), failed=self.failure is not None,
                 detections=[[d.label, d.confidence, *d.box] for d in self.detections])
             change_record(kind="photo_suggestion.ready", obj=ticket, user_id=ticket.user_id)
 

@@ -140,3 +140,16 @@ def test_photos_beyond_the_queue_are_refused_as_busy_not_piled_up(gql, users, to
     time.sleep(2.5)  # the queue drains
     assert gql.upload(SUGGEST, {"photo": None}, {"photo": BUS.read_bytes()},
                       token=token).data["suggestEventCategories"]["errors"] == []
+
+
+def test_detectors_failing_while_the_app_waits_give_a_typed_error_in_its_language(
+        gql, users, token_for, detectors, monkeypatch):
+    def broken(image, models):
+        raise RuntimeError("the model file is corrupt")
+
+    monkeypatch.setattr(suggestions, "_detect", broken)
+    answer = gql.upload(SUGGEST.replace("errors { code }", "errors { code message }"), {"photo": None},
+                        {"photo": BUS.read_bytes()}, token=token_for(users["worker"]), language="en")
+    payload = answer.data["suggestEventCategories"]
+    assert payload["errors"] == [{"code": "detectors_failed", "message": "The detectors failed on this photo."}]
+    assert payload["ticket"] is None and PhotoSuggestion.objects.count() == 0
