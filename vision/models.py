@@ -21,6 +21,8 @@ from django.utils.translation import gettext_lazy as _
 from vision.detections import ObjectClass
 from vision.rules import Algorithm, params_with_defaults, zone_check
 
+_OBJECT_CLASSES = frozenset(ObjectClass.values)  # ``values`` rebuilds its list on every access
+
 
 class ModelFormat(models.TextChoices):
     TORCH = "pt", _("PyTorch (.pt)")
@@ -73,11 +75,7 @@ class DetectorModel(models.Model):
     @property
     def classes(self) -> frozenset[str]:
         """The OneGrid classes this model detects."""
-        known = _OBJECT_CLASSES
-        return frozenset(value for value in self.class_map.values() if value in known)
-
-
-_OBJECT_CLASSES = frozenset(ObjectClass.values)  # ``values`` rebuilds its list on every access
+        return frozenset(value for value in self.class_map.values() if value in _OBJECT_CLASSES)
 
 
 class SourceKind(models.TextChoices):
