@@ -236,7 +236,7 @@ class EventType(relay.Node):
     @classmethod
     def get_queryset(cls, queryset, info, **kwargs):
         user = viewer(info).user
-        if selectors.restricted_for(queryset) == user.pk:
+        if selectors.restricted_to(queryset, user):
             return queryset  # a selector already narrowed it to this viewer (and more)
         audience = selectors.event_audience(user)
         return queryset if audience is None else queryset.filter(audience)

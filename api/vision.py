@@ -30,6 +30,7 @@ from api.nodes import MODEL_ID
 from api.permissions import IsAuthenticated
 from api.watcher import watcher
 from gridapp.models import EventPhoto
+from gridapp.selectors import restricted_to
 from vision.boxing import Box, photo_boxes_set
 from vision.detections import Detection
 from vision.models import Camera, CameraRule, CameraStatus, PhotoSuggestion, Situation, SourceKind
@@ -122,7 +123,8 @@ class CameraType(relay.Node):
 
     @classmethod
     def get_queryset(cls, queryset, info, **kwargs):
-        return queryset.filter(pk__in=cameras_visible_to(viewer(info).user).values("pk"))
+        user = viewer(info).user
+        return queryset if restricted_to(queryset, user) else cameras_visible_to(user, queryset)
 
 
 @strawberry.input(description="Narrow the camera list; every field is optional.")

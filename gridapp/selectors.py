@@ -195,18 +195,20 @@ def event_tasks_of(user) -> QuerySet[Event]:
 
 
 def restricted(queryset: QuerySet, user) -> QuerySet:
-    """Mark ``queryset`` as narrowed to what ``user`` may see.  The mark survives filtering, ordering and
-    slicing, and lets the API skip its safety net (a type's ``get_queryset`` applying ``event_audience``
-    again), which on the mobile home screen cost a tenth of the request.  Only a subset of
-    ``events_visible_to(user)`` may be marked, and only narrowing may follow: ``|`` with a wider queryset
-    would keep the mark."""
+    """Mark ``queryset`` as narrowed to what ``user`` may see of its model (by that model's visibility
+    selector: ``events_visible_to``, ``vision.selectors.cameras_visible_to``).  The mark survives filtering,
+    ordering and slicing, and lets the API skip its safety net (a type's ``get_queryset`` applying the
+    visibility again), which on the mobile home screen cost a tenth of the request.  Only a subset of what the
+    selector returns may be marked, and only narrowing may follow: ``|`` with a wider queryset would keep the
+    mark."""
     queryset._hints = {**queryset._hints, "onegrid_restricted_for": user.pk}
     return queryset
 
 
-def restricted_for(queryset: QuerySet) -> int | None:
-    """The user a queryset was narrowed to with ``restricted``, if any."""
-    return queryset._hints.get("onegrid_restricted_for")
+def restricted_to(queryset: QuerySet, user) -> bool:
+    """Whether ``queryset`` was narrowed to what ``user`` may see with ``restricted`` (never for an anonymous
+    user, whose missing id must not match a missing mark)."""
+    return user.pk is not None and queryset._hints.get("onegrid_restricted_for") == user.pk
 
 
 def event_duplicate_candidates(*, category_id: int, lng: float, lat: float, since) -> QuerySet[Event]:

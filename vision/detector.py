@@ -141,14 +141,15 @@ def unload(model: DetectorModel) -> None:
 
 
 def detectors_preload() -> None:
-    """Load every serving model now (in the background at process start, ``VISION_PRELOAD``), so the first
-    photo suggestion or snapshot does not wait seconds for PyTorch and the weights."""
+    """Load every serving model now and run it once on a blank picture (in the background at process start,
+    ``VISION_PRELOAD``), so the first photo suggestion or snapshot does not wait seconds for PyTorch, the
+    weights and the predictor's first-call setup."""
     import logging
 
     from vision.registry import models_serving
 
     try:
         for model in models_serving():
-            detector_for(model)
+            detector_for(model).detect([Image.new("RGB", (model.image_size, model.image_size * 3 // 4))])
     except Exception:  # a missing table or file must not take the process down: loading on first use reports it
         logging.getLogger(__name__).warning("preloading the detectors failed", exc_info=True)

@@ -17,7 +17,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -43,7 +43,6 @@ class PackagedModel:
     origin: str
     image_size: int = 640
     format: str = ModelFormat.TORCH
-    notes: list[str] = field(default_factory=list)
 
 
 OFFLINE_MODELS = (

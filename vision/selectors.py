@@ -8,15 +8,17 @@ from datetime import datetime, timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from gridapp.selectors import records_visible_to
+from gridapp.selectors import records_visible_to, restricted
 from vision.models import Camera, CameraRule, FlowSample
 from vision.rules import Algorithm
 
 
-def cameras_visible_to(user) -> QuerySet[Camera]:
-    """The cameras whose catalogue entry the user may see: the command centre all, department staff those in
-    their department's area, a grid worker those in their grids, others none."""
-    return Camera.objects.filter(record_id__in=records_visible_to(user).values("pk"))
+def cameras_visible_to(user, cameras: QuerySet[Camera] | None = None) -> QuerySet[Camera]:
+    """The cameras (of ``cameras``, default all) whose catalogue entry the user may see: the command centre
+    all, department staff those in their department's area, a grid worker those in their grids, others none.
+    Marked ``restricted`` to the user, so the API does not filter it again."""
+    cameras = Camera.objects.all() if cameras is None else cameras
+    return restricted(cameras.filter(record_id__in=records_visible_to(user).values("pk")), user)
 
 
 MAX_FLOW_HOURS = 7 * 24

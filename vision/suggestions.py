@@ -68,20 +68,16 @@ class PhotoSuggestions:
     detections: list[Detection]
 
 
-def photo_suggestions(*, upload) -> PhotoSuggestions:
-    """What the installed detectors suggest for a photo (an upload or bytes; checked like a report's photo),
-    however long they take.
-
-    Raises ``ValidationError`` with the codes of ``gridapp.photos.photo_ingest`` (``not_an_image``,
-    ``file_too_large``, ...).  Without any installed model the answer is empty, not an error.
-    """
-    return suggestions_from(_detect(_photo_image(upload), _models()))
-
-
 def photo_suggestions_or_ticket(*, upload, user, wait: float | None = None) -> PhotoSuggestions | PhotoSuggestion:
-    """``photo_suggestions`` if the detectors answer within ``wait`` seconds (``VISION_SUGGEST_WAIT_SECONDS``),
-    else a ticket for ``user``: the subscription ``photoSuggestions`` delivers the answer.  The photo is
-    checked first, so a bad one still gets its ``ValidationError`` at once."""
+    """What the installed detectors suggest for a photo (an upload or bytes; checked like a report's photo) if
+    they answer within ``wait`` seconds (``VISION_SUGGEST_WAIT_SECONDS``), else a ticket for ``user``: the
+    subscription ``photoSuggestions`` delivers the answer.  Without any installed model the answer is empty,
+    not an error.
+
+    Raises ``ValidationError`` at once for a bad photo, with the codes of ``gridapp.photos.photo_ingest``
+    (``not_an_image``, ``file_too_large``, ...); ``busy`` when ``VISION_SUGGEST_QUEUE`` photos wait already;
+    ``detectors_failed`` when the detectors fail while the caller waits.
+    """
     wait = settings.VISION_SUGGEST_WAIT_SECONDS if wait is None else wait
     job = _Job(_photo_image(upload), _models())
     with _queue_lock:  # a flood of photos must not pile up pictures in memory behind the detectors

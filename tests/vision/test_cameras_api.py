@@ -102,6 +102,22 @@ def test_the_camera_list_costs_the_same_queries_for_two_cameras_or_ten(gql, user
     assert count() == few
 
 
+def test_the_camera_list_applies_the_viewers_visibility_once(gql, users, token_for, cameras):
+    """The list's selector narrows it to the viewer; the type's safety net (for `node`) does not filter again."""
+    with CaptureQueriesContext(connection) as captured:
+        assert _codes(gql, token_for(users["worker"])) == {cameras["mine"].record.external_id}
+    [listing] = [q["sql"] for q in captured if q["sql"].startswith('SELECT "vision_camera"."id"')]
+    assert listing.count("griduserobjectpermission") == 1
+
+
+def test_an_anonymous_user_never_matches_a_restricted_mark():
+    from django.contrib.auth.models import AnonymousUser
+
+    from gridapp.selectors import restricted, restricted_to
+
+    assert not restricted_to(Camera.objects.all(), AnonymousUser())
+    assert not restricted_to(restricted(Camera.objects.all(), AnonymousUser()), AnonymousUser())
+
 def test_a_flow_series_for_a_visible_camera_only(gql, users, token_for, cameras):
     camera = cameras["mine"]
     rule = CameraRule.objects.create(camera=camera, algorithm=Algorithm.PEOPLE_FLOW)
