@@ -11,6 +11,7 @@ from strawberry import relay
 from api.context import viewer
 from api.fields import django_type
 from api.nodes import MODEL_ID
+from api.paging import ListConnection
 from api.permissions import CanReadAudit
 from core.models import AuditEntry
 from core.selectors import audit_entries_for
@@ -43,6 +44,6 @@ class AuditEntryType(relay.Node):
 
 @strawberry.type
 class AuditQuery:
-    audit_log: strawberry_django.relay.DjangoListConnection[AuditEntryType] = strawberry_django.connection(
+    audit_log: ListConnection[AuditEntryType] = strawberry_django.connection(
         permission_classes=[CanReadAudit], description="Who did what and when, newest first (auditors only)."
     )

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import strawberry
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import OperationalError, connections
+from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from graphql import GraphQLError
+
+NUL = "\x00"
 
 
 @strawberry.type(description="A problem with the request that the user can fix or must be told about.")
@@ -43,3 +47,56 @@ class GraphQLCodedError(GraphQLError):
 
 def not_authenticated() -> GraphQLCodedError:
     return GraphQLCodedError(_("Log in first: this needs an access token."), "unauthenticated")
+
+
+def json_error(status: int, code: str, message: str, *, graphql: bool = False, **extra) -> JsonResponse:
+    """The one shape of an error answered outside GraphQL execution (``/graphql/`` transport errors, photo links,
+    exports): ``{"errors": [{"message", "extensions": {"code", ...}}]}``, with ``"data": null`` on ``/graphql/``."""
+    body: dict = {"errors": [{"message": message, "extensions": {"code": code, **extra}}]}
+    return JsonResponse({"data": None, **body} if graphql else body, status=status,
+                        json_dumps_params={"ensure_ascii": False})
+
+
+def invalid_text_message() -> str:
+    return _("Text may not contain the NUL character (U+0000).")
+
+
+def contains_nul(value: object) -> bool:
+    """Whether a string anywhere in a JSON-like value (dicts, lists, strings) contains NUL.
+
+    PostgreSQL cannot store NUL in text, so such a value would fail deep in a query; it is refused up front.
+    Walked with a stack, not recursion: a client may nest a value as deep as the JSON parser allows.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if NUL in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return False
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot be reached (down, refusing, no connection free in time),
+    as opposed to a bad query: then the request is answered 503 ``database_unavailable``, not a bug's 500."""
+    if not isinstance(exc, OperationalError):
+        return False
+    connection = connections["default"]
+    if connection.connection is None:
+        return True  # the connection was never made: refused, timed out, or no pooled connection free
+    try:
+        return not connection.is_usable()
+    except Exception:  # noqa: BLE001 -- asking a broken connection may fail in any way
+        return True
+
+
+def database_unavailable_response() -> JsonResponse:
+    response = json_error(503, "database_unavailable",
+                          _("The service is temporarily unavailable. Please try again shortly."))
+    response["Retry-After"] = "5"
+    return response

@@ -20,7 +20,6 @@ from strawberry import relay
 from strawberry.file_uploads import Upload
 from strawberry.relay.utils import to_base64
 from strawberry.scalars import JSON
-from strawberry_django.relay import DjangoCursorConnection
 
 from accounts.models import Role
 from api.accounts import DepartmentType
@@ -31,7 +30,8 @@ from api.feed import cursor_parse, visible_changes
 from api.fields import django_type, field
 from api.grid import CrsEnum, PlaceType, pk_of
 from api.media import photo_url
-from api.nodes import MODEL_ID
+from api.nodes import MODEL_ID, is_pk
+from api.paging import CursorConnection
 from api.permissions import IsAuthenticated
 from api.scalars import BooleanColumn, FloatColumn, IdColumn, IntColumn, StringColumn
 from core.i18n import localized
@@ -451,7 +451,7 @@ class EventQuery:
 
     event: EventType | None = strawberry_django.node(permission_classes=[IsAuthenticated])
 
-    @strawberry_django.connection(DjangoCursorConnection[EventType], permission_classes=[IsAuthenticated],
+    @strawberry_django.connection(CursorConnection[EventType], permission_classes=[IsAuthenticated],
                                   description="Cases the viewer may see, newest first (duplicates on request).")
     def events(self, info: strawberry.Info, filter: EventFilter | None = None) -> Iterable[Event]:
         user = viewer(info).user
@@ -465,7 +465,7 @@ class EventQuery:
         user = viewer(info).user
         return event_layer(events_filtered(selectors.events_visible_to(user), filter, user), limit=first)
 
-    @strawberry_django.connection(DjangoCursorConnection[EventType], permission_classes=[IsAuthenticated],
+    @strawberry_django.connection(CursorConnection[EventType], permission_classes=[IsAuthenticated],
                                   description="My tasks: open events waiting for the viewer, soonest deadline first.")
     def my_tasks(self, info: strawberry.Info, filter: EventFilter | None = None) -> Iterable[Event]:
         user = viewer(info).user
@@ -484,7 +484,7 @@ def _assignee(username: str | None):
 
 
 def _event_pk(global_id: relay.GlobalID) -> int | None:
-    if global_id.type_name != "Event" or not str(global_id.node_id).isdigit():
+    if global_id.type_name != "Event" or not is_pk(global_id.node_id):
         return None
     return int(global_id.node_id)
 

@@ -22,6 +22,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from strawberry import relay
 
+from api.errors import contains_nul, invalid_text_message, json_error
+from api.nodes import is_pk
 from accounts.services import AuthError, token_authenticate
 from api.statistics import statistics_compute, statistics_params_parse
 from gridapp.statistics import StatDimension, StatKey, StatPeriod, StatRow
@@ -35,7 +37,7 @@ XLSX_FORMATS = {"text": "@", "count": "0", "rate": "0.0%", "hours": "0.0"}
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status=status)
+    return json_error(status, code, message)
 
 
 def bearer_user(request: HttpRequest):
@@ -62,6 +64,8 @@ def statistics_export(request: HttpRequest, fmt: str) -> HttpResponse:
     try:
         user = bearer_user(request)
     except AuthError as error:
+    if any(contains_nul(values) for values in request.GET.lists()):
+        return _error(400, "invalid_text", invalid_text_message())  # PostgreSQL cannot compare text with NUL
         return unauthorized(error)
     try:
         group_by, period, filters = statistics_params_parse(request.GET)
@@ -288,7 +292,7 @@ def camera_flow_export(request: HttpRequest, fmt: str) -> HttpResponse:
     try:
         hours = int(request.GET.get("hours", "24"))
         global_id = relay.GlobalID.from_id(request.GET.get("camera", ""))
-        camera_pk = int(global_id.node_id) if global_id.type_name == "Camera" else None
+        camera_pk = int(global_id.node_id) if global_id.type_name == "Camera" and is_pk(global_id.node_id) else None
     except (ValueError, TypeError):
         hours, camera_pk = 0, None
     if not 1 <= hours <= MAX_FLOW_HOURS:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections import Counter
 from collections.abc import Iterator
 
+import strawberry
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import translation
 from django.utils.translation import gettext
-from graphql import GraphQLError
+from graphql import GraphQLError, StringValueNode, visit
+from graphql.language import Visitor
 from strawberry import relay
 from strawberry.extensions import FieldExtension, MaskErrors, SchemaExtension
+from strawberry.utils.logging import StrawberryLogger
 
 from api.context import viewer, viewer_from_context
+from api.errors import NUL, GraphQLCodedError, contains_nul, invalid_text_message
 from core.actor import acting_as
 from core.audit import audit_record
 from core.models import AuditResult
@@ -69,6 +75,85 @@ class CodeKnownErrors(SchemaExtension):
                 if isinstance(error.original_error, exception_type):
                     error.extensions = {**(error.extensions or {}), "code": code}
                     break
+
+
+def error_code(error: GraphQLError) -> str | None:
+    """The code a client will see for ``error``, or None for an unexpected error (a bug, masked in production).
+
+    Syntax and validation errors (no original exception) are the client's: ``graphql_invalid``.
+    """
+    code = (error.extensions or {}).get("code")
+    if code:
+        return code
+    original = error.original_error
+    if original is None:
+        return "graphql_invalid"
+    if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
+        return original.extensions["code"]
+    for exception_type, known in CodeKnownErrors.CODES:
+        if isinstance(original, exception_type):
+            return known
+    return None
+
+
+refusals_logger = logging.getLogger("api.refusals")
+
+
+class OneGridSchema(strawberry.Schema):
+    """Logs what went wrong by what it is: a bug at ERROR with its traceback, a refusal in one INFO line.
+
+    strawberry logs every error of a result at ERROR with a traceback; an anonymous request asking 25 protected
+    fields wrote 25 tracebacks, so a scan of the API filled the disk with noise that buried the real bugs.
+    """
+
+    def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
+        refused: Counter[str] = Counter()
+        for error in errors:
+            code = error_code(error)
+            if code is None or code == "internal_error":
+                StrawberryLogger.error(error, execution_context)
+            else:
+                refused[code] += 1
+        if refused:
+            operation = getattr(execution_context, "operation_name", None) or "-"
+            refusals_logger.info("refused %s (operation %s)",
+                                 ", ".join(f"{code} x{count}" for code, count in refused.items()), operation)
+
+
+class _NulFinder(Visitor):
+    found = False
+
+    def enter_string_value(self, node: StringValueNode, *_args):
+        if NUL in node.value:
+            self.found = True
+            return self.BREAK
+        return None
+
+
+class RefuseNulText(SchemaExtension):
+    """Refuses NUL in any text of an operation, in its literals or its variables, with ``invalid_text``.
+
+    PostgreSQL cannot store NUL in text: such a value used to fail deep in a query as an internal error.  Checked
+    once here for every String, ID and input of every operation, over HTTP and the websocket alike.  Placed after
+    the validation cache, so that it runs only for valid operations and before they execute.
+    """
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if not context.pre_execution_errors and self._has_nul(context):
+            context.pre_execution_errors = [GraphQLCodedError(invalid_text_message(), "invalid_text")]
+        yield
+
+    @staticmethod
+    def _has_nul(context) -> bool:
+        if contains_nul(context.variables):
+            return True
+        # The lexer refuses a raw NUL, so a literal can only hold one through an escape: no "\u", no walk.
+        if context.graphql_document is None or "\\u" not in (context.query or ""):
+            return False
+        finder = _NulFinder()
+        visit(context.graphql_document, finder)
+        return finder.found
 
 
 class MaskUnexpectedErrors(MaskErrors):
@@ -142,6 +227,7 @@ def protection_extensions() -> list:
         lambda: ParserCache(maxsize=limits["CACHE_SIZE"]),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=limits["CACHE_SIZE"]),
+        RefuseNulText,
     ]
     if not limits["INTROSPECTION"]:
         extensions += [DisableIntrospection, HideSuggestions]

@@ -26,7 +26,8 @@ from api.context import viewer
 from api.errors import GraphQLCodedError, MutationError, errors_from, not_authenticated
 from api.extensions import AuditMutation
 from api.fields import django_type
-from api.nodes import MODEL_ID
+from api.nodes import MODEL_ID, is_pk
+from api.paging import ListConnection
 from api.permissions import IsAuthenticated
 from api.watcher import Audience, watcher
 from core import selectors as feed_selectors
@@ -47,7 +48,7 @@ IDLE_RECHECK_SECONDS = 30.0
 def cursor_parse(value: str | None) -> int:
     if value is None or value == "":
         return 0
-    if not value.isdigit() or len(value) > 19:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:  # isdigit alone takes "²" and "٣"
         raise GraphQLCodedError(_("The cursor is not valid."), "invalid_cursor")
     return int(value)
 
@@ -121,7 +122,7 @@ class FeedQuery:
         latest = feed_selectors.change_visible_to(viewer(info).user).order_by("-id").values_list("id", flat=True).first()
         return str(latest or 0)
 
-    notifications: strawberry_django.relay.DjangoListConnection[NotificationType] = strawberry_django.connection(
+    notifications: ListConnection[NotificationType] = strawberry_django.connection(
         permission_classes=[IsAuthenticated], description="The viewer's inbox, newest first."
     )
 
@@ -130,7 +131,7 @@ class FeedQuery:
 class FeedMutation:
     @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[AuditMutation()])
     def mark_notification_read(self, info: strawberry.Info, id: relay.GlobalID) -> NotificationPayload:
-        if id.type_name != "Notification" or not str(id.node_id).isdigit():
+        if id.type_name != "Notification" or not is_pk(id.node_id):
             return NotificationPayload(errors=[MutationError(code="not_found", field="id", message=_("Notification not found."))])
         try:
             notification = notification_mark_read(user=viewer(info).user, notification_id=int(id.node_id))

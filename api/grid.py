@@ -14,13 +14,13 @@ from django.db.models import Count, Prefetch, Q
 from django.utils.translation import gettext as _
 from strawberry import relay
 from strawberry.scalars import JSON
-from strawberry_django.relay import DjangoCursorConnection
 
 from api.context import viewer
 from api.errors import GraphQLCodedError, MutationError, errors_from
 from api.extensions import AuditMutation
 from api.fields import django_type, field
-from api.nodes import MODEL_ID
+from api.nodes import MODEL_ID, is_pk
+from api.paging import CursorConnection, ListConnection
 from api.permissions import IsAuthenticated
 from gridapp import selectors, services
 from gridapp.crs import CRS, to_wgs84
@@ -258,7 +258,7 @@ def _coordinates(lat: float, lng: float, crs: CRS) -> tuple[float, float]:
 class GridQuery:
     grid: GridType | None = strawberry_django.node(permission_classes=[IsAuthenticated])
 
-    @strawberry_django.connection(strawberry_django.relay.DjangoListConnection[GridType],
+    @strawberry_django.connection(ListConnection[GridType],
                                   permission_classes=[IsAuthenticated],
                                   description="Current grids the viewer may see, by code; optionally of one community.")
     def grids(self, info: strawberry.Info, community_id: relay.GlobalID | None = None) -> Iterable[Grid]:
@@ -267,12 +267,12 @@ class GridQuery:
             grids = grids.filter(community_id=pk_of(community_id, "Community"))
         return grids
 
-    @strawberry_django.connection(strawberry_django.relay.DjangoListConnection[StreetType],
+    @strawberry_django.connection(ListConnection[StreetType],
                                   permission_classes=[IsAuthenticated], description="Current streets, by code.")
     def streets(self, info: strawberry.Info) -> Iterable[Street]:
         return selectors.streets_visible_to(viewer(info).user).current().order_by("code")
 
-    @strawberry_django.connection(strawberry_django.relay.DjangoListConnection[CommunityType],
+    @strawberry_django.connection(ListConnection[CommunityType],
                                   permission_classes=[IsAuthenticated], description="Current communities, by code.")
     def communities(self, info: strawberry.Info, street_id: relay.GlobalID | None = None) -> Iterable[Community]:
         communities = selectors.communities_visible_to(viewer(info).user).current().order_by("code")
@@ -280,7 +280,7 @@ class GridQuery:
             communities = communities.filter(street_id=pk_of(street_id, "Street"))
         return communities
 
-    @strawberry_django.connection(DjangoCursorConnection[BaseRecordType], permission_classes=[IsAuthenticated],
+    @strawberry_django.connection(CursorConnection[BaseRecordType], permission_classes=[IsAuthenticated],
                                   description="Base records the viewer may see: by grid, kind, map window or text "
                                               "(name, address or exact external id).")
     def records(self, info: strawberry.Info, grid_id: relay.GlobalID | None = None, kind: RecordKindEnum | None = None,
@@ -326,7 +326,7 @@ class GridQuery:
 
 
 def pk_of(global_id: relay.GlobalID, type_name: str) -> int:
-    if global_id.type_name != type_name or not str(global_id.node_id).isdigit():
+    if global_id.type_name != type_name or not is_pk(global_id.node_id):
         raise GraphQLCodedError(_("This id is not a %(type)s id.") % {"type": type_name}, "invalid_id")
     return int(global_id.node_id)
 
@@ -349,6 +349,6 @@ class GridMutation:
 
 
 def _visible_grid(user, global_id: relay.GlobalID) -> Grid | None:
-    if global_id.type_name != "Grid" or not str(global_id.node_id).isdigit():
+    if global_id.type_name != "Grid" or not is_pk(global_id.node_id):
         return None
     return selectors.grids_visible_to(user).filter(pk=int(global_id.node_id)).first()

@@ -13,10 +13,11 @@ import time
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.signing import BadSignature, Signer
-from django.http import FileResponse, HttpRequest, JsonResponse
+from django.http import FileResponse, HttpRequest
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from api.errors import json_error
 from gridapp.models import EventPhoto
 
 _signer = Signer(salt="onegrid.photo")
@@ -38,13 +39,12 @@ def photo_view(request: HttpRequest, token: str):
     try:
         photo_id, variant, expires = _signer.unsign(token).split(".")
     except (BadSignature, ValueError):
-        return JsonResponse({"error": {"code": "not_found", "message": _("No such photo.")}}, status=404)
+        return json_error(404, "not_found", _("No such photo."))
     if int(expires) < time.time():
-        return JsonResponse({"error": {"code": "link_expired", "message": _("This photo link has expired.")}},
-                            status=410)
+        return json_error(410, "link_expired", _("This photo link has expired."))
     name = EventPhoto.objects.filter(pk=int(photo_id)).values_list(VARIANTS.get(variant, "thumbnail"), flat=True).first()
     if name is None or not default_storage.exists(name):
-        return JsonResponse({"error": {"code": "not_found", "message": _("No such photo.")}}, status=404)
+        return json_error(404, "not_found", _("No such photo."))
     response = FileResponse(default_storage.open(name, "rb"), content_type="image/jpeg")
     response["Cache-Control"] = f"private, max-age={_window()}"
     response["X-Content-Type-Options"] = "nosniff"

@@ -1,6 +1,43 @@
 """Relay ids of model types."""
 
+import inspect
+import re
+
+from django.utils.translation import gettext as _
+from strawberry.extensions import FieldExtension
+
+from api.errors import GraphQLCodedError
+
 #: Set as ``_id_attr`` on every model type that implements ``relay.Node``.  Without it strawberry finds no
 #: ``NodeID`` annotation, so for *every* id it resolves it re-scans and re-evaluates every annotation of
 #: the class: 6 ms per object on the mobile home-screen query (bench/api.py), most of the request.
 MODEL_ID = "pk"
+
+
+#: Every node's id is its integer primary key: ASCII digits (``str.isdigit`` also takes "²", which ``int``
+#: refuses), short enough for a 64-bit column.
+_PK = re.compile(r"[0-9]{1,18}")
+
+
+def is_pk(text: object) -> bool:
+    """Whether a global id's node part can be a primary key."""
+    return isinstance(text, str) and _PK.fullmatch(text) is not None
+
+
+class NodeIdCheck(FieldExtension):
+    """``node(id:)`` / ``nodes(ids:)``: an id that cannot name a row is ``invalid_id``, not a failed query."""
+
+    def resolve(self, next_, source, info, **kwargs):
+        self._check(kwargs)
+        return next_(source, info, **kwargs)
+
+    async def resolve_async(self, next_, source, info, **kwargs):
+        self._check(kwargs)
+        result = next_(source, info, **kwargs)
+        return await result if inspect.isawaitable(result) else result
+
+    @staticmethod
+    def _check(kwargs: dict) -> None:
+        ids = kwargs.get("ids") or [kwargs.get("id")]
+        if any(global_id is not None and not is_pk(str(global_id.node_id)) for global_id in ids):
+            raise GraphQLCodedError(_("The id is not valid."), "invalid_id")

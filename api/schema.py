@@ -14,9 +14,10 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from api.accounts import AccountMutation, AccountQuery
 from api.audit import AuditQuery
 from api.events import EventMutation, EventQuery, EventSubscription
-from api.extensions import protection_extensions
+from api.extensions import OneGridSchema, protection_extensions
 from api.feed import FeedMutation, FeedQuery, FeedSubscription
 from api.grid import GridMutation, GridQuery
+from api.nodes import NodeIdCheck
 from api.permissions import IsAuthenticated
 from api.scalars import COLUMN_SCALARS, SCALAR_OVERRIDES
 from api.statistics import StatisticsQuery
@@ -26,7 +27,7 @@ from api.vision import VisionMutation, VisionQuery, VisionSubscription
 @strawberry.type
 class NodeQuery:
     node: relay.Node | None = strawberry_django.node(
-        permission_classes=[IsAuthenticated],
+        permission_classes=[IsAuthenticated], extensions=[NodeIdCheck()],
         description="Any object by its global id, if the viewer may see it (each type restricts its own queryset).",
     )
 
@@ -51,7 +52,7 @@ class QuerysetOptimizer(DjangoOptimizerExtension):
 
 def build_schema() -> strawberry.Schema:
     """The schema with the protections that ``settings.GRAPHQL`` asks for."""
-    return strawberry.Schema(
+    return OneGridSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

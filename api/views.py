@@ -5,8 +5,11 @@ from __future__ import annotations
 import orjson
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import OperationalError, connections
 from django.http import HttpRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -14,12 +17,12 @@ from strawberry.django.views import GraphQLView
 
 from accounts.services import AuthError, token_authenticate
 from api.context import Viewer, client_ip_from_scope_or_meta
+from api.errors import database_unavailable, database_unavailable_response, json_error
 from api.schema import schema
 
 
 def error_response(status: int, code: str, message: str, **extra) -> JsonResponse:
-    return JsonResponse({"data": None, "errors": [{"message": message, "extensions": {"code": code, **extra}}]},
-                        status=status)
+    return json_error(status, code, message, graphql=True, **extra)
 
 
 class RequestRefused(Exception):
@@ -38,6 +41,8 @@ class OneGridGraphQLView(GraphQLView):
     def dispatch(self, request: HttpRequest, *args, **kwargs):
         try:
             self._check_size(request)
+            # Connect before anything else: a database that is down is one coded 503, not an error per field.
+            connections["default"].ensure_connection()
             request.onegrid_viewer = self._viewer(request)
             response = super().dispatch(request, *args, **kwargs)
         except RequestRefused as refused:
@@ -46,12 +51,25 @@ class OneGridGraphQLView(GraphQLView):
             response = error_response(401, error.code, error.message)
             response["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{error.code}"'
             return response
+        except TooManyFilesSent:
+            return error_response(400, "too_many_files", _("Too many files in one request (limit %(limit)d).") % {
+                "limit": settings.DATA_UPLOAD_MAX_NUMBER_FILES})
+        except TooManyFieldsSent:
+            return error_response(400, "too_many_fields", _("Too many form fields in one request."))
+        except RequestDataTooBig:
+            return error_response(413, "document_too_large", _document_too_large())
+        except (MultiPartParserError, SuspiciousOperation):
+            return error_response(400, "bad_request", _("The multipart request is malformed."))
+        except OperationalError as error:
+            if database_unavailable(error):
+                return database_unavailable_response()
+            raise
         if response.status_code >= 400 and response.get("Content-Type", "").startswith("text/plain"):
             # strawberry answers transport errors in plain text; the app always gets GraphQL-shaped JSON.
             message = response.content.decode(errors="replace")[:300]
             if "not allowed when using GET" in message:
                 return error_response(405, "method_not_allowed", _("Mutations must be sent with POST."))
-            return error_response(response.status_code, "bad_request", message)
+            return error_response(response.status_code, "bad_request", _transport_message(message))
         return response
 
     def encode_json(self, data: object) -> bytes:
@@ -59,7 +77,21 @@ class OneGridGraphQLView(GraphQLView):
         # instead of \u escapes for Chinese text.
         return orjson.dumps(data, default=_json_default)
 
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses nesting deeper than 1,024 levels (json.loads recursed until a RecursionError, a 500) and
+        # raises a JSONDecodeError, which strawberry answers as a 400.
+        return orjson.loads(data)
+
     def parse_http_body(self, request):
+        if request.method == "POST" and "json" in (request.content_type or ""):
+            try:
+                body = request.body
+            except UnicodeDecodeError:
+                raise RequestRefused(400, "bad_request", _("The request body is not UTF-8.")) from None
+            # A GraphQL request is a JSON object (or a list of them); strawberry assumed one and failed on
+            # `null` or `"x"` with an AttributeError.
+            if body.lstrip(" \t\r\n")[:1] not in ("{", "["):
+                raise RequestRefused(400, "bad_request", _("The request body must be a JSON object."))
         data = super().parse_http_body(request)
         items = data if isinstance(data, list) else [data]
         if any(item.query and len(item.query.encode()) > settings.GRAPHQL["MAX_DOCUMENT_BYTES"] for item in items):
@@ -105,6 +137,17 @@ class OneGridGraphQLView(GraphQLView):
 
 
 _json_default = DjangoJSONEncoder().default
+
+
+def _transport_message(message: str) -> str:
+    """strawberry's plain-text reason for refusing a request, in the request's language."""
+    known = {
+        "Unable to parse request body as JSON": _("The request body is not valid JSON."),
+        "No GraphQL query found in the request": _("The request has no GraphQL query."),
+        "Unsupported content type": _("Send GraphQL as application/json, or as multipart/form-data with files."),
+        "File(s) missing in form data": _("A file named in the multipart map is missing."),
+    }
+    return known.get(message.strip(), _("This is not a valid GraphQL request: %(reason)s") % {"reason": message})
 
 
 def _document_too_large() -> str:

@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from strawberry import relay
 from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
-from strawberry_django.relay import DjangoCursorConnection
 
 from api.context import viewer
 from api.errors import GraphQLCodedError, MutationError, errors_from, not_authenticated
@@ -26,7 +25,8 @@ from api.extensions import AuditMutation
 from api.feed import visible_changes
 from api.fields import django_type, field
 from api.grid import PlaceType, pk_of
-from api.nodes import MODEL_ID
+from api.nodes import MODEL_ID, is_pk
+from api.paging import CursorConnection
 from api.permissions import IsAuthenticated
 from api.watcher import watcher
 from gridapp.models import EventPhoto
@@ -137,7 +137,7 @@ class CameraFilter:
 
 @strawberry.type
 class VisionQuery:
-    @strawberry_django.connection(DjangoCursorConnection[CameraType], permission_classes=[IsAuthenticated],
+    @strawberry_django.connection(CursorConnection[CameraType], permission_classes=[IsAuthenticated],
                                   description="The cameras the viewer may see (by their catalogue entry), by id.")
     def cameras(self, info: strawberry.Info, filter: CameraFilter | None = None) -> Iterable[Camera]:
         cameras = cameras_visible_to(viewer(info).user)
@@ -226,7 +226,7 @@ class VisionMutation:
                                      "the command centre): the training data of new detectors.")
     def box_event_photo(self, info: strawberry.Info, input: PhotoBoxesInput) -> PhotoBoxesPayload:
         try:
-            if input.photo_id.type_name != "EventPhoto" or not str(input.photo_id.node_id).isdigit():
+            if input.photo_id.type_name != "EventPhoto" or not is_pk(input.photo_id.node_id):
                 raise ValidationError({"photoId": ValidationError(_("Photo not found."), code="not_found")})
             if any(len(item.box) != 4 for item in input.boxes):
                 raise ValidationError({"boxes": ValidationError(_("A box is four numbers: x1, y1, x2, y2."),
@@ -267,7 +267,7 @@ class VisionSubscription:
             raise not_authenticated()
         await watcher.ensure_started()
         start = watcher.latest  # before reading the ticket: a change after this is not missed
-        pk = int(ticket.node_id) if ticket.type_name == "PhotoSuggestion" and ticket.node_id.isdigit() else None
+        pk = int(ticket.node_id) if ticket.type_name == "PhotoSuggestion" and is_pk(ticket.node_id) else None
         found = await _ticket_for(who.user, pk)
         if found is None:
             raise GraphQLCodedError(_("No such suggestion ticket (it may have expired)."), "not_found")
