@@ -64,9 +64,9 @@ def statistics_export(request: HttpRequest, fmt: str) -> HttpResponse:
     try:
         user = bearer_user(request)
     except AuthError as error:
+        return unauthorized(error)
     if any(contains_nul(values) for values in request.GET.lists()):
         return _error(400, "invalid_text", invalid_text_message())  # PostgreSQL cannot compare text with NUL
-        return unauthorized(error)
     try:
         group_by, period, filters = statistics_params_parse(request.GET)
     except ValidationError as error:
