@@ -7,32 +7,31 @@ token as ``/graphql/``; a session cookie does not count.  The figures are the vi
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import functools
 import unicodedata
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from io import BytesIO
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from strawberry import relay
 
+from accounts.services import AuthError, token_authenticate
 from api.errors import contains_nul, invalid_text_message, json_error
 from api.nodes import is_pk
-from accounts.services import AuthError, token_authenticate
 from api.statistics import statistics_compute, statistics_params_parse
 from gridapp.statistics import StatDimension, StatKey, StatPeriod, StatRow
 from vision.selectors import MAX_FLOW_HOURS, camera_flow, cameras_visible_to
 
-#: Chinese-capable families, most wanted first; matplotlib's own DejaVu Sans has no hanzi.
-CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
-                "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "Noto Sans CJK JP")
 CHART_BARS = 25  # more bars than a wall screen can label legibly
+CHART_SERIES = 8  # more colours than a reader tells apart in a legend: the rest are summed as "Other"
+#: Half the width a period's point stands for, so one day (or week, month) is not drawn on an axis of years.
+PERIOD_HALF_DAYS = {StatPeriod.DAY: 0.5, StatPeriod.WEEK: 3.5, StatPeriod.MONTH: 15.0}
 XLSX_FORMATS = {"text": "@", "count": "0", "rate": "0.0%", "hours": "0.0"}
 
 
@@ -71,11 +70,8 @@ def statistics_export(request: HttpRequest, fmt: str) -> HttpResponse:
         group_by, period, filters = statistics_params_parse(request.GET)
     except ValidationError as error:
         return _error(400, error.code, " ".join(error.messages))
-    # Without a Chinese font a chart is drawn in English: Chinese names would come out as boxes.
-    english = fmt in ("png", "svg") and cjk_font() is None
-    with translation.override("en") if english else contextlib.nullcontext():
-        rows, totals = statistics_compute(user, group_by=group_by, period=period, filters=filters)
-        response = _RENDERERS[fmt](group_by=group_by, period=period, rows=rows, totals=totals)
+    rows, totals = statistics_compute(user, group_by=group_by, period=period, filters=filters)
+    response = _RENDERERS[fmt](group_by=group_by, period=period, rows=rows, totals=totals)
     response["Cache-Control"] = "private, no-store"  # the viewer's own figures
     return response
 
@@ -173,102 +169,187 @@ def _xlsx(*, group_by: list[str], period: str | None, rows: list[StatRow], total
 
 
 @functools.cache
-def cjk_font() -> str | None:
-    """The first installed family of ``CJK_FAMILIES``, or None."""
+def chart_font() -> str:
+    """The family the charts draw text in: Noto Sans SC (SIL OFL 1.1, the files of notofonts/noto-cjk) from the
+    pinned PyPI package ``pylopdf-fonts-zh-cn``, registered with matplotlib by its path, so that every machine
+    ``make install`` set up draws Chinese names as themselves rather than as boxes, whatever fonts its system
+    has."""
     from matplotlib import font_manager
+    from pylopdf_fonts_zh_cn import sans_path
 
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    return next((family for family in CJK_FAMILIES if family in installed), None)
-
-
-def _series(rows: list[StatRow], dimension: str) -> list[tuple[StatKey, int, int]]:
-    """Cases and overdue cases per value of ``dimension``, summed over the other dimensions."""
-    sums = defaultdict(lambda: [0, 0])
-    for row in rows:
-        sums[row.keys[dimension]][0] += row.cases
-        sums[row.keys[dimension]][1] += row.overdue
-    return [(key, cases, overdue) for key, (cases, overdue) in sums.items()]
+    path = str(sans_path())
+    font_manager.fontManager.addfont(path)
+    return font_manager.FontProperties(fname=path).get_name()
 
 
-def chart_response(fmt: str, draw) -> HttpResponse:
-    """A 1920 x 1080 chart for the command-centre screen as PNG or SVG: ``draw(axes, font)`` fills it
-    (``font``: the installed CJK family, or None)."""
+def chart_figure(draw):
+    """A 1920 x 1080 figure for the command-centre screen, ``draw(axes)`` filling it, its text in
+    ``chart_font`` (DejaVu Sans for a sign the Chinese font lacks)."""
     from matplotlib import rc_context
     from matplotlib.figure import Figure
 
-    font = cjk_font()
-    # Fonts are looked up when the figure is drawn, so the settings hold until it is saved.
-    with rc_context({"font.family": "sans-serif", "font.sans-serif": [font] if font else ["DejaVu Sans"],
-                     "font.size": 15, "axes.titlesize": 22, "axes.spines.top": False, "axes.spines.right": False}):
+    with rc_context(_CHART_STYLE | {"font.sans-serif": [chart_font(), "DejaVu Sans"]}):
         figure = Figure(figsize=(16, 9), dpi=120, layout="constrained")
-        draw(figure.add_subplot(), font)
-        buffer = BytesIO()
+        draw(figure.add_subplot())
+    return figure
+
+
+_CHART_STYLE = {"font.family": "sans-serif", "font.size": 15, "axes.titlesize": 22, "axes.spines.top": False,
+                "axes.spines.right": False}
+
+
+def chart_response(fmt: str, figure) -> HttpResponse:
+    """``figure`` as PNG or SVG."""
+    from matplotlib import rc_context
+
+    buffer = BytesIO()
+    # Fonts are looked up when the figure is drawn, so the settings hold until it is saved.
+    with rc_context(_CHART_STYLE | {"font.sans-serif": [chart_font(), "DejaVu Sans"]}):
         figure.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
     return HttpResponse(buffer.getvalue(), content_type="image/png" if fmt == "png" else "image/svg+xml")
 
 
 def _chart(*, fmt: str, group_by: list[str], period: str | None, rows: list[StatRow],
            totals: StatRow) -> HttpResponse:
-    dimension = StatDimension(group_by[0])
-    series = _series(rows, dimension)
+    return chart_response(fmt, statistics_figure(group_by=group_by, period=period, rows=rows, totals=totals))
 
-    def draw(axes, font) -> None:
-        if not series:
+
+def statistics_figure(*, group_by: list[str], period: str | None, rows: list[StatRow], totals: StatRow):
+    """The chart of the figures, every dimension drawn, names in the reader's language: over time when grouped by
+    period (a line per value of the other dimensions), else bars per value of the first dimension, split by
+    the values of the others."""
+    dimensions = [StatDimension(name) for name in group_by]
+    over_time = StatDimension.PERIOD in dimensions
+    axis = StatDimension.PERIOD if over_time else dimensions[0]
+    others = [dimension for dimension in dimensions if dimension != axis]
+
+    def draw(axes) -> None:
+        if not rows:
             axes.text(0.5, 0.5, _("No events"), ha="center", va="center", fontsize=28, transform=axes.transAxes)
             axes.set_axis_off()
-        elif dimension == StatDimension.PERIOD:
-            _lines(axes, series, period)
+        elif over_time:
+            _lines(axes, rows, others, period)
         else:
-            _bars(axes, series, dimension, drawable=font is not None)
-        title = (_("Cases by %(dimension)s") % {"dimension": StatPeriod(period).label if
-                                                 dimension == StatDimension.PERIOD else dimension.label})
+            _bars(axes, rows, axis, others)
+        names = [str(StatPeriod(period).label) if d == StatDimension.PERIOD else str(d.label) for d in dimensions]
+        title = _("Cases by %(dimension)s") % {"dimension": " × ".join(names)}
         summary = _("%(cases)d cases, %(overdue)d overdue (%(rate).1f%%)") % {
             "cases": totals.cases, "overdue": totals.overdue, "rate": totals.overdue_rate * 100}
         axes.set_title(f"{title}\n{summary}", loc="left")
 
-    return chart_response(fmt, draw)
+    return chart_figure(draw)
 
 
-def _lines(axes, series: list[tuple[StatKey, int, int]], period: str | None) -> None:
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+def _series_name(row: StatRow, dimensions: list[StatDimension]) -> str:
+    return " · ".join(row.keys[dimension].label for dimension in dimensions)
 
-    series = sorted(series, key=lambda item: item[0].code)
-    days = [date.fromisoformat(key.code) for key, _cases, _overdue in series]
-    axes.plot(days, [cases for _key, cases, _overdue in series], marker="o", linewidth=3, label=_("Cases"))
-    axes.plot(days, [overdue for _key, _cases, overdue in series], marker="o", linewidth=3, color="#c53030",
-              label=_("Overdue"))
-    locator = AutoDateLocator()
-    axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    axes.set_xlabel(str(StatPeriod(period).label))
+
+def _top_series(rows: list[StatRow], dimensions: list[StatDimension]) -> list[str]:
+    """The names of the ``CHART_SERIES`` combinations of ``dimensions`` with the most cases (ties by name); the
+    others are drawn together as "Other"."""
+    cases = defaultdict(int)
+    for row in rows:
+        cases[_series_name(row, dimensions)] += row.cases
+    return sorted(cases, key=lambda name: (-cases[name], name))[:CHART_SERIES]
+
+
+def _lines(axes, rows: list[StatRow], others: list[StatDimension], period: str | None) -> None:
+    """Cases (and overdue) per period; split by the other dimensions, one line per value (the largest
+    ``CHART_SERIES``, the rest as "Other")."""
+    days = sorted({date.fromisoformat(row.keys[StatDimension.PERIOD].code) for row in rows})
+    lines: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    if others:
+        top = set(_top_series(rows, others))
+        for row in rows:
+            name = _series_name(row, others)
+            lines[name if name in top else _("Other")][date.fromisoformat(row.keys[StatDimension.PERIOD].code)] += \
+                row.cases
+        order = [*sorted(top, key=lambda name: -sum(lines[name].values())), _("Other")]
+        for name in (name for name in order if name in lines):
+            axes.plot(days, [lines[name][day] for day in days], marker="o", linewidth=2.5, label=name)
+    else:
+        for row in rows:
+            day = date.fromisoformat(row.keys[StatDimension.PERIOD].code)
+            lines[_("Cases")][day] += row.cases
+            lines[_("Overdue")][day] += row.overdue
+        axes.plot(days, [lines[_("Cases")][day] for day in days], marker="o", linewidth=3, label=_("Cases"))
+        axes.plot(days, [lines[_("Overdue")][day] for day in days], marker="o", linewidth=3, color="#c53030",
+                  label=_("Overdue"))
+    _period_axis(axes, days, period)
     axes.set_ylabel(_("Number of cases"))
     axes.set_ylim(bottom=0)
     axes.yaxis.get_major_locator().set_params(integer=True)
     axes.grid(axis="y", alpha=0.3)
-    axes.legend(loc="upper left")
+    axes.legend(loc="upper left", fontsize=12 if others else None)
 
 
-def _bars(axes, series: list[tuple[StatKey, int, int]], dimension: StatDimension, *, drawable: bool) -> None:
-    """Cases and overdue side by side per value, the most cases on top."""
-    shown = sorted(series, key=lambda item: (-item[1], item[0].code))[:CHART_BARS][::-1]
-    places = range(len(shown))
-    cases = axes.barh([y + 0.2 for y in places], [item[1] for item in shown], height=0.4, label=_("Cases"),
-                      color="#2b6cb0")
-    overdue = axes.barh([y - 0.2 for y in places], [item[2] for item in shown], height=0.4, label=_("Overdue"),
-                        color="#c53030")
-    axes.bar_label(cases, padding=4, fontsize=12)
-    axes.bar_label(overdue, padding=4, fontsize=12)
-    # A name the font cannot draw would be a row of boxes: its code is readable.
-    axes.set_yticks(list(places), [key.label if drawable or key.label.isascii() else key.code
-                                   for key, _cases, _overdue in shown])
+def _period_axis(axes, days: list[date], period: str | None) -> None:
+    """The time axis spans the periods drawn (half a period either side), one tick per period while they fit."""
+    from matplotlib.dates import AutoDateLocator
+
+    half = timedelta(days=PERIOD_HALF_DAYS[StatPeriod(period)])
+    axes.set_xlim(datetime.combine(days[0], time()) - half, datetime.combine(days[-1], time()) + half)
+    if len(days) <= 12:
+        axes.set_xticks(days, [day.strftime("%Y-%m" if period == StatPeriod.MONTH else "%Y-%m-%d") for day in days])
+    else:
+        _date_axis(axes, AutoDateLocator(), None)
+    axes.set_xlabel(str(StatPeriod(period).label))
+
+
+def _date_axis(axes, locator, zone) -> None:
+    """Dates and times in figures (2026-11-25, 14:00), not month names in English on a Chinese chart."""
+    from matplotlib.dates import ConciseDateFormatter
+
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(
+        locator, tz=zone, formats=["%Y", "%Y-%m", "%m-%d", "%H:%M", "%H:%M", "%H:%M:%S"],
+        zero_formats=["", "%Y", "%Y-%m", "%m-%d", "%H:%M", "%H:%M"],
+        offset_formats=["", "%Y", "%Y-%m", "%Y-%m-%d", "%Y-%m-%d", "%Y-%m-%d %H:%M"]))
+
+
+def _bars(axes, rows: list[StatRow], dimension: StatDimension, others: list[StatDimension]) -> None:
+    """Cases per value of ``dimension``, the most on top: beside the overdue when it is the only dimension, else
+    stacked by the values of the others (the largest ``CHART_SERIES``, the rest as "Other") with the overdue
+    written at the bar's end."""
+    totals: dict[StatKey, list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        totals[row.keys[dimension]][0] += row.cases
+        totals[row.keys[dimension]][1] += row.overdue
+    shown = sorted(totals, key=lambda key: (-totals[key][0], key.code))[:CHART_BARS][::-1]
+    places = list(range(len(shown)))
+    if others:
+        top = _top_series(rows, others)
+        stacks: dict[str, dict[StatKey, int]] = defaultdict(lambda: defaultdict(int))
+        for row in rows:
+            name = _series_name(row, others)
+            stacks[name if name in top else _("Other")][row.keys[dimension]] += row.cases
+        left = [0] * len(shown)
+        for name in (name for name in [*top, _("Other")] if name in stacks):
+            widths = [stacks[name][key] for key in shown]
+            axes.barh(places, widths, left=left, height=0.7, label=name,
+                      color="#a0aec0" if name == _("Other") else None)
+            left = [a + b for a, b in zip(left, widths, strict=True)]
+        for place, key in zip(places, shown, strict=True):
+            cases, overdue = totals[key]
+            axes.annotate(_("%(cases)d (%(overdue)d overdue)") % {"cases": cases, "overdue": overdue},
+                          xy=(cases, place), xytext=(4, 0), textcoords="offset points", va="center", fontsize=12)
+        axes.legend(loc="lower right", fontsize=12, title=" · ".join(str(d.label) for d in others))
+    else:
+        cases = axes.barh([y + 0.2 for y in places], [totals[key][0] for key in shown], height=0.4,
+                          label=_("Cases"), color="#2b6cb0")
+        overdue = axes.barh([y - 0.2 for y in places], [totals[key][1] for key in shown], height=0.4,
+                            label=_("Overdue"), color="#c53030")
+        axes.bar_label(cases, padding=4, fontsize=12)
+        axes.bar_label(overdue, padding=4, fontsize=12)
+        axes.legend(loc="lower right")
+    axes.set_yticks(places, [key.label for key in shown])
     axes.set_xlabel(_("Number of cases"))
     axes.set_ylabel(str(dimension.label))
     axes.xaxis.get_major_locator().set_params(integer=True)
     axes.grid(axis="x", alpha=0.3)
-    axes.legend(loc="lower right")
-    if len(series) > CHART_BARS:
+    if len(totals) > CHART_BARS:
         axes.annotate(_("The %(count)d with the most cases of %(total)d.") % {"count": CHART_BARS,
-                                                                              "total": len(series)},
+                                                                              "total": len(totals)},
                       xy=(1, 1.01), xycoords="axes fraction", ha="right", fontsize=12)
 
 
@@ -301,29 +382,35 @@ def camera_flow_export(request: HttpRequest, fmt: str) -> HttpResponse:
     if camera is None:
         return _error(404, "not_found", _("Camera not found."))
     series = camera_flow(camera, hours=hours)
-    points, threshold = series.points, series.threshold
+    return chart_response(fmt, flow_figure(name=camera.record.name, hours=hours, points=series.points,
+                                           threshold=series.threshold, now=timezone.now()))
 
-    def draw(axes, font) -> None:
-        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+def flow_figure(*, name: str, hours: int, points: list, threshold: int | None, now):
+    """A camera's people flow over the last ``hours`` before ``now``: the axis spans those hours, however few
+    points there are, in local time."""
+    def draw(axes) -> None:
+        from matplotlib.dates import AutoDateLocator
 
         if not points:
             axes.text(0.5, 0.5, _("No flow counted"), ha="center", va="center", fontsize=28,
                       transform=axes.transAxes)
             axes.set_axis_off()
         else:
-            moments = [timezone.localtime(moment) for moment, _count in points]
+            zone = timezone.get_current_timezone()
+            moments = [timezone.localtime(moment, zone) for moment, _count in points]
             axes.plot(moments, [count for _moment, count in points], marker="o", linewidth=2.5, color="#1f6feb",
                       label=_("People"))
             if threshold is not None:
                 axes.axhline(threshold, color="#d1242f", linestyle="--", linewidth=2, label=_("Alert threshold"))
-            locator = AutoDateLocator()
-            axes.xaxis.set_major_locator(locator)
-            axes.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=timezone.get_current_timezone()))
-            axes.set_ylim(bottom=0)
+            axes.set_xlim(timezone.localtime(now - timedelta(hours=hours), zone), timezone.localtime(now, zone))
+            _date_axis(axes, AutoDateLocator(tz=zone), zone)
+            # Room above the highest point and the threshold line for the legend.
+            axes.set_ylim(0, max([threshold or 0, *(count for _moment, count in points), 1]) * 1.25)
+            axes.yaxis.get_major_locator().set_params(integer=True)
             axes.grid(axis="y", alpha=0.3)
             axes.legend(loc="upper left")
-        name = camera.record.name if font else camera.record.external_id
         axes.set_title(_("People flow at %(camera)s, last %(hours)d hours") % {"camera": name, "hours": hours},
                        loc="left")
 
-    return chart_response(fmt, draw)
+    return chart_figure(draw)

@@ -247,16 +247,15 @@ def test_the_workbook(data, users, district, token_for):
     assert sheet.column_dimensions["D"].width >= shown
 
 
-@pytest.mark.parametrize("query", ["groupBy=street,category", "groupBy=period,street&period=day"])
-def test_the_charts(data, users, token_for, monkeypatch, query):
-    import api.exports
-
-    monkeypatch.setattr(api.exports, "cjk_font", lambda: None)  # as on a server without Chinese fonts
+@pytest.mark.parametrize("query", ["groupBy=street,category", "groupBy=period,street&period=day",
+                                   "groupBy=category,street,period&period=week"])
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_charts(data, users, token_for, query, language):
     token = token_for(users["operator"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        png = export(f"/exports/event-statistics.png?{query}", token, language="zh-hans")
-        svg = export(f"/exports/event-statistics.svg?{query}", token, language="zh-hans")
+        png = export(f"/exports/event-statistics.png?{query}", token, language=language)
+        svg = export(f"/exports/event-statistics.svg?{query}", token, language=language)
     assert not [w for w in caught if "missing from font" in str(w.message)]  # no boxes for Chinese names
     assert png.status_code == 200 and png["Content-Type"] == "image/png"
     assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
@@ -265,6 +264,36 @@ def test_the_charts(data, users, token_for, monkeypatch, query):
     assert image.size == (1920, 1080)
     assert svg.status_code == 200 and svg["Content-Type"] == "image/svg+xml"
     assert ElementTree.fromstring(svg.content).tag.endswith("svg")
+
+
+def test_a_chart_draws_every_dimension(data, users, token_for):
+    token = token_for(users["operator"])
+
+    def png(query: str) -> bytes:
+        response = export(f"/exports/event-statistics.png?{query}", token, language="zh-hans")
+        assert response.status_code == 200
+        return response.content
+
+    assert png("groupBy=street,category") != png("groupBy=street")
+    assert png("groupBy=street,category") != png("groupBy=street,department")
+    assert png("groupBy=period,category&period=day") != png("groupBy=period&period=day")
+
+
+@pytest.mark.parametrize(("language", "category"), [("zh-hans", "街头散发广告"), ("en", "Leaflets handed out in the street")])
+def test_a_chart_names_streets_and_categories_in_the_readers_language(data, users, district, language, category):
+    from django.utils import translation
+
+    from api.exports import statistics_figure
+
+    with translation.override(language):
+        rows = event_statistics(user=users["operator"], group_by=["street", "category"])
+        totals = event_statistics_totals(user=users["operator"])
+        figure = statistics_figure(group_by=["street", "category"], period=None, rows=rows, totals=totals)
+    axes = figure.axes[0]
+    assert [label.get_text() for label in axes.get_yticklabels()] == [data["street_b"].name, district.street.name]
+    assert category in [text.get_text() for text in axes.get_legend().get_texts()]
+    assert axes.get_title(loc="left").startswith("按街道 × 事件类别统计案件" if language == "zh-hans"
+                                                  else "Cases by Street × Category")
 
 
 def test_exports_need_a_token_and_sensible_parameters(users, district, token_for):
