@@ -1,4 +1,4 @@
-"""``/healthz``: the database, the Celery broker and the channel layer, each timed."""
+"""``/healthz``: the database, the Celery broker, the channel layer and the detectors, each timed."""
 
 from __future__ import annotations
 
@@ -53,9 +53,20 @@ def _channel_layer() -> dict:
     return {"backend": type(layer).__name__}
 
 
+def _detectors() -> dict:
+    """Not ok when the AI is off here (no detector, or a registered detector's file missing), naming what."""
+    from vision.registry import DETECTORS_HINT, detectors_state
+
+    state = detectors_state()
+    found = {"ok": not state.off, "models": list(state.models), "missing_files": list(state.files),
+             "unserved_classes": list(state.unserved)}
+    return {**found, "error": f"{state}. {DETECTORS_HINT}"} if state.off else found
+
+
 @require_GET
 def healthz(request):
-    checks = {"database": _timed(_database), "broker": _timed(_broker), "channel_layer": _timed(_channel_layer)}
+    checks = {"database": _timed(_database), "broker": _timed(_broker), "channel_layer": _timed(_channel_layer),
+              "detectors": _timed(_detectors)}
     healthy = all(check["ok"] for check in checks.values())
     return JsonResponse(
         {"status": "ok" if healthy else "degraded", "mode": settings.ONEGRID_ENV, "checks": checks},

@@ -241,7 +241,8 @@ class VisionMutation:
     @strawberry.mutation(permission_classes=[IsAuthenticated],
                          description="Look at a photo before reporting it: the detectors suggest categories and a "
                                      "description.  The photo is not stored.  When the detectors take longer than "
-                                     "the server waits, the answer is a `ticket` for `photoSuggestions`.")
+                                     "the server waits, the answer is a `ticket` for `photoSuggestions`.  The error "
+                                     "`detectors_unavailable` says that no detector is installed on the server.")
     def suggest_event_categories(self, info: strawberry.Info, photo: Upload) -> PhotoSuggestionPayload:
         try:
             found = photo_suggestions_or_ticket(upload=photo, user=viewer(info).user)

@@ -9,12 +9,17 @@ class VisionConfig(AppConfig):
     verbose_name = _("Cameras and AI")
 
     def ready(self) -> None:
+        from celery.signals import worker_ready
         from django.conf import settings
+        from django.core import checks
 
         from gridapp.verification import site_check_register
+        from vision.checks import detectors_check
         from vision.verification import camera_site_check
 
         site_check_register(camera_site_check)  # a camera's incident is verified once it shows the place clear
+        checks.register(detectors_check, "vision")
+        worker_ready.connect(_worker_warn, weak=False)  # a Celery worker runs no system checks
         if settings.VISION_PRELOAD:
             import threading
 
@@ -30,3 +35,16 @@ def _preload() -> None:
         detectors_preload()
     finally:
         connections.close_all()  # this thread's connections
+
+
+def _worker_warn(**kwargs) -> None:
+    import logging
+
+    from django.db import connection
+
+    from vision.registry import detectors_warn
+
+    try:
+        detectors_warn(logging.getLogger("vision"))
+    finally:
+        connection.close()  # the worker's main process keeps no connection of its own

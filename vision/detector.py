@@ -146,9 +146,10 @@ def detectors_preload() -> None:
     weights and the predictor's first-call setup."""
     import logging
 
-    from vision.registry import models_serving
+    from vision.registry import detectors_warn, models_serving
 
     try:
+        detectors_warn(logging.getLogger(__name__))  # a server that would answer every photo detectors_unavailable
         for model in models_serving():
             detector_for(model).detect([Image.new("RGB", (model.image_size, model.image_size * 3 // 4))])
     except Exception:  # a missing table or file must not take the process down: loading on first use reports it

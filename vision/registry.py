@@ -10,6 +10,7 @@ and a vehicle detector (YOLO11n-seg).  Production drops in the official COCO wei
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -202,3 +203,60 @@ def algorithm_readiness(algorithms: Iterable[str]) -> list[Readiness]:
             models=tuple(sorted({str(serving[name]) for name in served})),
             missing=tuple(sorted(set(needs) - set(served)))))
     return found
+
+
+@dataclass(frozen=True)
+class DetectorsState:
+    """Whether the AI is on here (``detectors_state``)."""
+
+    models: tuple[str, ...]  # the model versions serving a class, e.g. "person v1"
+    files: tuple[str, ...]  # "person v1 (pt): /path": registered and active, but the file is not on this machine
+    unserved: tuple[str, ...]  # classes suggestions or enabled camera rules need that no model here detects
+
+    @property
+    def off(self) -> bool:
+        """No detector at all, or a registered one whose file is missing: the AI is silently off or half off.
+        Classes no model detects are not a fault (the offline models know no garbage); cameras show them."""
+        return not self.models or bool(self.files)
+
+    def __str__(self) -> str:
+        parts = [] if self.models else ["no detector is installed"]
+        if self.files:
+            parts.append(f"registered detector files are missing: {'; '.join(self.files)}")
+        return "; ".join(parts)
+
+
+def detectors_state() -> DetectorsState:
+    """Which models serve here, which active registrations have no file on this machine, and which classes that
+    photo suggestions or the enabled camera rules need no model detects.  A database without the tables raises
+    ``DatabaseError``."""
+    from vision.models import CameraRule
+    from vision.suggestions import WANTED
+
+    needed = set(WANTED)
+    for algorithm in CameraRule.objects.filter(enabled=True, camera__enabled=True).values_list(
+            "algorithm", flat=True).distinct():
+        needed |= NEEDS.get(algorithm, frozenset())
+    serving = serving_models()
+    files = [f"{model.label}: {model.path}" for model in DetectorModel.objects.filter(active=True)
+             if not model.path.exists()]
+    return DetectorsState(models=tuple(sorted({str(model) for model in serving.values()})), files=tuple(sorted(files)),
+                          unserved=tuple(sorted(needed - set(serving))))
+
+
+#: What a newcomer or an operator does about missing detectors.
+DETECTORS_HINT = ("Run `manage.py install_models` (part of `make run`) to fetch and register the offline detectors, "
+                  "or register your own in the admin.")
+
+
+def detectors_warn(logger: logging.Logger) -> DetectorsState | None:
+    """Log a warning, at a process's start, when the AI is off (``DetectorsState.off``); a database not migrated
+    yet is left to the other checks (returns None)."""
+    try:
+        state = detectors_state()
+    except DatabaseError:
+        return None
+    if state.off:
+        logger.warning("The AI is off: %s. Photo suggestions answer detectors_unavailable and camera rules without "
+                       "a detector record nothing. %s", state, DETECTORS_HINT)
+    return state

@@ -10,6 +10,7 @@ human report of the same category nearby), with the annotated picture as its evi
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,7 +31,7 @@ from vision.detector import detector_for
 from vision.evidence import evidence_render
 from vision.frames import Frame, frame_size
 from vision.models import Camera, CameraRule, CameraStatus, FlowSample, Situation, Snapshot
-from vision.registry import models_serving
+from vision.registry import DETECTORS_HINT, models_serving
 from vision.rules import NEEDS, Algorithm, Verdict, evaluate
 from vision.verification import camera_resolutions_confirmed, recurrence_target
 
@@ -92,11 +93,14 @@ def snapshots_recorded(keys: Iterable[tuple[int, datetime]]) -> set[tuple[int, d
 
 def pictures_detect(pictures: Sequence[Picture]) -> list[Seen]:
     """What the detectors see in each picture: one inference call per model for all of them, only the models
-    (and the classes) the cameras' rules need."""
+    (and the classes) the cameras' rules need; ``Seen.unserved`` names the classes needed that no installed
+    model detects (the rules that need only those are skipped when recorded)."""
     needs = {picture.camera.pk: _classes_needed(picture.camera) for picture in pictures}
     found: list[list[Detection]] = [[] for _picture in pictures]
     used: list[set[str]] = [set() for _picture in pictures]
-    for model in models_serving(set().union(*needs.values())) if pictures else []:
+    serving = models_serving(set().union(*needs.values())) if pictures else []
+    served = set().union(*(model.classes for model in serving))
+    for model in serving:
         indexes = [index for index, picture in enumerate(pictures) if model.classes & needs[picture.camera.pk]]
         if not indexes:
             continue
@@ -105,7 +109,8 @@ def pictures_detect(pictures: Sequence[Picture]) -> list[Seen]:
         for index, detections in zip(indexes, batches, strict=True):
             found[index].extend(d for d in detections if d.label in needs[pictures[index].camera.pk])
             used[index].add(detector.name)
-    return [Seen(picture, found[index], ", ".join(sorted(used[index]))) for index, picture in enumerate(pictures)]
+    return [Seen(picture, found[index], ", ".join(sorted(used[index])), frozenset(needs[picture.camera.pk] - served))
+            for index, picture in enumerate(pictures)]
 
 
 def _classes_needed(camera: Camera) -> set[str]:
@@ -119,6 +124,7 @@ class Seen:
     picture: Picture
     detections: Sequence[Detection]
     models_used: str = ""
+    unserved: frozenset[str] = frozenset()  # classes its rules need that no installed model detects
 
 
 def snapshots_record(batch: Sequence[Seen]) -> list[SnapshotOutcome]:
@@ -229,6 +235,10 @@ class _Recording:
         for rule in self.rules[camera.pk]:
             if not _in_schedule(rule, at):
                 continue
+            if NEEDS[rule.algorithm] <= seen.unserved:
+                # No detector looked for what it counts: zero people would be recorded as if nobody were there.
+                _blind_rule_warn(rule, seen.unserved)
+                continue
             verdict, rule.state = evaluate(rule.algorithm, detections=detections, at=at, zone=rule.zone,
                                            params=rule.params, state=rule.state)
             if verdict.flow is not None:
@@ -297,6 +307,19 @@ class _Recording:
         self.written.append(situation.evidence.name)
         if old:
             transaction.on_commit(lambda: default_storage.delete(old))
+
+
+_blind_warned: dict[tuple[str, frozenset[str]], float] = {}
+BLIND_WARN_SECONDS = 600  # one warning per algorithm and missing classes per process this often, not per picture
+
+
+def _blind_rule_warn(rule: CameraRule, unserved: frozenset[str]) -> None:
+    key = (rule.algorithm, unserved & NEEDS[rule.algorithm])
+    now = time.monotonic()
+    if now - _blind_warned.get(key, -BLIND_WARN_SECONDS) >= BLIND_WARN_SECONDS:
+        _blind_warned[key] = now
+        log.warning("%s rules are skipped (camera %s and any other): no installed detector detects %s. %s",
+                    rule.algorithm, rule.camera_id, ", ".join(sorted(key[1])), DETECTORS_HINT)
 
 
 def _in_schedule(rule: CameraRule, at: datetime) -> bool:

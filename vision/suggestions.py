@@ -71,15 +71,21 @@ class PhotoSuggestions:
 def photo_suggestions_or_ticket(*, upload, user, wait: float | None = None) -> PhotoSuggestions | PhotoSuggestion:
     """What the installed detectors suggest for a photo (an upload or bytes; checked like a report's photo) if
     they answer within ``wait`` seconds (``VISION_SUGGEST_WAIT_SECONDS``), else a ticket for ``user``: the
-    subscription ``photoSuggestions`` delivers the answer.  Without any installed model the answer is empty,
-    not an error.
+    subscription ``photoSuggestions`` delivers the answer.
 
-    Raises ``ValidationError`` at once for a bad photo, with the codes of ``gridapp.photos.photo_ingest``
-    (``not_an_image``, ``file_too_large``, ...); ``busy`` when ``VISION_SUGGEST_QUEUE`` photos wait already;
-    ``detectors_failed`` when the detectors fail while the caller waits.
+    Raises ``ValidationError`` at once: ``detectors_unavailable`` when no installed detector serves any class
+    that suggests a category (an empty answer would pass for "nothing there"); for a bad photo, the codes of
+    ``gridapp.photos.photo_ingest`` (``not_an_image``, ``file_too_large``, ...); ``busy`` when
+    ``VISION_SUGGEST_QUEUE`` photos wait already; ``detectors_failed`` when the detectors fail while the caller
+    waits.
     """
     wait = settings.VISION_SUGGEST_WAIT_SECONDS if wait is None else wait
-    job = _Job(_photo_image(upload), _models())
+    models = _models()
+    if not models:
+        raise ValidationError(_("Photo suggestions are unavailable: no detector is installed on this server. "
+                                "Report without them; an administrator can install the detectors."),
+                              code="detectors_unavailable")
+    job = _Job(_photo_image(upload), models)
     with _queue_lock:  # a flood of photos must not pile up pictures in memory behind the detectors
         global _queued
         if _queued >= settings.VISION_SUGGEST_QUEUE:
