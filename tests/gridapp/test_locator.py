@@ -66,6 +66,42 @@ def test_points_on_shared_borders_and_vertices_follow_the_lowest_code_rule(demo_
     assert layer.locate_many(np.array(xs), np.array(ys)).tolist() == expected
 
 
+def test_points_a_hair_from_an_edge_get_the_exact_answer(demo_layer):
+    """Line cells answer by the side of an edge; a point too close to call is tested exactly, so nothing changes."""
+    grids, layer = demo_layer
+    assert len(layer.lines) > 0.9 * len(layer.candidates)  # most mixed cells are answered without geometry
+    rng = np.random.default_rng(8)
+    xs, ys = [], []
+    for grid in grids[::7]:
+        coords = np.asarray(grid.polygon.exterior.coords)
+        for (ax, ay), (bx, by) in zip(coords[:-1], coords[1:], strict=True):
+            t = rng.uniform(0.05, 0.95)
+            nx, ny = by - ay, ax - bx  # a normal of the edge
+            for offset in (1e-16, -1e-16, 1e-13, -1e-13, 1e-9, -1e-9):
+                xs.append(ax + t * (bx - ax) + offset * nx)
+                ys.append(ay + t * (by - ay) + offset * ny)
+    expected = [naive(grids, x, y) for x, y in zip(xs, ys, strict=True)]
+    assert [layer.locate(x, y) for x, y in zip(xs, ys, strict=True)] == expected
+    assert layer.locate_many(np.array(xs), np.array(ys)).tolist() == expected
+
+
+def test_many_points_are_located_in_chunks_side_by_side_with_the_same_answers(demo_layer, monkeypatch):
+    import gridapp.locator as locator
+
+    grids, layer = demo_layer
+    rng = np.random.default_rng(9)
+    min_x, min_y, max_x, max_y = district_outline().bounds
+    xs = rng.uniform(min_x - 0.01, max_x + 0.01, 4000)
+    ys = rng.uniform(min_y - 0.01, max_y + 0.01, 4000)
+    xs[::97], ys[::89] = np.nan, np.inf
+    alone = layer.locate_many(xs, ys)
+    monkeypatch.setattr(locator, "PARALLEL_CHUNK", 300)
+    monkeypatch.setattr(locator, "_workers", lambda: 2)
+    assert layer.locate_many(xs, ys).tolist() == alone.tolist()
+    assert alone.tolist() == [naive(grids, x, y) if np.isfinite(x) and np.isfinite(y) else OUTSIDE
+                              for x, y in zip(xs, ys, strict=True)]
+
+
 def test_nan_and_far_away_points_are_outside(demo_layer):
     _grids, layer = demo_layer
     assert layer.locate_many(np.array([np.nan, 0.0, 121.5]), np.array([36.06, np.nan, 31.2])).tolist() == [-1, -1, -1]
