@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import orjson
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -154,6 +156,22 @@ def _document_too_large() -> str:
     return _("The GraphQL document is too large (limit %(limit)d bytes).") % {
         "limit": settings.GRAPHQL["MAX_DOCUMENT_BYTES"]
     }
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    """Django's ``handler500`` (any view): JSON like every other error; a database outage is a 503.
+
+    Called by Django inside its ``except`` block, so the exception is ``sys.exc_info()``'s.
+    """
+    error = sys.exc_info()[1]
+    if error is not None and database_unavailable(error):
+        return database_unavailable_response()
+    return json_error(500, "internal_error", _("Internal server error."))
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django's ``handler400`` (a malformed request to any view, e.g. too many form fields): JSON, not HTML."""
+    return json_error(400, "bad_request", _("The request is malformed."))
 
 
 graphql_view = csrf_exempt(

@@ -132,11 +132,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
     }
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-onegrid.sqlite3")}
-elif env_bool("DB_POOL", True) and not DATABASES["default"].get("CONN_MAX_AGE"):
-    # Under ASGI every request would otherwise open its own connection (several ms on each request);
-    # psycopg's pool keeps a few per process.
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1, "max_size": env_int("DB_POOL_MAX", 10), "timeout": 10}
+else:
+    # A database that refuses or does not answer costs a request seconds, not the kernel's TCP timeout or a
+    # 10-second wait for the pool: the request is then answered 503 database_unavailable (api.errors).
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 3)
+    if env_bool("DB_POOL", True) and not DATABASES["default"].get("CONN_MAX_AGE"):
+        # Under ASGI every request would otherwise open its own connection (several ms on each request);
+        # psycopg's pool keeps a few per process.  A request waits at most DB_POOL_TIMEOUT for one.
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 1, "max_size": env_int("DB_POOL_MAX", 10), "timeout": env_int("DB_POOL_TIMEOUT", 3)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE) are PostgreSQL's; on SQLite Django leaves such an index out, which is fine for the
 # embedded mode's small data.

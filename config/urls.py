@@ -5,7 +5,7 @@ from api.exports import camera_flow_export, statistics_export
 from api.health import healthz
 from api.media import photo_view
 from api.statistics import EXPORT_FORMATS
-from api.views import graphql_view
+from api.views import bad_request, graphql_view, server_error
 
 urlpatterns = [
     path("graphql/", graphql_view, name="graphql"),
@@ -17,4 +17,7 @@ urlpatterns = [
       for fmt in ("png", "svg")),
     path("admin/", admin.site.urls),
 ]
+# Errors of any view are JSON in the one shape of api.errors.json_error (503 while the database is down).
+handler400 = bad_request
+handler500 = server_error
 # Media are never served as plain files: event photos go through signed links (api/media.py).

@@ -225,3 +225,11 @@ def test_the_refusals_are_in_the_readers_language(gql, users, token_for):
     assert gql(LOGIN, {"u": "a\x00"}).errors[0]["message"] == "文本中不能包含 NUL 字符（U+0000）。"
     status, _type, answer = post_raw(b"null", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert answer["errors"][0]["message"] == "请求正文必须是 JSON 对象。"
+
+
+def test_a_malformed_request_to_any_view_is_json(users, token_for):
+    query = "&".join(f"f{n}=1" for n in range(1200)) + "&groupBy=street"
+    response = Client().get(f"/exports/event-statistics.csv?{query}",
+                            HTTP_AUTHORIZATION=f"Bearer {token_for(users['operator'])}")
+    assert response.status_code == 400 and response["Content-Type"].startswith("application/json")
+    assert codes_of(response.json()) == ["bad_request"]
