@@ -2,7 +2,10 @@
 categories (ranked, with the detector's confidence) and a first line of description.
 
 The mapping from objects to categories is ours (codes of ``gridapp.taxonomy``); a category is proposed only
-when its objects are seen with enough confidence, and a crowd only from ``CROWD_MIN_PEOPLE`` people.
+when its objects are seen with enough confidence, and a crowd only from ``CROWD_MIN_PEOPLE`` people.  Enough is
+per model and class, measured on labelled pictures (``vision.calibration``): a class the model is known to
+confuse at every confidence where it finds real ones proposes nothing.  The description names only the objects
+behind the proposals, so it claims nothing the suggestions do not.
 
 The app waits ``VISION_SUGGEST_WAIT_SECONDS`` at most (``photo_suggestions_or_ticket``).  Slower detection (a
 process whose models are still loading, a busy machine) goes on in the background and the answer is a
@@ -32,6 +35,7 @@ from core.feed import change_record
 from gridapp.models import EventCategory
 from gridapp.photos import photo_ingest
 from vision.backends import siblings
+from vision.calibration import class_thresholds
 from vision.detections import STREET_TRADING, VEHICLES, Detection, ObjectClass
 from vision.detector import detector_for
 from vision.models import DetectorModel, PhotoSuggestion
@@ -40,7 +44,7 @@ from vision.registry import models_serving
 log = logging.getLogger(__name__)
 
 CROWD_MIN_PEOPLE = 3
-MIN_CONFIDENCE = 0.3
+MIN_CONFIDENCE = 0.3  # for a model never calibrated (vision/thresholds.json)
 
 #: category code -> the objects that suggest it
 SUGGESTED_BY: dict[str, frozenset[str]] = {
@@ -104,8 +108,12 @@ def photo_suggestions_or_ticket(*, upload, user, wait: float | None = None) -> P
 
 
 def suggestions_from(detections: list[Detection]) -> PhotoSuggestions:
-    """The ranked categories and the description (in the reader's language) for these detections."""
-    return PhotoSuggestions(suggestions=_ranked(detections), description=describe(detections), detections=detections)
+    """The ranked categories and the description (in the reader's language: the objects behind them) for these
+    detections."""
+    ranked = _ranked(detections)
+    behind = set().union(*(SUGGESTED_BY[s.category.code] for s in ranked))
+    return PhotoSuggestions(suggestions=ranked, description=describe([d for d in detections if d.label in behind]),
+                            detections=detections)
 
 
 def _photo_image(upload) -> Image.Image:
@@ -114,17 +122,24 @@ def _photo_image(upload) -> Image.Image:
         return decoded.convert("RGB")
 
 
-def _models() -> list[tuple[DetectorModel, list[DetectorModel]]]:
-    """The models serving the classes that suggest categories, each with its registrations (read here, so that
-    the detection thread needs no database)."""
-    return [(model, siblings(model)) for model in models_serving(WANTED)]
+def _models() -> list[tuple[DetectorModel, list[DetectorModel], dict]]:
+    """The models serving the classes that suggest categories, each with its registrations and each class's
+    least confidence (None: never trusted), read here so that the detection thread needs no database."""
+    serving = []
+    for model in models_serving(WANTED):
+        registrations = siblings(model)
+        calibrated = class_thresholds(model, registrations)
+        serving.append((model, registrations, {label: MIN_CONFIDENCE if calibrated is None else calibrated.get(label)
+                                               for label in model.classes & WANTED}))
+    return serving
 
 
-def _detect(image: Image.Image, models: list[tuple[DetectorModel, list[DetectorModel]]]) -> list[Detection]:
+def _detect(image: Image.Image, models: list[tuple[DetectorModel, list[DetectorModel], dict]]) -> list[Detection]:
     detections: list[Detection] = []
-    for model, candidates in models:
-        [found] = detector_for(model, candidates).detect([image])
-        detections.extend(d for d in found if d.label in WANTED and d.confidence >= MIN_CONFIDENCE)
+    for model, candidates, least in models:
+        [found] = detector_for(model, candidates).detect([image], confidence=min(
+            [value for value in least.values() if value is not None], default=MIN_CONFIDENCE))
+        detections.extend(d for d in found if least.get(d.label) is not None and d.confidence >= least[d.label])
     return detections
 
 
