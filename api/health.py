@@ -1,4 +1,6 @@
-"""``/healthz``: the database, the Celery broker, the channel layer and the detectors, each timed."""
+"""``/healthz``: the database, the Celery broker, the channel layer, the detectors, the workers and the queues,
+each timed.  503 only when this server cannot answer (``SERVING``); otherwise 200, with ``status`` "degraded"
+and each failing check's ``error`` saying what is wrong."""
 
 from __future__ import annotations
 
@@ -63,12 +65,52 @@ def _detectors() -> dict:
     return {**found, "error": f"{state}. {DETECTORS_HINT}"} if state.off else found
 
 
+def _queue_names() -> list[str]:
+    from celery import current_app
+
+    return sorted(current_app.amqp.queues)
+
+
+def _workers() -> dict:
+    """Not ok when a queue has no live worker (none heard of within ``HEALTH_WORKER_SILENCE_SECONDS``)."""
+    from core.queues import workers_alive
+
+    now = time.time()
+    alive = workers_alive()
+    served = {queue for worker in alive for queue in worker.queues.split(",")}
+    idle = [queue for queue in _queue_names() if queue not in served]
+    found = {"ok": not idle, "alive": [{"hostname": worker.hostname, "queues": worker.queues, "pid": worker.pid,
+                                        "seen_seconds_ago": round(now - worker.seen_at.timestamp(), 1)}
+                                       for worker in alive]}
+    return {**found, "error": f"no live worker takes: {', '.join(idle)}"} if idle else found
+
+
+def _queues() -> dict:
+    """How long the oldest task has waited, on the broker and in the outbox; not ok past
+    ``HEALTH_QUEUE_MAX_AGE_SECONDS`` (the workers lag, or the broker has been down that long)."""
+    from core.queues import outbox_backlog, queue_oldest_age
+
+    ages = {queue: queue_oldest_age(queue) for queue in _queue_names()}
+    pending, outbox_age = outbox_backlog()
+    oldest = max([age for age in (*ages.values(), outbox_age) if age is not None], default=None)
+    found = {"ok": oldest is None or oldest <= settings.HEALTH_QUEUE_MAX_AGE_SECONDS,
+             "oldest_seconds": {queue: None if age is None else round(age, 1) for queue, age in ages.items()},
+             "outbox_pending": pending, "outbox_oldest_seconds": None if outbox_age is None else round(outbox_age, 1)}
+    return found if found["ok"] else {**found, "error": f"a task has waited {oldest:.0f} s"}
+
+
+#: Without these this server cannot answer at all: only their failure makes /healthz answer 503 (a load
+#: balancer then stops sending it requests).  Anything else failing is "degraded", named, and answered 200.
+SERVING = ("database",)
+
+
 @require_GET
 def healthz(request):
     checks = {"database": _timed(_database), "broker": _timed(_broker), "channel_layer": _timed(_channel_layer),
-              "detectors": _timed(_detectors)}
+              "detectors": _timed(_detectors), "workers": _timed(_workers), "queues": _timed(_queues)}
     healthy = all(check["ok"] for check in checks.values())
+    serving = all(checks[name]["ok"] for name in SERVING)
     return JsonResponse(
         {"status": "ok" if healthy else "degraded", "mode": settings.ONEGRID_ENV, "checks": checks},
-        status=200 if healthy else 503,
+        status=200 if serving else 503,
     )

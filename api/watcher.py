@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import time
 from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
@@ -26,6 +27,9 @@ from core.feed import CHANGES_GROUP
 from core.models import Change
 
 log = logging.getLogger(__name__)
+
+#: The watcher joins the changes group again this often (channels-redis forgets members after a day).
+GROUP_REJOIN_SECONDS = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,32 +88,40 @@ class ChangeWatcher:
 
     async def _run(self) -> None:
         layer = get_channel_layer()
-        channel = None
-        if layer is not None and not isinstance(layer, InMemoryChannelLayer):
-            channel = await layer.new_channel()
-            await layer.group_add(CHANGES_GROUP, channel)
-        try:
-            while True:
-                try:
-                    if channel is not None:
-                        try:
-                            await asyncio.wait_for(layer.receive(channel), settings.CHANGE_POLL_SECONDS)
-                        except TimeoutError:
-                            pass
-                    else:
-                        await asyncio.sleep(settings.CHANGE_POLL_SECONDS)
-                    await self._catch_up()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.warning("change watcher: could not read the log; retrying", exc_info=True)
-                    await asyncio.sleep(1)
-        finally:
-            if channel is not None:
-                try:
-                    await layer.group_discard(CHANGES_GROUP, channel)
-                except Exception:
-                    pass
+        listens = layer is not None and not isinstance(layer, InMemoryChannelLayer)
+        channel, joined_at, outage = None, 0.0, False
+        while True:
+            try:
+                if listens:
+                    if time.monotonic() - joined_at > GROUP_REJOIN_SECONDS:
+                        # (Re)join: a restarted Redis has forgotten the group, and membership expires by itself.
+                        channel = await layer.new_channel()
+                        await layer.group_add(CHANGES_GROUP, channel)
+                        joined_at = time.monotonic()
+                    try:
+                        await asyncio.wait_for(layer.receive(channel), settings.CHANGE_POLL_SECONDS)
+                    except TimeoutError:
+                        pass
+                else:
+                    await asyncio.sleep(settings.CHANGE_POLL_SECONDS)
+                if outage:
+                    log.info("change watcher: the channel layer answers again")
+                    outage = False
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the channel layer is down: poll the log meanwhile, rejoin when it is back
+                if not outage:
+                    log.warning("change watcher: channel layer unavailable; polling the log until it is back",
+                                exc_info=True)
+                outage, joined_at = True, 0.0
+                await asyncio.sleep(settings.CHANGE_POLL_SECONDS)
+            try:
+                await self._catch_up()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("change watcher: could not read the log; retrying", exc_info=True)
+                await asyncio.sleep(1)
 
     async def _catch_up(self) -> None:
         rows = await _audiences_after(self.latest)

@@ -38,6 +38,10 @@ class _Adapter(ChannelsWebSocketAdapter):
 
 class GraphQLWebsocketConsumer(GraphQLWSConsumer):
     websocket_adapter_class = _Adapter
+    # No channel of its own on the channel layer: subscriptions are woken by the process's one change watcher
+    # (api/watcher.py).  A receive loop per socket would tie every socket's life to Redis: one timeout or one
+    # restart of Redis and the consumer dies, closing the socket with no close code.
+    channel_layer_alias = "none"
 
     def __init__(self, **kwargs):
         limits = settings.GRAPHQL

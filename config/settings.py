@@ -180,21 +180,35 @@ REDIS_URL = env_str("REDIS_URL", "")
 if PRODUCTION and not REDIS_URL:
     raise ImproperlyConfigured("ONEGRID_ENV=production needs REDIS_URL (channel layer and broker).")
 
+# redis-py's default socket timeout (5 s) equals channels-redis's blocking receive (5 s): every idle receive
+# would end in TimeoutError and close the websockets of its process.  Reads wait longer than any blocking
+# command of ours; connecting fails fast, and idle connections are checked before use (a restarted Redis).
+REDIS_SOCKET_TIMEOUT = float(env_str("REDIS_SOCKET_TIMEOUT", "30"))
+REDIS_CONNECT_TIMEOUT = float(env_str("REDIS_CONNECT_TIMEOUT", "3"))
+_REDIS_CONNECTION = {"socket_timeout": REDIS_SOCKET_TIMEOUT, "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                     "socket_keepalive": True, "health_check_interval": 15, "retry_on_timeout": True}
+
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNEL_PREFIX", "onegrid")},
+            "CONFIG": {"hosts": [{"address": REDIS_URL, **_REDIS_CONNECTION}],
+                       "prefix": env_str("CHANNEL_PREFIX", "onegrid")},
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_timeout": REDIS_CONNECT_TIMEOUT,
+                                      "socket_connect_timeout": REDIS_CONNECT_TIMEOUT}}}
     CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
-    # A task a dead worker had taken (acks_late) goes back to the queue after this many seconds unacknowledged;
-    # it must exceed the longest task.  Idle workers look for such tasks every restore interval.
+    # A task a dead worker had taken (acks_late) goes back to the queue once it has been unacknowledged this
+    # long: a killed task runs again within two minutes.  Every task's hard time limit is below it (a test
+    # holds them to it), so a task still running is never handed out a second time.  Idle workers look for
+    # such tasks every restore interval.
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 100),
         "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
-        "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10),
+        "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 1),
+        **_REDIS_CONNECTION,
     }
 else:
     # In-process layer; the change watcher (api/feed.py) polls the change log so a
@@ -220,10 +234,23 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 60
-CELERY_TASK_TIME_LIMIT = 90
+CELERY_TASK_TIME_LIMIT = 80
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"vision.tasks.*": {"queue": "vision"}}
+# A worker rides out a broker outage of any length: it reconnects with backoff forever instead of exiting.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+# A connection lost under a running late-acked task cannot acknowledge it: the broker hands it out again.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Tasks decided by writes wait in the outbox (core.outbox) until the broker takes them; each worker's relay
+# looks for them this often, and sent ones are forgotten after this many hours.
+OUTBOX_RELAY_SECONDS = float(env_str("OUTBOX_RELAY_SECONDS", "5"))
+OUTBOX_KEEP_HOURS = float(env_str("OUTBOX_KEEP_HOURS", "24"))
+# /healthz: a worker not heard of for this long is dead; a task queued longer than this means the workers lag.
+HEALTH_WORKER_SILENCE_SECONDS = float(env_str("HEALTH_WORKER_SILENCE_SECONDS", "30"))
+HEALTH_QUEUE_MAX_AGE_SECONDS = float(env_str("HEALTH_QUEUE_MAX_AGE_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 
@@ -232,6 +259,12 @@ ACCESS_TOKEN_TTL_SECONDS = env_int("ACCESS_TOKEN_TTL_SECONDS", 15 * 60)
 REFRESH_TOKEN_TTL_SECONDS = env_int("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600)
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+# A phone that logged in keeps a device token: with it, the right password gets in even while strangers' guesses
+# have locked the account (it has a failure limit of its own).
+LOGIN_DEVICE_TOKEN_MAX_AGE_SECONDS = env_int("LOGIN_DEVICE_TOKEN_MAX_AGE_SECONDS", 365 * 24 * 3600)
+# Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For is believed; none by default,
+# so a client cannot pick the address it is throttled and audited under.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 
 # --- GraphQL protection -------------------------------------------------------------
 GRAPHQL = {

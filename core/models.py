@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -114,3 +116,49 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class OutboxTask(models.Model):
+    """A task that a committed write decided, kept until the broker has taken it.
+
+    Written in the writer's transaction (``core.outbox.task_enqueue``), so the
+    task exists exactly when the write does; sent after commit, and sent again
+    by the workers' relay if the broker was down then.  Its id is the Celery
+    task id.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["created_at"], condition=models.Q(sent_at__isnull=True),
+                                name="outbox_pending")]
+        verbose_name = _("queued task")
+        verbose_name_plural = _("task outbox")
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.id}"
+
+
+class WorkerBeat(models.Model):
+    """The last sign of life of one Celery worker process (written by its relay thread every few seconds)."""
+
+    hostname = models.CharField(max_length=200, primary_key=True)
+    queues = models.CharField(max_length=200, blank=True)
+    pid = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("worker")
+        verbose_name_plural = _("workers")
+
+    def __str__(self) -> str:
+        return self.hostname

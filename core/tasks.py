@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.models import AuthToken
 
 
-@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=80)
 def tokens_prune() -> int:
     """Delete tokens that expired or were revoked more than a day ago (idempotent)."""
     cutoff = timezone.now() - timedelta(days=1)

@@ -11,20 +11,20 @@ from gridapp.services import event_report, events_escalate, grid_notice_deliver
 log = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, soft_time_limit=60, time_limit=90, autoretry_for=(ConnectionError,),
-             retry_backoff=True, max_retries=5)
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=80, autoretry_for=(ConnectionError,),
+             retry_backoff=True, retry_backoff_max=60, max_retries=5)
 def grid_notice_deliver_task(notice_id: int) -> int:
     return grid_notice_deliver(notice_id=notice_id)
 
 
-@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=80)
 def events_escalate_task() -> int:
     """Beat, every EVENT_ESCALATION_CHECK_SECONDS: escalate overdue events (idempotent per level)."""
     return events_escalate()
 
 
-@shared_task(acks_late=True, soft_time_limit=60, time_limit=90, autoretry_for=(ConnectionError,),
-             retry_backoff=True, max_retries=5)
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=80, autoretry_for=(ConnectionError,),
+             retry_backoff=True, retry_backoff_max=60, max_retries=5)
 def event_report_task(*, source: str, source_key: str, category_code: str, lng: float, lat: float,
                       crs: str = "WGS84", description: str = "") -> int | None:
     """A machine's report (a sensor's alarm, a back-office feed) through the one intake; returns the event id.

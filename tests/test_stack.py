@@ -8,10 +8,8 @@ channel layer).
 from __future__ import annotations
 
 import asyncio
-import json
 
 import pytest
-import websockets
 from channels.db import database_sync_to_async
 from django.conf import settings
 
@@ -19,10 +17,9 @@ from accounts.services import token_issue
 from core.models import Notification
 from core.services import notification_send
 from gridapp.models import GridNotice
+from tests.stack import WsClient
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
-
-SUBSCRIBE = "subscription($after: String) { changes(after: $after) { cursor kind objectType objectId } }"
 
 
 @pytest.fixture
@@ -36,38 +33,6 @@ def stack(tmp_path, transactional_db):
         running.stop()
         for process in running.processes:
             print(f"--- {process.name} log ---\n{process.log()}")
-
-
-class WsClient:
-    def __init__(self, url: str, token: str):
-        self.url, self.token = url, token
-        self.conn = None
-
-    async def __aenter__(self):
-        self.conn = await websockets.connect(self.url, subprotocols=["graphql-transport-ws"], open_timeout=10)
-        await self.conn.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {self.token}"}}))
-        ack = json.loads(await asyncio.wait_for(self.conn.recv(), 10))
-        assert ack["type"] == "connection_ack", ack
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.conn.close()
-
-    async def subscribe(self, after: str | None = None) -> None:
-        await self.conn.send(json.dumps({"id": "feed", "type": "subscribe",
-                                         "payload": {"query": SUBSCRIBE, "variables": {"after": after}}}))
-
-    async def change(self, timeout: float = 30) -> dict:
-        message = json.loads(await asyncio.wait_for(self.conn.recv(), timeout))
-        assert message["type"] == "next", message
-        return message["payload"]["data"]["changes"]
-
-    async def silent(self, seconds: float) -> bool:
-        try:
-            message = await asyncio.wait_for(self.conn.recv(), seconds)
-        except TimeoutError:
-            return True
-        raise AssertionError(f"unexpected message {message}")
 
 
 def _token(user) -> str:
@@ -130,16 +95,48 @@ async def test_killing_the_asgi_process_then_resuming_from_the_cursor_loses_noth
     assert cursors == sorted(set(cursors))
 
 
-async def test_healthz_reports_database_broker_and_channel_layer(stack, users):
+async def test_healthz_reports_database_broker_channel_layer_workers_and_queues(stack, users):
     import httpx
 
     stack.start_asgi()
     body = (await asyncio.to_thread(httpx.get, f"{stack.base}/healthz", timeout=10)).json()
-    assert body["status"] == "ok", body
     assert body["checks"]["database"]["vendor"] == ("postgresql" if "postgres" in settings.DATABASES["default"]["ENGINE"]
                                                     else "sqlite")
     assert body["checks"]["channel_layer"]["backend"] == ("RedisChannelLayer" if settings.REDIS_URL
                                                           else "InMemoryChannelLayer")
+    # No worker yet: the server still answers (200), but says that nothing takes the queues.
+    assert body["status"] == "degraded" and not body["checks"]["workers"]["ok"], body
+    assert body["checks"]["database"]["ok"]
+    assert "default" in body["checks"]["workers"]["error"]
+
+    stack.worker.start()
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:
+        response = await asyncio.to_thread(httpx.get, f"{stack.base}/healthz", timeout=10)
+        body = response.json()
+        if body["checks"]["workers"]["ok"] or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    assert response.status_code == 200, body
+    # (no detector is registered in this test's database: that check is the vision tests' business)
+    assert all(check["ok"] for name, check in body["checks"].items() if name != "detectors"), body
+    assert [worker["queues"] for worker in body["checks"]["workers"]["alive"]] == ["default,vision"]
+    queues = body["checks"]["queues"]
+    assert queues["ok"] and queues["outbox_pending"] == 0 and set(queues["oldest_seconds"]) == {"default", "vision"}
+
+
+async def test_healthz_says_how_long_the_oldest_queued_task_has_waited(stack, users):
+    """No worker takes the queue: the task's age on the broker shows, and past the limit the queues check fails."""
+    import httpx
+
+    from config.celery import app
+
+    stack.start_asgi()
+    await asyncio.to_thread(app.send_task, "core.tasks.tokens_prune")
+    await asyncio.sleep(1.2)
+    body = (await asyncio.to_thread(httpx.get, f"{stack.base}/healthz", timeout=10)).json()
+    assert body["checks"]["queues"]["oldest_seconds"]["default"] >= 1.0, body
+    assert body["checks"]["queues"]["ok"]
 
 
 def _grid_gid(pk: int) -> str:

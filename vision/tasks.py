@@ -37,7 +37,7 @@ def cameras_sample_task() -> int:
     return len(due)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=120, time_limit=180)
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=60, time_limit=80)
 def cameras_snapshot_task(batch: list[list]) -> int:
     """Take, detect and record one snapshot per [camera id, slot (ISO)]; returns how many were recorded.
 

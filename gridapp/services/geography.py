@@ -11,6 +11,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from accounts.models import Role
 from core.actor import acting_as
 from core.feed import change_record
+from core.outbox import task_enqueue
 from core.services import notification_send
 from gridapp.models import Generation, Grid, GridNotice, GridUserObjectPermission, IndustryGrid
 from gridapp.selectors import PATROL_PERMISSION, grid_workers
@@ -69,7 +70,7 @@ def grid_notice_post(*, author, grid: Grid, title: str, body: str = "") -> GridN
     with transaction.atomic():
         notice = GridNotice.objects.create(grid=grid, author=author, title=title, body=body)
         change_record(kind="grid_notice.posted", obj=notice, grid_id=grid.pk)
-        grid_notice_deliver_task.delay_on_commit(notice.pk)
+        task_enqueue(grid_notice_deliver_task, notice.pk)
     return notice
 
 

@@ -151,3 +151,23 @@ def test_refuses_to_run_in_production_without_force(db, settings):
         seed()
     assert counts()["grids"] == 0
     assert not User.objects.filter(username__in=DEMO_USERNAMES).exists()
+
+
+def test_a_production_start_on_a_populated_database_goes_on_without_seeding(seeded, settings):
+    """run_stack's `seed_demo --if-empty` used to refuse in production before it looked at the database."""
+    settings.PRODUCTION = True
+    before = counts()
+    output = seed("--if-empty")
+    assert "nothing seeded" in output and counts() == before
+
+
+def test_run_stack_seeds_no_demo_accounts_in_production(db, settings, capsys):
+    from core.management.commands.run_stack import Command
+
+    settings.PRODUCTION = True
+    Command().seed()
+    assert counts()["grids"] == 0
+    assert not User.objects.filter(username__in=DEMO_USERNAMES).exists()
+    settings.PRODUCTION = False
+    Command().seed()
+    assert counts()["grids"] == 600

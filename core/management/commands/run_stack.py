@@ -32,7 +32,7 @@ class Command(BaseCommand):
                        "--without-gossip", "--without-mingle"],
             "beat": [*celery, "beat", "-l", "info", "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME],
         }
-        call_command("seed_demo", "--if-empty")  # seeds an empty database, prints the demo accounts
+        self.seed()
         # The ASGI server loads the detectors at start (photo suggestions answer at once); the worker's children
         # load them on first use (loading PyTorch before a fork is asking for a hang).
         environments = {"asgi": {**os.environ, "VISION_PRELOAD": os.environ.get("VISION_PRELOAD", "1")}}
@@ -73,3 +73,11 @@ class Command(BaseCommand):
                 process.kill()
         if exit_code:
             sys.exit(exit_code)
+
+    def seed(self) -> None:
+        """The embedded demo seeds an empty database and prints its accounts; production is never seeded
+        with demo accounts (its district comes from ``import_base_data``)."""
+        if settings.PRODUCTION:
+            self.stdout.write("Production mode: no demo data (load the district with manage.py import_base_data).")
+            return
+        call_command("seed_demo", "--if-empty")

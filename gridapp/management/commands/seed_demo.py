@@ -69,9 +69,13 @@ class Command(BaseCommand):
                             help="how many generated events (default: 400,000 at the scale); only into an empty table")
 
     def handle(self, *args, if_empty: bool, no_progress: bool, force: bool, scale: str, **options):
+        populated = Grid.objects.exists()
         if settings.PRODUCTION and not force:
+            if if_empty and populated:  # nothing would be seeded: a production start goes on
+                self.stdout.write("The database already holds a district: nothing seeded.")
+                return
             raise CommandError("seed_demo creates accounts with known passwords; pass --force to run it in production")
-        if not (if_empty and Grid.objects.exists()):
+        if not (if_empty and populated):
             district = build_district()
             zones = industry_zones()
             total = sum(1 + len(street.children) + sum(len(c.children) for c in street.children) for street in district)
