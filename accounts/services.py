@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.core import signing
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -23,6 +25,7 @@ ACCESS_PREFIX = "oga_"
 REFRESH_PREFIX = "ogr_"
 #: Failed logins from one address before it is throttled, whatever the usernames.
 IP_FAILURE_FACTOR = 4
+_DEVICE_SALT = "onegrid.login-device"
 
 
 class AuthError(Exception):
@@ -42,6 +45,7 @@ class TokenPair:
     refresh_token: str
     refresh_expires_at: datetime
     user: User
+    device_token: str | None = None  # on login: the proof that this device has logged in before
 
 
 def _digest(raw: str) -> str:
@@ -79,62 +83,94 @@ def _find_user(identifier: str) -> User | None:
     return User.objects.filter(Q(username=identifier) | Q(phone=identifier)).first()
 
 
-def login_throttle_check(*, identifier: str, client_ip: str | None) -> None:
-    """Refuse a login attempt after too many recent failures for this account or address.
+def device_token_issue(*, user: User) -> str:
+    """A signed token saying "this device has logged in as ``user``" (no row: a random device id and a date)."""
+    return signing.dumps({"u": user.pk, "d": secrets.token_urlsafe(12)}, salt=_DEVICE_SALT, compress=False)
+
+
+def _device_of(token: str | None, account: User | None) -> str | None:
+    """The device id that ``token`` proves for ``account``; None for no token, a forged or expired one, or one
+    issued to another account."""
+    if not token or account is None:
+        return None
+    try:
+        data = signing.loads(token[:300], salt=_DEVICE_SALT, max_age=settings.LOGIN_DEVICE_TOKEN_MAX_AGE_SECONDS)
+    except (signing.BadSignature, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("u") != account.pk or not isinstance(data.get("d"), str):
+        return None
+    return data["d"]
+
+
+def login_throttle_check(*, account_label: str, client_ip: str | None, device: str | None = None) -> None:
+    """Refuse a login attempt after too many recent failures.
+
+    Without a device token: failures against the account (``account_label``: its username, whichever name or
+    phone number was typed) by clients without a device token, and failures from the address, whatever the
+    accounts (``IP_FAILURE_FACTOR`` times as many).  With a device token proven for the account: only that
+    device's failures, so strangers guessing cannot lock out the phone that logged in before.
 
     Counted from the audit log, so every ASGI process agrees without a shared cache.
     Raises ``AuthError(code="throttled")`` with the seconds to wait.
     """
     window = timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
-    since = timezone.now() - window
-    failures = AuditEntry.objects.filter(action="login", result=AuditResult.FAILED, at__gte=since)
+    failures = AuditEntry.objects.filter(action="login", result=AuditResult.FAILED,
+                                         at__gte=timezone.now() - window)
     limit = settings.LOGIN_FAILURE_LIMIT
-    by_account = failures.filter(actor_label=identifier[:150]).order_by("-at").values_list("at", flat=True)[:limit]
-    recent = list(by_account)
-    if len(recent) < limit and client_ip:
-        by_ip = failures.filter(client_ip=client_ip).order_by("-at").values_list("at", flat=True)
-        recent = list(by_ip[: limit * IP_FAILURE_FACTOR])
-        limit *= IP_FAILURE_FACTOR
-    if len(recent) >= limit:
-        oldest_counted = recent[-1]
-        retry_after = max(1, int((oldest_counted + window - timezone.now()).total_seconds()))
-        raise AuthError(
-            "throttled",
-            ngettext(
-                "Too many failed logins. Try again in %(seconds)d second.",
-                "Too many failed logins. Try again in %(seconds)d seconds.",
-                retry_after,
-            ) % {"seconds": retry_after},
-            retry_after=retry_after,
-        )
+    if device is not None:
+        counts = [(failures.filter(actor_label=account_label, details__device=device), limit)]
+    else:
+        counts = [(failures.filter(actor_label=account_label).exclude(details__has_key="device"), limit)]
+        if client_ip:
+            counts.append((failures.filter(client_ip=client_ip), limit * IP_FAILURE_FACTOR))
+    for rows, allowed in counts:
+        recent = list(rows.order_by("-at").values_list("at", flat=True)[:allowed])
+        if len(recent) >= allowed:
+            retry_after = max(1, int((recent[-1] + window - timezone.now()).total_seconds()))
+            raise AuthError(
+                "throttled",
+                ngettext(
+                    "Too many failed logins. Try again in %(seconds)d second.",
+                    "Too many failed logins. Try again in %(seconds)d seconds.",
+                    retry_after,
+                ) % {"seconds": retry_after},
+                retry_after=retry_after,
+            )
 
 
-def user_login(*, identifier: str, password: str, client_ip: str | None = None, user_agent: str = "") -> TokenPair:
+def user_login(*, identifier: str, password: str, client_ip: str | None = None, user_agent: str = "",
+               device_token: str | None = None) -> TokenPair:
     """Exchange a username or phone number and a password for an access and a refresh token.
 
-    Who may call: anyone (the login mutation).  Every attempt is audited.
+    Who may call: anyone (the login mutation).  Every attempt is audited under the account's username (the
+    name typed for an unknown account), so a username and its phone number are throttled as one account.
+    ``device_token`` is what an earlier login on this device returned (``TokenPair.device_token``); it lets
+    the right password in while the account is throttled for everyone else.
     Raises ``AuthError`` with code ``throttled`` or ``invalid_credentials``
     (the same for an unknown account and a wrong password).
     """
     identifier = (identifier or "").strip()
-    try:
-        login_throttle_check(identifier=identifier, client_ip=client_ip)
-    except AuthError as error:
-        audit_record(action="login", result=AuditResult.DENIED, actor_label=identifier, error_code=error.code,
-                     client_ip=client_ip, user_agent=user_agent)
-        raise
     candidate = _find_user(identifier)
+    label = candidate.username if candidate else identifier
+    device = _device_of(device_token, candidate)
+    details = {"device": device} if device else None
+    try:
+        login_throttle_check(account_label=label, client_ip=client_ip, device=device)
+    except AuthError as error:
+        audit_record(action="login", result=AuditResult.DENIED, actor_label=label, error_code=error.code,
+                     client_ip=client_ip, user_agent=user_agent, details=details)
+        raise
     user = authenticate(username=candidate.username, password=password) if candidate else None
     if user is None or not user.is_active:
-        audit_record(action="login", result=AuditResult.FAILED, actor_label=identifier,
-                     error_code="invalid_credentials", client_ip=client_ip, user_agent=user_agent)
+        audit_record(action="login", result=AuditResult.FAILED, actor_label=label,
+                     error_code="invalid_credentials", client_ip=client_ip, user_agent=user_agent, details=details)
         raise AuthError("invalid_credentials", _("Wrong username, phone number or password."))
     with transaction.atomic():
         pair = _issue_pair(user=user, family=AuthToken._meta.get_field("family").default(),
                            client_ip=client_ip, user_agent=user_agent)
         User.objects.filter(pk=user.pk).update(last_login=timezone.now())
-        audit_record(action="login", actor=user, client_ip=client_ip, user_agent=user_agent)
-    return pair
+        audit_record(action="login", actor=user, client_ip=client_ip, user_agent=user_agent, details=details)
+    return dataclasses.replace(pair, device_token=device_token if device else device_token_issue(user=user))
 
 
 def token_authenticate(raw: str, *, kind: str = TokenKind.ACCESS) -> tuple[User, AuthToken]:

@@ -70,12 +70,17 @@ class AuthPayload:
     refresh_expires_at: datetime | None = None
     user: UserType | None = None
     retry_after_seconds: int | None = None
+    device_token: str | None = strawberry.field(
+        default=None, description="After a login: keep it on the device and send it with every later login, so that "
+                                  "this device still gets in while strangers' failed guesses throttle the account.")
 
 
 @strawberry.input
 class LoginInput:
     username: str = strawberry.field(description="Username or mobile phone number.")
     password: str
+    device_token: str | None = strawberry.field(default=None,
+                                                description="The `deviceToken` an earlier login on this device returned.")
 
 
 @strawberry.type
@@ -97,6 +102,7 @@ def _auth_payload(call) -> AuthPayload:
         refresh_token=pair.refresh_token,
         refresh_expires_at=pair.refresh_expires_at,
         user=pair.user,
+        device_token=pair.device_token,
     )
 
 
@@ -114,7 +120,7 @@ class AccountMutation:
         who = viewer(info)
         return _auth_payload(lambda: account_services.user_login(
             identifier=input.username[:150], password=input.password[:256],
-            client_ip=who.client_ip, user_agent=who.user_agent,
+            client_ip=who.client_ip, user_agent=who.user_agent, device_token=input.device_token,
         ))
 
     @strawberry.mutation(description="Exchange a refresh token for a new pair; the old refresh token stops working.")

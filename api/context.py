@@ -7,8 +7,11 @@ to strawberry, so resolvers never care which transport they serve.
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
 
@@ -38,7 +41,44 @@ def viewer_user(info):
 
 
 def client_ip_from_scope_or_meta(*, forwarded_for: str | None, remote_addr: str | None) -> str | None:
-    """The client address; ``X-Forwarded-For`` is trusted only from a local proxy."""
-    if forwarded_for and remote_addr in {"127.0.0.1", "::1"}:
-        return forwarded_for.split(",")[0].strip() or remote_addr
-    return remote_addr
+    """The client's address, for throttling and the audit log.
+
+    The peer's address, unless the peer is one of ``settings.TRUSTED_PROXIES`` (addresses or networks; none by
+    default).  Then ``X-Forwarded-For`` is read from the right: each proxy appends the address it saw, so the
+    right-most address that is not a trusted proxy is the client, and everything left of it may be forged.  A
+    hop that is not an address ends the walk (the last trusted hop's view counts).
+    """
+    peer = _address(remote_addr)
+    if peer is None or not forwarded_for or not _trusted(peer):
+        return str(peer) if peer is not None else None
+    client = peer
+    for hop in reversed(forwarded_for.split(",")):
+        address = _address(hop)
+        if address is None:
+            break
+        client = address
+        if not _trusted(address):
+            break
+    return str(client)
+
+
+def _address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    text = (text or "").strip()
+    if text.startswith("[") and "]" in text:  # [2001:db8::1]:4711
+        text = text[1:text.index("]")]
+    elif text.count(":") == 1:  # 203.0.113.5:4711
+        text = text.partition(":")[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return address.ipv4_mapped or address if address.version == 6 else address
+
+
+def _trusted(address) -> bool:
+    return any(address in network for network in _trusted_networks(tuple(settings.TRUSTED_PROXIES)))
+
+
+@functools.lru_cache(maxsize=8)
+def _trusted_networks(proxies: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(proxy.strip(), strict=False) for proxy in proxies if proxy.strip())
