@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,9 +54,10 @@ def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _new_token(*, user, kind: str, family, ttl: int, client_ip: str | None, user_agent: str) -> tuple[str, AuthToken]:
+def _new_token(*, user, kind: str, family, ttl: int, client_ip: str | None, user_agent: str,
+               raw: str | None = None) -> tuple[str, AuthToken]:
     prefix = ACCESS_PREFIX if kind == TokenKind.ACCESS else REFRESH_PREFIX
-    raw = prefix + secrets.token_urlsafe(32)
+    raw = raw or prefix + secrets.token_urlsafe(32)
     token = AuthToken.objects.create(
         user=user,
         kind=kind,
@@ -67,14 +70,29 @@ def _new_token(*, user, kind: str, family, ttl: int, client_ip: str | None, user
     return raw, token
 
 
-def _issue_pair(*, user, family, client_ip, user_agent) -> TokenPair:
+def _successor_raws(refresh_raw: str) -> tuple[str, str]:
+    """The access and refresh token that rotating ``refresh_raw`` issues.
+
+    Derived from it with the secret key (an HMAC), so the same pair can be handed out again within the grace
+    window while only digests are stored; unguessable without both the old token and the key.
+    """
+    def derive(prefix: str) -> str:
+        mac = hmac.new(settings.SECRET_KEY.encode(), f"onegrid.refresh:{prefix}{refresh_raw}".encode(), hashlib.sha256)
+        return prefix + base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+
+    return derive(ACCESS_PREFIX), derive(REFRESH_PREFIX)
+
+
+def _issue_pair(*, user, family, client_ip, user_agent, rotated: str | None = None) -> TokenPair:
+    """A new access and refresh token in ``family``; the successors of the refresh token ``rotated`` if given."""
+    access_raw, refresh_raw = _successor_raws(rotated) if rotated else (None, None)
     access_raw, access = _new_token(
         user=user, kind=TokenKind.ACCESS, family=family, ttl=settings.ACCESS_TOKEN_TTL_SECONDS,
-        client_ip=client_ip, user_agent=user_agent,
+        client_ip=client_ip, user_agent=user_agent, raw=access_raw,
     )
     refresh_raw, refresh = _new_token(
         user=user, kind=TokenKind.REFRESH, family=family, ttl=settings.REFRESH_TOKEN_TTL_SECONDS,
-        client_ip=client_ip, user_agent=user_agent,
+        client_ip=client_ip, user_agent=user_agent, raw=refresh_raw,
     )
     return TokenPair(access_raw, access.expires_at, refresh_raw, refresh.expires_at, user)
 
@@ -203,17 +221,22 @@ def token_still_valid(*, token_id: int) -> bool:
 def token_refresh(*, refresh_token: str, client_ip: str | None = None, user_agent: str = "") -> TokenPair:
     """Rotate a refresh token: revoke it and issue a new pair in the same family.
 
-    A refresh token presented after it was rotated is a replay: the whole family
-    is revoked (the thief and the owner both have to log in again).
+    A refresh token presented after it was rotated is a replay: the whole family is revoked (the thief and the
+    owner both have to log in again) -- unless the client that rotated it (same address and user agent) presents
+    it again within ``REFRESH_TOKEN_REUSE_GRACE_SECONDS`` while the new pair is unused: then it gets that same
+    pair (two parallel refreshes, or a retry after the answer was lost).
     Raises ``AuthError`` (``token_invalid``, ``token_expired``, ``token_revoked``, ``token_reused``).
     """
+    raw = (refresh_token or "").strip()
     try:
-        user, token = token_authenticate(refresh_token, kind=TokenKind.REFRESH)
+        user, token = token_authenticate(raw, kind=TokenKind.REFRESH)
     except AuthError as error:
         if error.code == "token_revoked":
-            reused = AuthToken.objects.select_related("user").filter(
-                digest=_digest(refresh_token.strip()), kind=TokenKind.REFRESH).first()
+            reused = AuthToken.objects.select_related("user").filter(digest=_digest(raw), kind=TokenKind.REFRESH).first()
             if reused is not None:
+                again = _rotation_replayed(reused, raw, client_ip=client_ip, user_agent=user_agent)
+                if again is not None:
+                    return again
                 # Committed on its own: the revocation must survive the error we raise.
                 with transaction.atomic():
                     token_family_revoke(family=reused.family)
@@ -222,13 +245,37 @@ def token_refresh(*, refresh_token: str, client_ip: str | None = None, user_agen
                 raise AuthError("token_reused", _("This refresh token was already used. Please log in again.")) from None
         raise
     with transaction.atomic():
-        # A conditional update: of two concurrent refreshes with this token only one wins.
+        # A conditional update: of two concurrent refreshes with this token only one rotates it.
         updated = AuthToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-        if not updated:
-            raise AuthError("token_reused", _("This refresh token was already used. Please log in again."))
-        pair = _issue_pair(user=user, family=token.family, client_ip=client_ip, user_agent=user_agent)
-        audit_record(action="token.refresh", actor=user, client_ip=client_ip, user_agent=user_agent)
-    return pair
+        if updated:
+            pair = _issue_pair(user=user, family=token.family, client_ip=client_ip, user_agent=user_agent, rotated=raw)
+            audit_record(action="token.refresh", actor=user, client_ip=client_ip, user_agent=user_agent)
+            return pair
+    # The other one has committed by now (the update waited for its row lock): hand out what it issued.
+    token.refresh_from_db(fields=["revoked_at"])
+    again = _rotation_replayed(token, raw, client_ip=client_ip, user_agent=user_agent)
+    if again is None:
+        raise AuthError("token_reused", _("This refresh token was already used. Please log in again."))
+    return again
+
+
+def _rotation_replayed(token: AuthToken, raw: str, *, client_ip: str | None, user_agent: str) -> TokenPair | None:
+    """The pair that rotating ``token`` issued, if its client asks again within the grace window and that pair
+    is still unused and live; else None (a replay)."""
+    grace = timedelta(seconds=settings.REFRESH_TOKEN_REUSE_GRACE_SECONDS)
+    if token.revoked_at is None or token.revoked_at < timezone.now() - grace:
+        return None
+    access_raw, refresh_raw = _successor_raws(raw)
+    issued = {found.kind: found for found in AuthToken.objects.select_related("user").filter(
+        digest__in=[_digest(access_raw), _digest(refresh_raw)], family=token.family, revoked_at__isnull=True)}
+    access, refresh = issued.get(TokenKind.ACCESS), issued.get(TokenKind.REFRESH)
+    if access is None or refresh is None:  # never rotated (revoked by logout), or the new pair is used or revoked
+        return None
+    if (refresh.client_ip or None) != (client_ip or None) or refresh.user_agent != (user_agent or "")[:200]:
+        return None  # another client: that is what a stolen token looks like
+    audit_record(action="token.refresh", actor=refresh.user, client_ip=client_ip, user_agent=user_agent,
+                 details={"repeated_within_seconds": settings.REFRESH_TOKEN_REUSE_GRACE_SECONDS})
+    return TokenPair(access_raw, access.expires_at, refresh_raw, refresh.expires_at, refresh.user)
 
 
 def token_family_revoke(*, family) -> int:

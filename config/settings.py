@@ -257,6 +257,10 @@ CELERY_TIMEZONE = "UTC"
 # --- auth tokens and throttling ---------------------------------------------------
 ACCESS_TOKEN_TTL_SECONDS = env_int("ACCESS_TOKEN_TTL_SECONDS", 15 * 60)
 REFRESH_TOKEN_TTL_SECONDS = env_int("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600)
+# A refresh token presented again this soon after its rotation, by the client that rotated it (the same address
+# and user agent), gets the same new pair instead of ending the login: a phone's parallel requests and a retry
+# after a lost answer are not theft.
+REFRESH_TOKEN_REUSE_GRACE_SECONDS = env_int("REFRESH_TOKEN_REUSE_GRACE_SECONDS", 30)
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
 # A phone that logged in keeps a device token: with it, the right password gets in even while strangers' guesses
