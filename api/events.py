@@ -12,6 +12,7 @@ from datetime import datetime
 import strawberry
 import strawberry_django
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, Prefetch, Q, Value, When
@@ -29,6 +30,7 @@ from api.extensions import AuditMutation
 from api.feed import cursor_parse, visible_changes
 from api.fields import django_type, field
 from api.grid import CrsEnum, PlaceType, pk_of
+from api.limits import mutation_rate_check
 from api.media import photo_url
 from api.nodes import MODEL_ID, is_pk
 from api.paging import CursorConnection
@@ -498,6 +500,8 @@ class EventMutation:
         user = viewer(info).user
         key = f"u{user.pk}:{input.client_request_id.strip()[:100]}" if input.client_request_id else None
         try:
+            mutation_rate_check(user=user, mutation="reportEvent", per_minute=settings.EVENT_REPORTS_PER_MINUTE,
+                                message=_("Too many reports from you in a minute."))
             outcome = services.event_report(
                 reporter=user, category_code=input.category_code, lng=input.lng, lat=input.lat, crs=CRS(input.crs),
                 description=input.description, address=input.address, photos=input.photos, source_key=key)

@@ -324,6 +324,11 @@ PHOTO_GPS_TOLERANCE_M = float(env_str("PHOTO_GPS_TOLERANCE_M", "1000"))
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024)
 PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 40_000_000)
 PHOTO_MAX_SIDE = env_int("PHOTO_MAX_SIDE", 2048)
+# Decoding is what a photo costs (about 45 ms of CPU per megapixel of PNG): the photos of one request together
+# may declare this many pixels (six 12-megapixel phone photos), judged from their headers before any is decoded.
+UPLOAD_MAX_PIXELS_PER_REQUEST = env_int("UPLOAD_MAX_PIXELS_PER_REQUEST", 72_000_000)
+# Reports one person may send a minute (rate_limited after that); a device's alarms come through tasks instead.
+EVENT_REPORTS_PER_MINUTE = env_int("EVENT_REPORTS_PER_MINUTE", 10)
 # A multipart request (photos) larger than this is refused before it is read.
 UPLOAD_MAX_REQUEST_BYTES = env_int("UPLOAD_MAX_REQUEST_BYTES", 40 * 1024 * 1024)
 # Photo links in API answers are signed and expire.

@@ -95,6 +95,28 @@ def photo_ingest(*, upload: IO[bytes] | bytes, max_bytes: int | None = None,
     )
 
 
+def photo_pixels(upload: IO[bytes] | bytes) -> int | None:
+    """How many pixels an upload declares, from its header alone (nothing decoded, the read position kept).
+
+    None for a file Pillow does not recognise (``photo_ingest`` refuses it with its reason); a header past
+    twice Pillow's own limit counts as more pixels than any budget.  Lets a request's photos be weighed together
+    before any of them costs a decode.
+    """
+    stream = io.BytesIO(upload) if isinstance(upload, (bytes, bytearray)) else upload
+    position = stream.tell()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(stream) as image:
+                return image.width * image.height
+    except Image.DecompressionBombError:
+        return 2**62
+    except Exception:  # noqa: BLE001 -- untrusted bytes: anything Pillow cannot read is "not an image" later
+        return None
+    finally:
+        stream.seek(position)
+
+
 def distance_m(lng1: float, lat1: float, lng2: float, lat2: float) -> float:
     """Great-circle (haversine) distance in metres between two WGS-84 points; within ~0.5% of the ellipsoid."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
