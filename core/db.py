@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
-from django.db import connection
-from django.db.models import Model
+from django.db import connection, connections
+from django.db.models import Model, QuerySet
 
 
 def rows_update(objects: Sequence[Model], fields: Sequence[str]) -> None:
@@ -27,3 +28,37 @@ def rows_update(objects: Sequence[Model], fields: Sequence[str]) -> None:
             for obj in objects]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+@contextmanager
+def binary_cursor(using: str = "default") -> Iterator:
+    """A cursor whose results come in PostgreSQL's binary format, wrapped as Django wraps its own (queries
+    logged in debug and counted by tests, errors mapped to Django's).
+
+    Django's psycopg cursors bind parameters on the client, which rules out binary results; this one binds
+    on the server.  Numbers, booleans and arrays then arrive ready to use instead of as text to parse: several
+    times faster for thousands of rows.  PostgreSQL only.
+    """
+    import psycopg
+    from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+
+    database = connections[using]
+    database.ensure_connection()
+    raw = psycopg.Cursor(database.connection)
+    raw.format = psycopg.pq.Format.BINARY
+    with (CursorDebugWrapper if database.queries_logged else CursorWrapper)(raw, database) as cursor:
+        yield cursor
+
+
+def rows_fetch(queryset: QuerySet) -> list[tuple]:
+    """The rows of a ``values_list`` queryset, as ``list(queryset)`` gives them, read in binary on PostgreSQL.
+
+    For columns Django does not convert on reading (numbers, text, booleans, ids): the SQL is Django's own,
+    only the transfer changes.  Elsewhere (SQLite) it is ``list(queryset)``.
+    """
+    if connections[queryset.db].vendor != "postgresql":
+        return list(queryset)
+    sql, params = queryset.query.sql_with_params()
+    with binary_cursor(queryset.db) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()

@@ -3,10 +3,12 @@
 A selector: it reads, over exactly the events ``events_visible_to(user)`` returns, so a grid worker gets their
 grids' figures, department staff their department's, the command centre everything.
 
-The counts are conditional aggregates of one GROUP BY query.  The resolution-time percentiles join that query
-on PostgreSQL (``percentile_cont``); SQLite has no ordered-set aggregates, so in the embedded mode (small data)
-a second query fetches the resolution times and Python interpolates them exactly as ``percentile_cont`` does.
-Labels take one query per dimension, for the ids present.
+Figures over every event (a viewer who sees the whole district, no filter) grouped by street, department,
+category and/or month come from the rollup on PostgreSQL (``gridapp.rollup``: one query, the same figures).
+Otherwise the counts are conditional aggregates of one GROUP BY query.  The resolution-time percentiles join
+that query on PostgreSQL (``percentile_cont``); SQLite has no ordered-set aggregates, so in the embedded mode
+(small data) a second query fetches the resolution times and Python interpolates them exactly as
+``percentile_cont`` does.  Labels take one query per dimension, for the ids present.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import connections, models
@@ -30,6 +33,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Department
 from core.i18n import localized
 from gridapp.models import OPEN_STATUSES, Community, Event, EventCategory, EventStatus, Grid, Street
+from gridapp.rollup import rollup_cells
 from gridapp.selectors import event_overdue, events_visible_to
 
 
@@ -54,6 +58,9 @@ _TRUNC = {StatPeriod.DAY: TruncDay, StatPeriod.WEEK: TruncWeek, StatPeriod.MONTH
 _PLACES = {StatDimension.STREET: Street, StatDimension.COMMUNITY: Community, StatDimension.GRID: Grid}
 _CASE = ~Q(status=EventStatus.DUPLICATE)
 _RESOLVED = _CASE & Q(resolution_seconds__isnull=False)
+#: The dimensions the rollup keeps (a period only by month); ``gridapp.rollup``.
+_ROLLUP_DIMENSIONS = {StatDimension.STREET: "streets", StatDimension.DEPARTMENT: "departments",
+                      StatDimension.CATEGORY: "categories", StatDimension.PERIOD: "months"}
 
 
 @dataclass(frozen=True)
@@ -137,16 +144,18 @@ def event_statistics(*, user, group_by: Sequence[str], period: str | None = None
 
     Anyone may call it: the figures cover ``events`` (a narrowing, e.g. a filter; all by default) intersected
     with what ``user`` may see.  Periods are calendar days, ISO weeks or months in ``settings.TIME_ZONE``,
-    by report time.  Costs two queries for the figures (run side by side on PostgreSQL outside a
-    transaction) and one per dimension for labels.  Raises ``ValidationError`` (code ``invalid_grouping``)
-    for a grouping ``stat_grouping_check`` refuses.
+    by report time.  Costs one query for the figures when the rollup answers, else two (run side by side on
+    PostgreSQL outside a transaction), and one per dimension for labels.  Raises ``ValidationError`` (code
+    ``invalid_grouping``) for a grouping ``stat_grouping_check`` refuses.
     """
     stat_grouping_check(group_by=group_by, period=period)
     events = _visible(user, events)
-    columns = [name if name == StatDimension.PERIOD else f"{name}_id" for name in group_by]
-    if StatDimension.PERIOD in group_by:
-        events = events.annotate(period=_TRUNC[period]("reported_at", tzinfo=timezone.get_default_timezone()))
-    figures = _figures(events, columns, now)
+    figures = _rollup_figures(events, group_by, period, now)
+    if figures is None:
+        columns = [name if name == StatDimension.PERIOD else f"{name}_id" for name in group_by]
+        if StatDimension.PERIOD in group_by:
+            events = events.annotate(period=_TRUNC[period]("reported_at", tzinfo=timezone.get_default_timezone()))
+        figures = _figures(events, columns, now)
     labels = {name: _labels(name, {group[i] for group in figures}) for i, name in enumerate(group_by)}
     rows = [_row({name: labels[name][value] for name, value in zip(group_by, group, strict=True)}, found)
             for group, found in figures.items()]
@@ -159,7 +168,10 @@ def event_statistics_totals(*, user, events: QuerySet[Event] | None = None, now:
     The same rules and costs as ``event_statistics``; raises nothing.  Medians do not add up, hence queries
     of their own rather than a sum of the groups.
     """
-    figures = _figures(_visible(user, events), [], now)
+    events = _visible(user, events)
+    figures = _rollup_figures(events, [], None, now)
+    if figures is None:
+        figures = _figures(events, [], now)
     return _row({}, figures.get((), _empty()))
 
 
@@ -210,6 +222,60 @@ def _figures(events: QuerySet, columns: list[str], now: datetime | None) -> dict
         if group in figures:
             figures[group]["percentiles"] = values
     return figures
+
+
+def _rollup_figures(events: QuerySet, group_by: Sequence[str], period: str | None,
+                    now: datetime | None) -> dict[tuple, dict] | None:
+    """``_figures`` from the rollup, when it can answer: every event (``events`` unfiltered: the viewer sees
+    all and nothing narrows them), grouped by its dimensions only, a period only by month; else None.
+
+    The counts add up over the rollup's rows; overdue adds the open deadlines before ``now``; each group's
+    percentiles come from its rows' resolution times merged, partitioned at the ranks ``percentile_cont``
+    reads (the same values, the same arithmetic: the same figures to the last bit).
+    """
+    if (events.query.where or events.query.is_sliced or events.query.distinct or events.query.combinator
+            or any(name not in _ROLLUP_DIMENSIONS for name in group_by)
+            or (StatDimension.PERIOD in group_by and period != StatPeriod.MONTH)):
+        return None
+    cells = rollup_cells(using=events.db)
+    if cells is None:
+        return None
+    columns = [getattr(cells, _ROLLUP_DIMENSIONS[name]) for name in group_by]
+    if columns:
+        keys, group_of = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
+        group_of = group_of.ravel()
+    else:
+        keys, group_of = np.zeros((1, 0), dtype=np.int64), np.zeros(len(cells.cases), dtype=np.int64)
+    count = len(keys)
+
+    def total(values: np.ndarray) -> list[int]:
+        return np.bincount(group_of, weights=values, minlength=count).astype(np.int64).tolist()
+
+    sums = {name: total(getattr(cells, name)) for name in ("cases", "open", "closed", "resolved", "duplicates")}
+    sums["overdue"] = total(cells.late(now or timezone.now()))
+    group_of_value = np.repeat(group_of, cells.resolution_counts)
+    times = cells.resolution_seconds[np.argsort(group_of_value, kind="stable")]
+    ends = np.cumsum(np.bincount(group_of_value, minlength=count)).tolist()
+    period_at = group_by.index(StatDimension.PERIOD) if StatDimension.PERIOD in group_by else None
+    figures = {}
+    for index, key in enumerate(keys.tolist()):
+        if period_at is not None:
+            key[period_at] = cells.month_start(key[period_at])
+        found = {name: values[index] for name, values in sums.items()}
+        start = ends[index - 1] if index else 0
+        found["percentiles"] = _percentiles(times[start:ends[index]])
+        figures[tuple(key)] = found
+    return figures
+
+
+def _percentiles(times: np.ndarray) -> list[float] | None:
+    """``percentile_cont`` at ``PERCENTILES`` of unordered ``times``: only the ranks it reads are put in order."""
+    if not len(times):
+        return None
+    positions = [fraction * (len(times) - 1) for fraction in PERCENTILES]
+    ranks = sorted({rank for position in positions for rank in (math.floor(position), math.ceil(position))})
+    ordered = np.partition(times, ranks)
+    return [float(percentile_cont(ordered, fraction)) for fraction in PERCENTILES]
 
 
 def _grouped(events: QuerySet, columns: list[str], **aggregates):

@@ -1,0 +1,155 @@
+"""The event statistics rollup (PostgreSQL): what the triggers of migration 0007 keep, and reading it at once.
+
+Why: the statistics over every event (the command centre's street x category over a year: 400,000 events)
+read each event twice, for its counts and for its group's sorted resolution times: 300-600 ms a request.
+
+What: one row per month (of the report time, in ``settings.TIME_ZONE``), street, department and category:
+about 9,400 rows for 400,000 events.  Each holds the counts that do not move with the clock (cases, open,
+closed, resolved, escalated as overdue, duplicate reports) and, exactly, the two lists the other figures need:
+
+* the deadlines of its open cases not escalated as overdue: "overdue" is the escalated ones plus those whose
+  deadline is before *now*, counted when the figures are read, so the figure is exact at any moment;
+* every resolved case's resolution time: medians and 90th percentiles do not add up across rows, so each
+  group's are computed from its rows' lists merged, with ``percentile_cont``'s arithmetic.
+
+When: statement-level triggers on ``gridapp_event`` (with transition tables: one pass per statement, however
+many rows; every write path: services, bulk inserts, queryset updates, deletes, TRUNCATE) keep it in the
+writing transaction.  A reader sees exactly the events its snapshot sees: there is no stale current period to
+patch up, and no task to run.
+
+Who reads it: ``gridapp.statistics`` when the figures cover every event (a viewer who sees the whole district,
+no filter), grouped by street, department, category and/or month.  Anything narrower reads the events.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+from django.conf import settings
+from django.db import connections, transaction
+
+from core.db import binary_cursor
+from gridapp.models import OPEN_STATUSES
+
+log = logging.getLogger(__name__)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_READ = """
+SELECT gridapp_event_rollup_zone(), gridapp_event_rollup_open(), count(*),
+       array_send(coalesce(array_agg(month - DATE '1970-01-01'), '{}')),
+       array_send(coalesce(array_agg(street_id), '{}')),
+       array_send(coalesce(array_agg(department_id), '{}')),
+       array_send(coalesce(array_agg(category_id), '{}')),
+       array_send(coalesce(array_agg(cases), '{}')),
+       array_send(coalesce(array_agg(open), '{}')),
+       array_send(coalesce(array_agg(closed), '{}')),
+       array_send(coalesce(array_agg(resolved), '{}')),
+       array_send(coalesce(array_agg(was_overdue), '{}')),
+       array_send(coalesce(array_agg(duplicates), '{}')),
+       array_send(coalesce(array_agg(cardinality(open_deadlines)), '{}')),
+       coalesce(string_agg(substring(array_send(open_deadlines) FROM 21), ''::bytea), ''::bytea),
+       array_send(coalesce(array_agg(cardinality(resolution_seconds)), '{}')),
+       coalesce(string_agg(substring(array_send(resolution_seconds) FROM 21), ''::bytea), ''::bytea)
+  FROM gridapp_event_rollup
+ WHERE cases + duplicates > 0
+"""
+# Every aggregate above reads the rows in the same order (one aggregation pass), so the arrays line up.
+# array_send: 12 bytes of header (dimensions, null flag, element type), 8 per dimension, then each element as
+# its length (4 bytes) and value, big-endian; a 1-dimensional array's elements start at byte 20.
+_HEADER = 20
+
+
+@dataclass(frozen=True)
+class RollupCells:
+    """The rollup's rows as columns (one entry per month, street, department and category)."""
+
+    months: np.ndarray  # first day of the month, as days since 1970-01-01
+    streets: np.ndarray
+    departments: np.ndarray
+    categories: np.ndarray
+    cases: np.ndarray
+    open: np.ndarray
+    closed: np.ndarray
+    resolved: np.ndarray
+    was_overdue: np.ndarray
+    duplicates: np.ndarray
+    deadline_counts: np.ndarray  # how many of ``deadlines`` each row has, in row order
+    deadlines: np.ndarray  # microseconds since the epoch
+    resolution_counts: np.ndarray
+    resolution_seconds: np.ndarray
+
+    def month_start(self, days: int) -> datetime:
+        """The month of ``months`` as the aware datetime TruncMonth gives: its first day at midnight, local."""
+        from zoneinfo import ZoneInfo
+
+        first = date(1970, 1, 1) + timedelta(days=int(days))
+        return datetime(first.year, first.month, 1, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+    def late(self, now: datetime) -> np.ndarray:
+        """Per row: its cases escalated as overdue, plus its open ones whose deadline is before ``now``."""
+        now_us = (now - _EPOCH) // timedelta(microseconds=1)  # exact, as the deadlines are stored
+        row_of = np.repeat(np.arange(len(self.cases)), self.deadline_counts)
+        return self.was_overdue + np.bincount(row_of[self.deadlines < now_us], minlength=len(self.cases))
+
+
+def rollup_cells(*, using: str = "default") -> RollupCells | None:
+    """The whole rollup in one query (about 4 MB at full scale), or None when it cannot answer: not PostgreSQL,
+    or built for another time zone or other open statuses than the code's (then ``event_rollup_rebuild``)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return None
+    with binary_cursor(using) as cursor:  # the 4 MB of arrays as bytes, not hex text
+        cursor.execute(_READ)
+        (zone, open_statuses, count, months, streets, departments, categories, cases, open_, closed, resolved,
+         was_overdue, duplicates, deadline_counts, deadlines, resolution_counts, resolutions) = cursor.fetchone()
+    if zone != settings.TIME_ZONE or sorted(open_statuses) != sorted(OPEN_STATUSES):
+        log.warning("the event statistics rollup was built for %s and open statuses %s: the statistics read the "
+                    "events until `manage.py event_rollup_rebuild` runs", zone, open_statuses)
+        return None
+    cells = RollupCells(
+        months=_array(months, ">i4"), streets=_array(streets, ">i8"), departments=_array(departments, ">i8"),
+        categories=_array(categories, ">i8"), cases=_array(cases, ">i4"), open=_array(open_, ">i4"),
+        closed=_array(closed, ">i4"), resolved=_array(resolved, ">i4"), was_overdue=_array(was_overdue, ">i4"),
+        duplicates=_array(duplicates, ">i4"), deadline_counts=_array(deadline_counts, ">i4"),
+        deadlines=_elements(deadlines, ">i8"), resolution_counts=_array(resolution_counts, ">i4"),
+        resolution_seconds=_elements(resolutions, ">f8"))
+    assert len(cells.cases) == count and len(cells.deadlines) == cells.deadline_counts.sum(), "misaligned rollup"
+    return cells
+
+
+def _array(data, kind: str) -> np.ndarray:
+    data = bytes(data)
+    return _elements(data[_HEADER:], kind) if len(data) > _HEADER else np.empty(0, dtype=np.dtype(kind).newbyteorder("="))
+
+
+def _elements(data, kind: str) -> np.ndarray:
+    """Elements as array_send writes them (length, value), back to native numbers."""
+    values = np.frombuffer(bytes(data), dtype=np.dtype([("length", ">i4"), ("value", kind)]))["value"]
+    return values.astype(np.dtype(kind).newbyteorder("="))
+
+
+def event_rollup_rebuild(*, using: str = "default") -> int:
+    """Rebuild the rollup from the events, for the code's time zone and open statuses; returns its rows.
+
+    Who may call: ``manage.py event_rollup_rebuild`` (after changing ``TIME_ZONE`` or ``OPEN_STATUSES``, or
+    to repair), tests.  Event writes wait until it commits (a SHARE lock on the events).  Raises nothing of
+    its own; on SQLite it does nothing and returns 0.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return 0
+    statuses = ", ".join(_literal(status) for status in sorted(OPEN_STATUSES))
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute("CREATE OR REPLACE FUNCTION gridapp_event_rollup_zone() RETURNS text LANGUAGE sql IMMUTABLE "
+                       f"AS $body$ SELECT {_literal(settings.TIME_ZONE)}::text $body$")
+        cursor.execute("CREATE OR REPLACE FUNCTION gridapp_event_rollup_open() RETURNS text[] LANGUAGE sql "
+                       f"IMMUTABLE AS $body$ SELECT ARRAY[{statuses}]::text[] $body$")
+        cursor.execute("SELECT gridapp_event_rollup_rebuild()")
+        return cursor.fetchone()[0]
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
