@@ -25,6 +25,13 @@ class Role(models.TextChoices):
 
 #: Roles that see the whole district (the command-centre screen and oversight).
 DISTRICT_WIDE_ROLES = frozenset({Role.OPERATOR, Role.AUDITOR, Role.ADMIN})
+#: Roles that act for the whole district (notices, assignments, the command centre's actions).  Seeing the
+#: district never implies this: the auditor reads everything and writes nothing.
+DISTRICT_COMMAND_ROLES = frozenset({Role.OPERATOR, Role.ADMIN})
+#: Roles that work for the government: they see the names of the people the cases they handle involve.
+#: Everyone else (citizens, businesses, park people) sees only their own name (PIPL): others appear as roles.
+GOVERNMENT_ROLES = frozenset({Role.GRID_WORKER, Role.DEPARTMENT_STAFF, Role.SUPERVISOR, Role.OPERATOR,
+                              Role.AUDITOR, Role.ADMIN})
 #: Roles that may read the audit log.
 AUDIT_ROLES = frozenset({Role.AUDITOR, Role.ADMIN})
 
@@ -86,6 +93,15 @@ class User(AbstractUser):
     @property
     def sees_whole_district(self) -> bool:
         return self.is_active and (self.is_superuser or self.role in DISTRICT_WIDE_ROLES)
+
+    @property
+    def commands_district(self) -> bool:
+        """May act for the whole district (write); a read-wide role such as the auditor may not."""
+        return self.is_active and (self.is_superuser or self.role in DISTRICT_COMMAND_ROLES)
+
+    @property
+    def sees_names_of_others(self) -> bool:
+        return self.is_active and (self.is_superuser or self.role in GOVERNMENT_ROLES)
 
     @property
     def is_department_staff(self) -> bool:

@@ -16,12 +16,14 @@ from api.fields import django_type, field
 from api.grid import GridType
 from api.nodes import MODEL_ID
 from api.permissions import IsAuthenticated
+from api.restrict import Payload, Public, Restricted
+from core.actor import acting_as
 from core.i18n import localized
 from gridapp.selectors import grids_of_worker
 
 
 @django_type(Department, name="Department")
-class DepartmentType(relay.Node):
+class DepartmentType(Public, relay.Node):
     _id_attr = MODEL_ID
     code: str
     name_en: str
@@ -35,7 +37,7 @@ RoleEnum = strawberry.enum(Role, name="Role", description="What a person does in
 
 
 @django_type(User, name="User")
-class UserType(relay.Node):
+class UserType(Restricted, relay.Node):
     _id_attr = MODEL_ID
     username: str
     display_name: str
@@ -50,19 +52,9 @@ class UserType(relay.Node):
     def grids(self, root: User) -> list[GridType]:
         return grids_of_worker(root)  # a queryset, so the optimizer adds what the selection asks for
 
-    @classmethod
-    def get_queryset(cls, queryset, info, **kwargs):
-        """People are visible to themselves and to the district-wide roles."""
-        user = viewer(info).user
-        if not user.is_authenticated:
-            return queryset.none()
-        if user.sees_whole_district:
-            return queryset
-        return queryset.filter(pk=user.pk)
-
 
 @strawberry.type
-class AuthPayload:
+class AuthPayload(Payload):
     errors: list[MutationError]
     access_token: str | None = None
     access_expires_at: datetime | None = None
@@ -84,7 +76,7 @@ class LoginInput:
 
 
 @strawberry.type
-class LogoutPayload:
+class LogoutPayload(Payload):
     errors: list[MutationError]
     revoked_tokens: int = 0
 
@@ -95,15 +87,16 @@ def _auth_payload(call) -> AuthPayload:
     except account_services.AuthError as error:
         return AuthPayload(errors=[MutationError(code=error.code, message=error.message)],
                            retry_after_seconds=error.retry_after)
-    return AuthPayload(
-        errors=[],
-        access_token=pair.access_token,
-        access_expires_at=pair.access_expires_at,
-        refresh_token=pair.refresh_token,
-        refresh_expires_at=pair.refresh_expires_at,
-        user=pair.user,
-        device_token=pair.device_token,
-    )
+    with acting_as(pair.user):  # the payload shows the account as the one who just signed in sees it
+        return AuthPayload(
+            errors=[],
+            access_token=pair.access_token,
+            access_expires_at=pair.access_expires_at,
+            refresh_token=pair.refresh_token,
+            refresh_expires_at=pair.refresh_expires_at,
+            user=pair.user,
+            device_token=pair.device_token,
+        )
 
 
 @strawberry.type

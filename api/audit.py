@@ -8,13 +8,12 @@ import strawberry
 import strawberry_django
 from strawberry import relay
 
-from api.context import viewer
 from api.fields import django_type
 from api.nodes import MODEL_ID
 from api.paging import ListConnection
 from api.permissions import CanReadAudit
+from api.restrict import Restricted
 from core.models import AuditEntry
-from core.selectors import audit_entries_for
 
 
 @strawberry_django.filter_type(AuditEntry, lookups=True)
@@ -26,7 +25,7 @@ class AuditEntryFilter:
 
 
 @django_type(AuditEntry, name="AuditEntry", filters=AuditEntryFilter)
-class AuditEntryType(relay.Node):
+class AuditEntryType(Restricted, relay.Node):
     _id_attr = MODEL_ID
     at: datetime
     actor_label: str
@@ -36,10 +35,6 @@ class AuditEntryType(relay.Node):
     error_code: str
     client_ip: str | None
     user_agent: str
-
-    @classmethod
-    def get_queryset(cls, queryset, info, **kwargs):
-        return queryset.filter(pk__in=audit_entries_for(viewer(info).user).values("pk")).order_by("-id")
 
 
 @strawberry.type

@@ -29,6 +29,7 @@ from api.fields import django_type
 from api.nodes import MODEL_ID, is_pk
 from api.paging import ListConnection
 from api.permissions import IsAuthenticated
+from api.restrict import Payload, Restricted
 from api.watcher import Audience, watcher
 from core import selectors as feed_selectors
 from core.models import Change, Notification
@@ -83,20 +84,16 @@ class ChangePage:
 
 
 @django_type(Notification, name="Notification")
-class NotificationType(relay.Node):
+class NotificationType(Restricted, relay.Node):
     _id_attr = MODEL_ID
     title: str
     body: str
     created_at: datetime
     read_at: datetime | None
 
-    @classmethod
-    def get_queryset(cls, queryset, info, **kwargs):
-        return queryset.filter(recipient_id=getattr(viewer(info).user, "pk", None))
-
 
 @strawberry.type
-class NotificationPayload:
+class NotificationPayload(Payload):
     errors: list[MutationError]
     notification: NotificationType | None = None
 
@@ -151,8 +148,9 @@ class Interest:
 
     def concerns(self, row: Audience) -> bool:
         return (
-            self.everything
-            or row.user_id == self.user_id
+            row.user_id == self.user_id
+            or (self.everything and (row.grid_id is not None or row.department_id is not None
+                                     or row.user_id is None))
             or (self.department_id is not None and row.department_id == self.department_id)
             or (row.grid_id is not None and row.grid_id in self.grid_ids)
         )
@@ -171,7 +169,7 @@ def _reload(user_id: int, token_id: int | None):
     interest = Interest(
         everything=user.sees_whole_district,
         user_id=user.pk,
-        department_id=user.department_id,
+        department_id=user.department_id if user.is_department_staff else None,
         grid_ids=grid_ids_watched_set(user),
     )
     return user, interest

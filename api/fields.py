@@ -23,12 +23,25 @@ from typing import Any
 
 import strawberry_django
 from strawberry_django.fields.field import StrawberryDjangoField
+from strawberry_django.resolvers import django_resolver
 
 
 class OneGridField(StrawberryDjangoField):
+    @functools.cached_property
+    def restricted_relation(self) -> str | None:
+        """The model attribute of a to-one relation to a restricted type (``api.restrict.Restricted``) that this
+        field reads itself; None for any other field."""
+        from api.restrict import Restricted
+
+        target = self.django_type
+        if (self.base_resolver is not None or self.is_list or self.is_connection or self.is_paginated
+                or target is None or not issubclass(target, Restricted)):
+            return None
+        return self.django_name or self.python_name
+
     @property
     def is_basic_field(self) -> bool:
-        if self.extensions or self.is_list or self.is_connection or self.is_paginated:
+        if self.extensions or self.is_list or self.is_connection or self.is_paginated or self.restricted_relation:
             return False
         resolver = self.base_resolver
         return resolver is None or (not resolver.is_async and not resolver.arguments
@@ -41,7 +54,24 @@ class OneGridField(StrawberryDjangoField):
             kwargs = {parameter.name: source for parameter in (resolver.root_parameter, resolver.parent_parameter)
                       if parameter is not None}
             return self.resolver(source, None, args, kwargs)  # in an async context, a coroutine on a thread
+        if self.restricted_relation is not None and source is not None:
+            return self._restricted_related(source, info)
         return super().get_result(source, info, args, kwargs)
+
+    def _restricted_related(self, source, info):
+        """The related object as the viewer may see it: what the optimizer prefetched through the type's rule, or
+        else read through the rule (never a bare attribute read, which would load it unfiltered)."""
+        from api.context import viewer
+        from api.restrict import visible
+
+        model_field = source._meta.get_field(self.restricted_relation)
+        if model_field.is_cached(source):
+            return model_field.get_cached_value(source)
+        pk = getattr(source, model_field.attname)
+        if pk is None:
+            return None
+        user = viewer(info).user
+        return django_resolver(lambda: visible(model_field.related_model, user).filter(pk=pk).first())()
 
 
 field = functools.partial(strawberry_django.field, field_cls=OneGridField)

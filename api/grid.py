@@ -22,6 +22,7 @@ from api.fields import django_type, field
 from api.nodes import MODEL_ID, is_pk
 from api.paging import CursorConnection, ListConnection
 from api.permissions import IsAuthenticated
+from api.restrict import Payload, Public, Restricted
 from gridapp import selectors, services
 from gridapp.crs import CRS, to_wgs84
 from gridapp.locator import OutsideDistrict, district_locator
@@ -54,7 +55,7 @@ def _annotated(root, name: str, fallback):
 
 
 @django_type(Street, name="Street")
-class StreetType(relay.Node):
+class StreetType(Restricted, relay.Node):
     _id_attr = MODEL_ID
     code: str
     name: str
@@ -70,13 +71,9 @@ class StreetType(relay.Node):
     def grid_count(self, root: Street) -> int:
         return _annotated(root, "_grid_count", lambda: Grid.objects.current().filter(community__street=root).count())
 
-    @classmethod
-    def get_queryset(cls, queryset, info, **kwargs):
-        return queryset.filter(pk__in=selectors.streets_visible_to(viewer(info).user).values("pk"))
-
 
 @django_type(Community, name="Community")
-class CommunityType(relay.Node):
+class CommunityType(Restricted, relay.Node):
     _id_attr = MODEL_ID
     code: str
     name: str
@@ -88,10 +85,6 @@ class CommunityType(relay.Node):
     def grid_count(self, root: Community) -> int:
         return _annotated(root, "_grid_count", lambda: root.grids.current().count())
 
-    @classmethod
-    def get_queryset(cls, queryset, info, **kwargs):
-        return queryset.filter(pk__in=selectors.communities_visible_to(viewer(info).user).values("pk"))
-
 
 @strawberry.type(name="GridWorker")
 class GridWorkerType:
@@ -100,7 +93,7 @@ class GridWorkerType:
 
 
 @django_type(Grid, name="Grid")
-class GridType(relay.Node):
+class GridType(Restricted, relay.Node):
     _id_attr = MODEL_ID
     code: str
     name: str
@@ -148,13 +141,9 @@ class GridType(relay.Node):
         return list(selectors.events_visible_to(viewer(info).user).filter(grid=root)
                     .exclude(status=EventStatus.DUPLICATE).order_by("-id")[:RECENT_EVENTS])
 
-    @classmethod
-    def get_queryset(cls, queryset, info, **kwargs):
-        return queryset.filter(pk__in=selectors.grids_visible_to(viewer(info).user).values("pk"))
-
 
 @django_type(IndustryGrid, name="IndustryGrid")
-class IndustryGridType(relay.Node):
+class IndustryGridType(Public, relay.Node):
     _id_attr = MODEL_ID
     code: str
     name: str
@@ -165,7 +154,7 @@ class IndustryGridType(relay.Node):
 
 
 @django_type(BaseRecord, name="BaseRecord")
-class BaseRecordType(relay.Node):
+class BaseRecordType(Restricted, relay.Node):
     _id_attr = MODEL_ID
     external_id: str
     kind: RecordKindEnum
@@ -183,10 +172,6 @@ class BaseRecordType(relay.Node):
     @field(only=["lng", "lat"], description="GeoJSON Point for the map (WGS-84).")
     def geometry(self, root: BaseRecord) -> JSON:
         return {"type": "Point", "coordinates": [root.lng, root.lat]}
-
-    @classmethod
-    def get_queryset(cls, queryset, info, **kwargs):
-        return queryset.filter(pk__in=selectors.records_visible_to(viewer(info).user).values("pk"))
 
 
 @strawberry.input(description="A map window in WGS-84.")
@@ -223,16 +208,12 @@ class LocationType:
 
 
 @django_type(GridNotice, name="GridNotice")
-class GridNoticeType(relay.Node):
+class GridNoticeType(Restricted, relay.Node):
     _id_attr = MODEL_ID
     title: str
     body: str
     created_at: datetime
     grid: GridType
-
-    @classmethod
-    def get_queryset(cls, queryset, info, **kwargs):
-        return queryset.filter(grid__in=selectors.grids_visible_to(viewer(info).user).values("pk"))
 
 
 @strawberry.input
@@ -243,7 +224,7 @@ class GridNoticePostInput:
 
 
 @strawberry.type
-class GridNoticePostPayload:
+class GridNoticePostPayload(Payload):
     errors: list[MutationError]
     notice: GridNoticeType | None = None
 

@@ -28,9 +28,9 @@ from api.grid import PlaceType, pk_of
 from api.nodes import MODEL_ID, is_pk
 from api.paging import CursorConnection
 from api.permissions import IsAuthenticated
+from api.restrict import Payload, Restricted
 from api.watcher import watcher
 from gridapp.models import EventPhoto
-from gridapp.selectors import restricted_to
 from vision.boxing import Box, photo_boxes_set
 from vision.detections import Detection
 from vision.models import Camera, CameraRule, CameraStatus, PhotoSuggestion, Situation, SourceKind
@@ -51,7 +51,7 @@ class FlowPointType:
 
 
 @django_type(Situation, name="Situation", description="An ongoing (or past) condition a camera rule found.")
-class SituationType(relay.Node):
+class SituationType(Restricted, relay.Node):
     _id_attr = MODEL_ID
     started_at: datetime
     last_seen_at: datetime
@@ -77,7 +77,7 @@ class CameraAlgorithmType:
 
 
 @django_type(Camera, name="Camera", description="A catalogued camera sampled by the AI.")
-class CameraType(relay.Node):
+class CameraType(Restricted, relay.Node):
     _id_attr = MODEL_ID
     source_kind: SourceKindEnum
     interval_seconds: int
@@ -120,11 +120,6 @@ class CameraType(relay.Node):
         if hasattr(root, "open_situation_list"):
             return root.open_situation_list
         return list(root.situations.filter(ended_at__isnull=True).order_by("-started_at"))
-
-    @classmethod
-    def get_queryset(cls, queryset, info, **kwargs):
-        user = viewer(info).user
-        return queryset if restricted_to(queryset, user) else cameras_visible_to(user, queryset)
 
 
 @strawberry.input(description="Narrow the camera list; every field is optional.")
@@ -181,7 +176,7 @@ class CategorySuggestionType:
 
 
 @strawberry.type(name="PhotoSuggestionPayload")
-class PhotoSuggestionPayload:
+class PhotoSuggestionPayload(Payload):
     errors: list[MutationError]
     suggestions: list[CategorySuggestionType] = strawberry.field(
         default_factory=list, description="Most confident first; empty when nothing suggests a category.")
@@ -214,7 +209,7 @@ class PhotoBoxesInput:
 
 
 @strawberry.type
-class PhotoBoxesPayload:
+class PhotoBoxesPayload(Payload):
     errors: list[MutationError]
     photo: EventPhotoType | None = None
 

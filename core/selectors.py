@@ -10,20 +10,24 @@ from core.models import AuditEntry, Change, Notification
 def change_visible_to(user) -> QuerySet[Change]:
     """The changes ``user`` may see: the one filter behind ``changes(after:)`` and every subscription.
 
-    District-wide roles see everything; everyone else sees changes addressed to
-    them, to a grid they work in or supervise, or to their department.  Built from the
-    user's *current* permissions every time it is evaluated.
+    A change addressed to one person (their inbox, their suggestions) is theirs alone, whatever the reader's
+    role.  District-wide roles see every change addressed to a grid or a department; everyone else those
+    addressed to a grid they work in or supervise, and department staff (by role, not by a department column
+    left on a demoted account) their department's.  Built from the user's *current* role and permissions
+    every time it is evaluated; ``api.feed.Interest`` is the same rule as a pre-filter and must agree.
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return Change.objects.none()
+    personal = Q(user_id=user.pk)
     if user.sees_whole_district:
-        return Change.objects.all()
+        return Change.objects.filter(personal | Q(grid_id__isnull=False) | Q(department_id__isnull=False)
+                                     | Q(user_id__isnull=True))
     from gridapp.selectors import grid_ids_watched_by  # gridapp writes changes; imported lazily
 
-    audience = Q(user_id=user.pk)
+    audience = personal
     for grid_ids in grid_ids_watched_by(user):
         audience |= Q(grid_id__in=grid_ids)
-    if user.department_id is not None:
+    if user.is_department_staff:
         audience |= Q(department_id=user.department_id)
     return Change.objects.filter(audience)
 

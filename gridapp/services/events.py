@@ -309,7 +309,7 @@ def event_relations(user, event: Event, *, patrolled: frozenset[int] | None = No
     if not (user.is_authenticated and user.is_active):
         return frozenset()
     relations = set()
-    if user.is_superuser or user.role in {Role.OPERATOR, Role.ADMIN}:
+    if user.commands_district:
         relations.add(Relation.COMMAND_CENTRE)
     if event.reporter_id == user.pk:
         relations.add(Relation.REPORTER)
@@ -433,7 +433,7 @@ def _apply(actor, event: Event, action: Action, *, note: str, ingested: list[Ing
     event.status = target_status(rule, status=event.status, held_from=event.held_from)
     if action in {Action.DISPATCH, Action.ASSIGN}:
         data["assignee"] = assignee.username
-        data["previous_assignee_id"] = event.assignee_id
+        data["previous_assignee"] = event.assignee.username if event.assignee_id else None
         event.assignee = assignee
     _stamp(event, action, from_status=from_status, actor=actor, hours=hours, note=note, now=now, data=data)
     event.updated_at = now
@@ -491,7 +491,8 @@ def _stamp(event: Event, action: Action, *, from_status: str, actor, hours, note
         return
     if action in {Action.APPROVE_EXTENSION, Action.DENY_EXTENSION}:
         data["hours"] = event.extension_hours
-        data["requested_by_id"] = event.extension_requested_by_id
+        data["requested_by"] = (event.extension_requested_by.username if event.extension_requested_by_id
+                                else None)
         if action == Action.APPROVE_EXTENSION:
             event.deadline = max(event.deadline or now, now) + timedelta(hours=event.extension_hours)
             data["deadline"] = event.deadline.isoformat()
@@ -508,8 +509,9 @@ def _stamp(event: Event, action: Action, *, from_status: str, actor, hours, note
     if action == Action.RETURN and from_status == S.RESOLVED:
         event.resolved_at, event.resolved_by = None, None
     if action == Action.REOPEN:
-        # The escalation level stays: each level hears of a case at most once, reopened or not.
-        event.closed_at = event.resolved_at = event.resolved_by = None
+        # The escalation level stays: each level hears of a case at most once, reopened or not.  Back to
+        # "accepted", it waits for a new dispatch: the old dispatch time no longer describes it.
+        event.closed_at = event.resolved_at = event.resolved_by = event.dispatched_at = None
     if event.status in {S.CLOSED, S.REJECTED, S.VOID}:
         event.closed_at = now
     # Entering in-progress keeps the deadline the dispatch set; every other stage starts its own clock.

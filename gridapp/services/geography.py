@@ -20,7 +20,7 @@ PATROL_PERM = f"gridapp.{PATROL_PERMISSION}"
 
 
 def _require_district_role(actor) -> None:
-    if actor is None or not actor.is_authenticated or not actor.sees_whole_district:
+    if actor is None or not actor.is_authenticated or not actor.commands_district:
         raise PermissionDenied(_("Only the command centre may do this."))
 
 
