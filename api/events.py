@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q
 from django.utils.translation import gettext as _
 from strawberry import relay
 from strawberry.file_uploads import Upload
@@ -35,6 +35,7 @@ from api.media import photo_url
 from api.nodes import MODEL_ID, is_pk
 from api.paging import CursorConnection
 from api.permissions import IsAuthenticated
+from api.restrict import PERSON_KEYS, Payload, Public, Restricted, person_shown
 from api.scalars import BooleanColumn, FloatColumn, IdColumn, IntColumn, StringColumn
 from core.i18n import localized
 from gridapp import selectors, services
@@ -58,7 +59,7 @@ SeverityEnum = strawberry.enum(Severity, name="Severity")
 
 
 @django_type(EventCategory, name="EventCategory")
-class EventCategoryType(relay.Node):
+class EventCategoryType(Public, relay.Node):
     _id_attr = MODEL_ID
     code: str = field(description="Major and minor code, e.g. 01-02.")
     major_code: str
@@ -92,10 +93,19 @@ EventActionEnum = strawberry.enum(Action, name="EventAction")
 PhotoStageEnum = strawberry.enum(PhotoStage, name="PhotoStage")
 
 
-@django_type(get_user_model(), name="Person", description="A colleague, as far as an event shows them.")
+@django_type(get_user_model(), name="Person", description=(
+    "Someone an event involves. Government staff and the person themselves see who it is; everyone else sees "
+    "the role (`username` null, `displayName` the role's name)."))
 class PersonType:
-    username: str
-    display_name: str
+    @field(only=["id", "username"])
+    def username(self, root, info: strawberry.Info) -> str | None:
+        return root.username if person_shown(viewer(info).user, root.pk) else None
+
+    @field(only=["id", "username", "display_name", "role"])
+    def display_name(self, root, info: strawberry.Info) -> str:
+        if person_shown(viewer(info).user, root.pk):
+            return root.display_name or root.username
+        return str(root.get_role_display())
 
 
 def _sees_restricted_photo_data(info) -> bool:
@@ -110,7 +120,7 @@ class PhotoBoxType:
 
 
 @django_type(EventPhoto, name="EventPhoto")
-class EventPhotoType(relay.Node):
+class EventPhotoType(Restricted, relay.Node):
     _id_attr = MODEL_ID
     stage: PhotoStageEnum
     width: int
@@ -139,22 +149,25 @@ class EventPhotoType(relay.Node):
         return {"type": "Point", "coordinates": [root.exif_lng, root.exif_lat]}
 
 
-    @classmethod
-    def get_queryset(cls, queryset, info, **kwargs):
-        user = viewer(info).user
-        audience = selectors.event_audience(user)
-        return queryset if audience is None else queryset.filter(
-            event__in=selectors.events_visible_to(user).values("pk"))
-
-
 @django_type(EventHistory, name="EventHistoryEntry")
 class EventHistoryType:
     at: datetime
     action: str
     note: str
-    data: JSON
-    actor: str = field(field_name="actor_label")
     to_status: EventStatusEnum
+
+    @field(select_related=["actor"], only=["actor_id", "actor_label", "actor__role"],
+           description="Who did it: their name for government staff and themselves, else their role.")
+    def actor(self, root: EventHistory, info: strawberry.Info) -> str:
+        if root.actor_id is None or person_shown(viewer(info).user, root.actor_id):
+            return root.actor_label
+        return str(root.actor.get_role_display())
+
+    @field(only=["data"], description="The step's details; the people it names are hidden as `actor` is.")
+    def data(self, root: EventHistory, info: strawberry.Info) -> JSON:
+        if viewer(info).user.sees_names_of_others:
+            return root.data
+        return {key: value for key, value in root.data.items() if key not in PERSON_KEYS}
 
     @field(only=["from_status"], description="Null for the report itself.")
     def from_status(self, root: EventHistory) -> EventStatusEnum | None:
@@ -166,8 +179,21 @@ def _first_photos():
                     to_attr="photo_ids")
 
 
+@strawberry.type(name="JoinedCase", description=(
+    "The case a duplicate report joined, as far as its reporter may follow it: its progress, not its details."))
+class JoinedCaseType:
+    case_number: str
+    status: EventStatusEnum
+    status_label: str
+    resolved_at: datetime | None
+    closed_at: datetime | None
+
+
+_JOINED = ("case_number", "status", "resolved_at", "closed_at")
+
+
 @django_type(Event, name="Event")
-class EventType(relay.Node):
+class EventType(Restricted, relay.Node):
     _id_attr = MODEL_ID
     case_number: str | None = field(description="Null for a duplicate report (see duplicateOf).")
     status: EventStatusEnum
@@ -193,6 +219,19 @@ class EventType(relay.Node):
     was_overdue: bool
     duplicate_of: EventType | None
     duplicate_count: int
+
+    @field(annotate={f"_joined_{name}": F(f"duplicate_of__{name}") for name in _JOINED},
+           description="For a duplicate report: the progress of the case it joined (visible to whoever sees the "
+                       "report, unlike `duplicateOf`, which only the case's own handlers see).")
+    def joined_case(self, root: Event) -> JoinedCaseType | None:
+        if root.duplicate_of_id is None:
+            return None
+        if hasattr(root, "_joined_status"):
+            values = {name: getattr(root, f"_joined_{name}") for name in _JOINED}
+        else:  # an object a mutation returned: one read of those columns only
+            values = Event.objects.filter(pk=root.duplicate_of_id).values(*_JOINED).first()
+        return JoinedCaseType(status_label=str(EventStatus(values["status"]).label), **{
+            **values, "status": EventStatus(values["status"])})
     extension_hours: int | None = field(description="An extension waiting for a supervisor.")
     version: int = field(description="Grows with every change; send it back as expectedVersion.")
     photos: list[EventPhotoType]
@@ -235,14 +274,6 @@ class EventType(relay.Node):
         relations = services.event_relations(user, root, patrolled=patrolled, supervised=supervised)
         return actions_open_to(relations, root.status)
 
-    @classmethod
-    def get_queryset(cls, queryset, info, **kwargs):
-        user = viewer(info).user
-        if selectors.restricted_to(queryset, user):
-            return queryset  # a selector already narrowed it to this viewer (and more)
-        audience = selectors.event_audience(user)
-        return queryset if audience is None else queryset.filter(audience)
-
 
 def _watched_grids(info) -> tuple[frozenset[int], frozenset[int]]:
     """The viewer's patrolled and supervised grids, read once per request."""
@@ -278,10 +309,12 @@ class EventFilter:
 
 
 def events_filtered(events, filters: EventFilter | None, user):
+    # Duplicate reports are hidden by default, except the viewer's own: a citizen follows what they reported.
+    others_duplicates = Q(status=EventStatus.DUPLICATE) & ~Q(reporter_id=user.pk)
     if filters is None:
-        return events.exclude(status=EventStatus.DUPLICATE)
+        return events.exclude(others_duplicates)
     if not filters.include_duplicates:
-        events = events.exclude(status=EventStatus.DUPLICATE)
+        events = events.exclude(others_duplicates)
     if filters.status:
         events = events.filter(status__in=[status.value for status in filters.status])
     if filters.open is not strawberry.UNSET and filters.open is not None:
@@ -330,7 +363,7 @@ class EventReportInput:
 
 
 @strawberry.type
-class EventReportPayload:
+class EventReportPayload(Payload):
     errors: list[MutationError]
     event: EventType | None = None
     duplicate_of: EventType | None = strawberry.field(
@@ -351,7 +384,7 @@ class EventTransitionInput:
 
 
 @strawberry.type
-class EventPayload:
+class EventPayload(Payload):
     errors: list[MutationError]
     event: EventType | None = None
 
@@ -372,7 +405,7 @@ class EventBulkResultType:
 
 
 @strawberry.type
-class EventBulkPayload:
+class EventBulkPayload(Payload):
     errors: list[MutationError]
     results: list[EventBulkResultType]
 
