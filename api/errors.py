@@ -8,6 +8,7 @@ from django.db import OperationalError, connections
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from graphql import GraphQLError
+from strawberry.utils.str_converters import to_camel_case
 
 NUL = "\x00"
 
@@ -20,9 +21,11 @@ class MutationError:
 
 
 def errors_from_validation(error: ValidationError) -> list[MutationError]:
+    """A service names the argument it refuses in Python (``category_code``); the client knows it by its
+    GraphQL name (``categoryCode``)."""
     if hasattr(error, "error_dict"):
         return [
-            MutationError(code=item.code or "invalid", message=" ".join(item.messages), field=field)
+            MutationError(code=item.code or "invalid", message=" ".join(item.messages), field=to_camel_case(field))
             for field, items in error.error_dict.items()
             for item in items
         ]

@@ -464,8 +464,13 @@ def event_layer(events, *, limit: int) -> EventLayerType:
 @strawberry.type(name="EventChange", description="An event the viewer may see changed; its change-feed cursor.")
 class EventChangeType:
     cursor: str
-    kind: str
-    event: EventType
+    kind: str = strawberry.field(description="What happened, e.g. `event.accept`.")
+    status: EventStatusEnum | None = strawberry.field(
+        description="The status this change produced (null for changes recorded before this field existed).")
+    version: int | None = strawberry.field(description="The event's version this change produced.")
+    event: EventType = strawberry.field(description=(
+        "The event as it is when the message is delivered, which may already be later than this change: "
+        "`status` and `version` say what this change did."))
 
 
 @strawberry.type
@@ -579,8 +584,9 @@ class EventMutation:
 @database_sync_to_async
 def _event_for(user, event_id: int) -> Event | None:
     return (selectors.events_visible_to(user)
+            # (not duplicate_of: a restricted relation, read through its rule by its field)
             .select_related("category__department", "grid", "community", "street", "department", "reporter",
-                            "assignee", "duplicate_of")
+                            "assignee")
             .prefetch_related(_first_photos(), "photos", "history")
             .filter(pk=event_id).first())
 
@@ -608,4 +614,7 @@ class EventSubscription:
                 continue
             event = await _event_for(user, row.object_id)
             if event is not None:
-                yield EventChangeType(cursor=str(row.id), kind=row.kind, event=event)
+                status = row.facts.get("status")
+                yield EventChangeType(cursor=str(row.id), kind=row.kind, event=event,
+                                      status=EventStatus(status) if status else None,
+                                      version=row.facts.get("version"))

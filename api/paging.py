@@ -1,6 +1,7 @@
 """Page arguments of every connection: ``first``/``last`` in range, cursors that this server could have issued.
 
-A phone that sends ``first: 1000`` or a cursor it mangled made a mistake it can fix: it gets
+A list asked without ``first`` or ``last`` gets one page of ``GRAPHQL["DEFAULT_PAGE_SIZE"]``; no page is larger
+than ``GRAPHQL["MAX_PAGE_SIZE"]``.  A phone that sends ``first: 1000`` or a cursor it mangled made a mistake it can fix: it gets
 ``invalid_page_size`` or ``invalid_cursor``, translated, instead of the library's ``ValueError`` (which
 production masks as ``internal_error`` and logs as a bug).  Every connection field uses ``ListConnection``
 (offset cursors) or ``CursorConnection`` (keyset cursors) from here, so the check is made in one place.
@@ -37,6 +38,12 @@ _BIGINT = 2**63
 
 def max_page_size() -> int:
     return settings.GRAPHQL["MAX_PAGE_SIZE"]
+
+
+def default_page_size(first: int | None, last: int | None) -> int | None:
+    """``first`` as asked, or ``GRAPHQL["DEFAULT_PAGE_SIZE"]`` when neither ``first`` nor ``last`` was given: a
+    list asked without a size is one page, never the whole table (1.6 M records at full scale)."""
+    return settings.GRAPHQL["DEFAULT_PAGE_SIZE"] if first is None and last is None else first
 
 
 def invalid_cursor() -> GraphQLCodedError:
@@ -99,6 +106,7 @@ class ListConnection(DjangoListConnection[relay.NodeType]):
     def resolve_connection(cls, nodes, *, info, before: str | None = None, after: str | None = None,
                            first: int | None = None, last: int | None = None, **kwargs: Any):
         page_args_check(first=first, last=last, max_size=kwargs.get("max_results"))
+        first = default_page_size(first, last)
         offset_cursor_check(after)
         offset_cursor_check(before)
         return super().resolve_connection(nodes, info=info, before=before, after=after, first=first, last=last,
@@ -113,6 +121,7 @@ class CursorConnection(DjangoCursorConnection[relay.NodeType]):
     def resolve_connection(cls, nodes, *, info, before: str | None = None, after: str | None = None,
                            first: int | None = None, last: int | None = None, **kwargs: Any):
         page_args_check(first=first, last=last, max_size=kwargs.get("max_results"))
+        first = default_page_size(first, last)
         keyset_cursor_check(after, nodes)
         keyset_cursor_check(before, nodes)
         return super().resolve_connection(nodes, info=info, before=before, after=after, first=first, last=last,

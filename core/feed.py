@@ -30,6 +30,7 @@ def change_record(
     grid_id: int | None = None,
     department_id: int | None = None,
     user_id: int | None = None,
+    facts: dict | None = None,
 ) -> Change:
     """Append a change about ``obj`` to the feed, inside the caller's transaction.
 
@@ -52,6 +53,7 @@ def change_record(
         grid_id=grid_id,
         department_id=department_id,
         user_id=user_id,
+        facts=facts or {},
     )
     transaction.on_commit(lambda: change_publish(change_id=change.id))
     return change

@@ -45,6 +45,9 @@ class Change(AppendOnlyModel):
     grid_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     department_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    #: What the change produced, as it was when it committed (an event's status and version), so a message
+    #: delivered later still says what this change did.  Nothing personal: every reader of the change sees it.
+    facts = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["id"]

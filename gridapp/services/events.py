@@ -149,7 +149,7 @@ def _case_number(year: int) -> str:
 
 def _record(event: Event, kind: str) -> None:
     change_record(kind=kind, obj=event, grid_id=event.grid_id, department_id=event.department_id,
-                  user_id=event.reporter_id)
+                  user_id=event.reporter_id, facts={"status": event.status, "version": event.version})
 
 
 def _history(event: Event, *, actor, action: str, from_status: str, note: str = "", data: dict | None = None,
@@ -217,7 +217,7 @@ def event_report(
             return replay
     category = EventCategory.objects.select_related("department").filter(code=category_code, active=True).first()
     if category is None:
-        raise ValidationError({"category": ValidationError(
+        raise ValidationError({"category_code": ValidationError(
             _("Unknown event category %(code)s.") % {"code": category_code}, code="unknown_category")})
     if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
         raise ValidationError({"location": ValidationError(
