@@ -160,8 +160,8 @@ class WorkerBeat(models.Model):
     seen_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = _("worker")
-        verbose_name_plural = _("workers")
+        verbose_name = _("task worker")
+        verbose_name_plural = _("task workers")
 
     def __str__(self) -> str:
         return self.hostname

@@ -22,8 +22,8 @@ class Migration(migrations.Migration):
                 ('seen_at', models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'verbose_name': 'worker',
-                'verbose_name_plural': 'workers',
+                'verbose_name': 'task worker',
+                'verbose_name_plural': 'task workers',
             },
         ),
         migrations.CreateModel(
