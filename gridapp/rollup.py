@@ -39,27 +39,18 @@ log = logging.getLogger(__name__)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _READ = """
 SELECT gridapp_event_rollup_zone(), gridapp_event_rollup_open(), count(*),
-       array_send(coalesce(array_agg(month - DATE '1970-01-01'), '{}')),
-       array_send(coalesce(array_agg(street_id), '{}')),
-       array_send(coalesce(array_agg(department_id), '{}')),
-       array_send(coalesce(array_agg(category_id), '{}')),
-       array_send(coalesce(array_agg(cases), '{}')),
-       array_send(coalesce(array_agg(open), '{}')),
-       array_send(coalesce(array_agg(closed), '{}')),
-       array_send(coalesce(array_agg(resolved), '{}')),
-       array_send(coalesce(array_agg(was_overdue), '{}')),
-       array_send(coalesce(array_agg(duplicates), '{}')),
-       array_send(coalesce(array_agg(cardinality(open_deadlines)), '{}')),
-       coalesce(string_agg(substring(array_send(open_deadlines) FROM 21), ''::bytea), ''::bytea),
-       array_send(coalesce(array_agg(cardinality(resolution_seconds)), '{}')),
-       coalesce(string_agg(substring(array_send(resolution_seconds) FROM 21), ''::bytea), ''::bytea)
+       coalesce(string_agg(packed, ''::bytea), ''::bytea),
+       coalesce(string_agg(open_deadlines_sent, ''::bytea), ''::bytea),
+       coalesce(string_agg(resolution_seconds_sent, ''::bytea), ''::bytea)
   FROM gridapp_event_rollup
  WHERE cases + duplicates > 0
 """
-# Every aggregate above reads the rows in the same order (one aggregation pass), so the arrays line up.
-# array_send: 12 bytes of header (dimensions, null flag, element type), 8 per dimension, then each element as
-# its length (4 bytes) and value, big-endian; a 1-dimensional array's elements start at byte 20.
-_HEADER = 20
+# Each row holds itself encoded (migration 0008: a trigger on the rollup keeps it), so a read only concatenates;
+# the three aggregates read the rows in the same order (one aggregation pass), so the lists line up with the rows.
+_PACKED = np.dtype([("months", ">i4"), ("streets", ">i8"), ("departments", ">i8"), ("categories", ">i8"),
+                    ("cases", ">i4"), ("open", ">i4"), ("closed", ">i4"), ("resolved", ">i4"),
+                    ("was_overdue", ">i4"), ("duplicates", ">i4"), ("deadline_counts", ">i4"),
+                    ("resolution_counts", ">i4")])
 
 
 @dataclass(frozen=True)
@@ -101,34 +92,24 @@ def rollup_cells(*, using: str = "default") -> RollupCells | None:
     connection = connections[using]
     if connection.vendor != "postgresql":
         return None
-    with binary_cursor(using) as cursor:  # the 4 MB of arrays as bytes, not hex text
+    with binary_cursor(using) as cursor:  # the 4 MB as bytes, not hex text
         cursor.execute(_READ)
-        (zone, open_statuses, count, months, streets, departments, categories, cases, open_, closed, resolved,
-         was_overdue, duplicates, deadline_counts, deadlines, resolution_counts, resolutions) = cursor.fetchone()
+        zone, open_statuses, count, packed, deadlines, resolutions = cursor.fetchone()
     if zone != settings.TIME_ZONE or sorted(open_statuses) != sorted(OPEN_STATUSES):
         log.warning("the event statistics rollup was built for %s and open statuses %s: the statistics read the "
                     "events until `manage.py event_rollup_rebuild` runs", zone, open_statuses)
         return None
-    cells = RollupCells(
-        months=_array(months, ">i4"), streets=_array(streets, ">i8"), departments=_array(departments, ">i8"),
-        categories=_array(categories, ">i8"), cases=_array(cases, ">i4"), open=_array(open_, ">i4"),
-        closed=_array(closed, ">i4"), resolved=_array(resolved, ">i4"), was_overdue=_array(was_overdue, ">i4"),
-        duplicates=_array(duplicates, ">i4"), deadline_counts=_array(deadline_counts, ">i4"),
-        deadlines=_elements(deadlines, ">i8"), resolution_counts=_array(resolution_counts, ">i4"),
-        resolution_seconds=_elements(resolutions, ">f8"))
-    assert len(cells.cases) == count and len(cells.deadlines) == cells.deadline_counts.sum(), "misaligned rollup"
+    rows = np.frombuffer(bytes(packed), dtype=_PACKED)
+    cells = RollupCells(**{name: rows[name].astype(rows.dtype[name].newbyteorder("=")) for name in _PACKED.names},
+                        deadlines=_values(deadlines, ">i8"), resolution_seconds=_values(resolutions, ">f8"))
+    assert len(cells.cases) == count and len(cells.deadlines) == cells.deadline_counts.sum() and len(
+        cells.resolution_seconds) == cells.resolution_counts.sum(), "misaligned rollup"
     return cells
 
 
-def _array(data, kind: str) -> np.ndarray:
-    data = bytes(data)
-    return _elements(data[_HEADER:], kind) if len(data) > _HEADER else np.empty(0, dtype=np.dtype(kind).newbyteorder("="))
-
-
-def _elements(data, kind: str) -> np.ndarray:
-    """Elements as array_send writes them (length, value), back to native numbers."""
-    values = np.frombuffer(bytes(data), dtype=np.dtype([("length", ">i4"), ("value", kind)]))["value"]
-    return values.astype(np.dtype(kind).newbyteorder("="))
+def _values(data, kind: str) -> np.ndarray:
+    """Big-endian values one after the other, as native numbers."""
+    return np.frombuffer(bytes(data), dtype=kind).astype(np.dtype(kind).newbyteorder("="))
 
 
 def event_rollup_rebuild(*, using: str = "default") -> int:

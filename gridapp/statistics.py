@@ -253,9 +253,14 @@ def _rollup_figures(events: QuerySet, group_by: Sequence[str], period: str | Non
 
     sums = {name: total(getattr(cells, name)) for name in ("cases", "open", "closed", "resolved", "duplicates")}
     sums["overdue"] = total(cells.late(now or timezone.now()))
-    group_of_value = np.repeat(group_of, cells.resolution_counts)
-    times = cells.resolution_seconds[np.argsort(group_of_value, kind="stable")]
-    ends = np.cumsum(np.bincount(group_of_value, minlength=count)).tolist()
+    # Each group's resolution times side by side: the rows put in group order (a few thousand), their times
+    # gathered in that order (one pass over the times, no sort).
+    counts = cells.resolution_counts
+    rows = np.argsort(group_of, kind="stable")
+    taken = counts[rows]
+    times = cells.resolution_seconds[np.arange(taken.sum()) + np.repeat((np.cumsum(counts) - counts)[rows]
+                                                                        - (np.cumsum(taken) - taken), taken)]
+    ends = np.cumsum(total(counts)).tolist()
     period_at = group_by.index(StatDimension.PERIOD) if StatDimension.PERIOD in group_by else None
     figures = {}
     for index, key in enumerate(keys.tolist()):

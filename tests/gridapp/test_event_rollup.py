@@ -157,6 +157,21 @@ def test_the_lifecycle_escalation_bulk_updates_and_deletes_keep_it_exact(generat
     Event.objects.filter(status=EventStatus.REJECTED, case_number__isnull=False).delete()
     Event.objects.filter(status=EventStatus.VOID).update(description="an update that counts nothing")
     assert_same_everywhere(monkeypatch, operator, moments(generated))
+    # Equal values in one row, then some of them leave: exactly that many must go, not every equal one.
+    same = Event.objects.filter(status=EventStatus.CLOSED).order_by("id").first()
+    closed = list(Event.objects.filter(status=EventStatus.CLOSED).order_by("-id").values_list("id", flat=True)[:6])
+    resolved_at = same.reported_at + timedelta(hours=2)
+    Event.objects.filter(pk__in=closed).update(
+        street_id=same.street_id, department_id=same.department_id, category_id=same.category_id,
+        reported_at=same.reported_at, resolved_at=resolved_at, resolution_seconds=7200.0)
+    Event.objects.filter(pk__in=closed[:2]).update(status=EventStatus.VOID, resolved_at=None, resolution_seconds=None)
+    waiting = list(Event.objects.filter(status=EventStatus.DISPATCHED, was_overdue=False).order_by("id")
+                   .values_list("id", flat=True)[:6])
+    Event.objects.filter(pk__in=waiting).update(
+        street_id=same.street_id, department_id=same.department_id, category_id=same.category_id,
+        reported_at=same.reported_at, deadline=generated["now"] + timedelta(days=1))
+    Event.objects.filter(pk__in=waiting[:2]).update(was_overdue=True)
+    assert_same_everywhere(monkeypatch, operator, moments(generated))
     assert_rebuild_agrees()
 
 
