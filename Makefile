@@ -17,8 +17,11 @@ $(VENV)/.installed: requirements.txt
 	$(PIP) install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt tests/js/package-lock.json
 	$(PIP) install --quiet -r requirements-dev.txt
+	@# The reference graphql-ws JavaScript client the tests drive under node (pinned in tests/js/package-lock.json).
+	if command -v npm >/dev/null; then cd tests/js && npm ci --no-audit --no-fund --silent; \
+	else echo "NOTICE: npm not found: the graphql-ws JavaScript client test will be skipped."; fi
 	touch $@
 
 install: $(VENV)/.installed

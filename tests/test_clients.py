@@ -1,16 +1,23 @@
-"""The API as a phone's third-party GraphQL client uses it: the Python `gql` client over real HTTP (multipart photo
-upload) and a real graphql-transport-ws websocket, against a running server and Celery worker, in both modes."""
+"""The API as third-party clients use it, against a running server and Celery worker, in both modes: the Python
+`gql` client over real HTTP (multipart photo upload) and a graphql-transport-ws websocket, and the reference
+`graphql-ws` JavaScript client (browsers, React Native) under node."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import shutil
+from pathlib import Path
 
 import pytest
 from channels.db import database_sync_to_async
 from gql import Client, FileVar, GraphQLRequest, gql
 from gql.transport.httpx import HTTPXAsyncTransport
 from gql.transport.websockets import WebsocketsTransport
+from strawberry.relay import to_base64
 
+from accounts.services import token_issue
 from tests.factories import jpeg_bytes
 from tests.stack import Stack
 
@@ -92,3 +99,44 @@ def _jpeg_file():
     import io
 
     return io.BytesIO(jpeg_bytes())
+
+
+JS_CLIENT = Path(__file__).parent / "js"
+
+
+def _node() -> str:
+    """The node binary with the client's packages installed (`make install-dev` runs `npm ci` in tests/js)."""
+    node = shutil.which("node")
+    if node is None or not (JS_CLIENT / "node_modules" / "graphql-ws").is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI needs node and tests/js/node_modules (npm ci in tests/js)")
+        pytest.skip("node or tests/js/node_modules missing: run `make install-dev`")
+    return node
+
+
+async def test_the_reference_graphql_ws_javascript_client_stays_subscribed_while_idle_and_receives_changes(
+        stack, users, district):
+    node = _node()
+    stack.start_asgi()
+    stack.worker.start()
+    worker_token = await database_sync_to_async(lambda: token_issue(user=users["worker"])[0])()
+    operator_token = await database_sync_to_async(lambda: token_issue(user=users["operator"])[0])()
+    client = await asyncio.create_subprocess_exec(node, str(JS_CLIENT / "subscribe.mjs"), stack.ws_url, worker_token,
+                                                  "2", stdout=asyncio.subprocess.PIPE, cwd=JS_CLIENT)
+    try:
+        async def line() -> dict:
+            return json.loads(await asyncio.wait_for(client.stdout.readline(), 30))
+
+        assert await line() == {"ready": True}
+        await asyncio.sleep(12)  # idle past every timeout that once closed sockets (5 s in production mode)
+        posted = await asyncio.to_thread(
+            stack.graphql, 'mutation($g: ID!) { postGridNotice(input: {gridId: $g, title: "停水通知"}) '
+                           "{ errors { code } } }", {"g": to_base64("Grid", district.grid.pk)}, operator_token)
+        assert posted["data"]["postGridNotice"]["errors"] == []
+        changes = [(await line())["change"] for _ in range(2)]
+        assert [change["kind"] for change in changes] == ["grid_notice.posted", "notification.created"]
+        assert int(changes[1]["cursor"]) > int(changes[0]["cursor"])
+        assert await asyncio.wait_for(client.wait(), 10) == 0
+    finally:
+        if client.returncode is None:
+            client.kill()
