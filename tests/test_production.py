@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 import time
 
 import httpx
@@ -154,6 +155,9 @@ async def test_tasks_decided_while_the_broker_is_down_run_once_when_it_is_back_o
         production, redis_server, users, district):
     """The broker goes away for a while: every write that decides a task answers a success, the worker rides the
     outage out (the same process), and each decided task runs exactly once when the broker is back."""
+    from core.management.commands.run_stack import WORKER_ARGS
+
+    production.worker.argv = [sys.executable, "-m", "celery", "-A", "config", *WORKER_ARGS]  # as `make run` does
     production.start_asgi()
     production.worker.start()
     await asyncio.to_thread(_worker_ready, production)

@@ -12,6 +12,12 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+#: The Celery worker as ``run_stack`` starts it (the production test rides a broker outage with exactly this).
+#: No worker events (heartbeat, gossip, mingle): nothing reads them, and they are one more thing that publishes
+#: to the broker from the worker's main process while the broker is away.
+WORKER_ARGS = ["worker", "-Q", "default,vision", "--concurrency", "2", "-l", "info",
+               "--without-gossip", "--without-mingle", "--without-heartbeat"]
+
 
 class Command(BaseCommand):
     help = "Start uvicorn on HOST:PORT, a Celery worker (queues default and vision) and Celery beat."
@@ -28,8 +34,7 @@ class Command(BaseCommand):
             "asgi": [os.path.join(bindir, "uvicorn"), "config.asgi:application", "--host", host, "--port", str(port),
                      "--workers", str(asgi_workers), "--ws-max-size", str(settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
                      "--lifespan", "off"],
-            "worker": [*celery, "worker", "-Q", "default,vision", "--concurrency", "2", "-l", "info",
-                       "--without-gossip", "--without-mingle"],
+            "worker": [*celery, *WORKER_ARGS],
             "beat": [*celery, "beat", "-l", "info", "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME],
         }
         self.seed()
