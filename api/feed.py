@@ -8,6 +8,7 @@ see above that cursor, then each new one as it commits.  Both read through
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,7 @@ NODE_TYPES = {
 }
 CATCH_UP_PAGE = 100
 IDLE_RECHECK_SECONDS = 30.0
+USER_RECHECK_SECONDS = 300.0
 
 
 def cursor_parse(value: str | None) -> int:
@@ -194,11 +196,13 @@ async def visible_changes(who, start: int | None) -> AsyncGenerator[tuple[object
     interest = None
     while True:
         if must_read:
+            read_at = time.monotonic()
             seen_up_to = watcher.latest
             user, interest = await _reload(who.user.pk, token_id)
             if user is None:
                 raise GraphQLCodedError(_("The token has expired or was revoked. Refresh it and resubscribe."),
                                         "token_expired", cursor=str(cursor))
+            who.user = user  # every field of the messages below is resolved for the user as they are now
             page = await _change_page(user=user, after=cursor, first=CATCH_UP_PAGE)
             for row in page:
                 cursor = row.id
@@ -208,6 +212,9 @@ async def visible_changes(who, start: int | None) -> AsyncGenerator[tuple[object
             checked = max(checked, cursor, seen_up_to)
             must_read = False
         if not await watcher.wait_beyond(checked, IDLE_RECHECK_SECONDS):
+            # Quiet: now and then read the user again, so a new role or grid starts (or stops) what reaches them
+            # even when nothing concerned them meanwhile.
+            must_read = time.monotonic() - read_at > USER_RECHECK_SECONDS
             continue
         rows = watcher.audiences_after(checked)
         if rows is None:

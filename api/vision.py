@@ -28,9 +28,9 @@ from api.grid import PlaceType, pk_of
 from api.nodes import MODEL_ID, is_pk
 from api.paging import CursorConnection
 from api.permissions import IsAuthenticated
-from api.restrict import Payload, Restricted
+from api.restrict import Payload, Restricted, visible
 from api.watcher import watcher
-from gridapp.models import EventPhoto
+from gridapp.models import Event, EventPhoto
 from vision.boxing import Box, photo_boxes_set
 from vision.detections import Detection
 from vision.models import Camera, CameraRule, CameraStatus, PhotoSuggestion, Situation, SourceKind
@@ -113,8 +113,11 @@ class CameraType(Restricted, relay.Node):
                                     zone=rule.zone, params=rule.params)
                 for rule in rules for found in [readiness[rule.algorithm]]]
 
-    @field(prefetch_related=[Prefetch("situations", queryset=Situation.objects.filter(ended_at__isnull=True)
-                                      .order_by("-started_at"), to_attr="open_situation_list")],
+    @field(prefetch_related=[lambda info: Prefetch(
+        "situations", to_attr="open_situation_list",
+        # each situation's rule and incident in one query per list, the incident through its own rule
+        queryset=Situation.objects.filter(ended_at__isnull=True).select_related("rule").prefetch_related(
+            Prefetch("event", queryset=visible(Event, viewer(info).user))).order_by("-started_at"))],
            description="What its rules see now.")
     def open_situations(self, root: Camera) -> list[SituationType]:
         if hasattr(root, "open_situation_list"):

@@ -28,8 +28,9 @@ from core.models import Change
 
 log = logging.getLogger(__name__)
 
-#: The watcher joins the changes group again this often (channels-redis forgets members after a day).
-GROUP_REJOIN_SECONDS = 3600.0
+#: The watcher joins the changes group again this often: after a Redis restart it is woken again within this
+#: time (the log is polled meanwhile), and channels-redis forgets members after a day.
+GROUP_REJOIN_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,13 +90,14 @@ class ChangeWatcher:
     async def _run(self) -> None:
         layer = get_channel_layer()
         listens = layer is not None and not isinstance(layer, InMemoryChannelLayer)
-        channel, joined_at, outage = None, 0.0, False
+        channel = await layer.new_channel() if listens else None
+        joined_at, outage = 0.0, False
         while True:
             try:
                 if listens:
                     if time.monotonic() - joined_at > GROUP_REJOIN_SECONDS:
-                        # (Re)join: a restarted Redis has forgotten the group, and membership expires by itself.
-                        channel = await layer.new_channel()
+                        # Join again now and then (idempotent): a Redis restarted without its data has forgotten
+                        # the group even when no command of ours failed, and membership expires by itself.
                         await layer.group_add(CHANGES_GROUP, channel)
                         joined_at = time.monotonic()
                     try:

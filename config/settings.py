@@ -209,6 +209,9 @@ if REDIS_URL:
         "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
         "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 1),
         **_REDIS_CONNECTION,
+        # kombu blocks on the broker 1 s at a time; a write handing its task over waits at most this long for a
+        # broker that accepts connections but does not answer (then the outbox's relay sends it).
+        "socket_timeout": float(env_str("REDIS_BROKER_SOCKET_TIMEOUT", "5")),
     }
 else:
     # In-process layer; the change watcher (api/feed.py) polls the change log so a

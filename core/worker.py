@@ -50,7 +50,7 @@ class OutboxRelay(bootsteps.StartStopStep):
         from django.db import close_old_connections
         from django.utils import timezone
 
-        from core.outbox import outbox_prune, outbox_send, worker_beat
+        from core.outbox import outbox_prune, outbox_send, worker_beat, worker_beats_prune
 
         started_at = timezone.now()
         pruned_at = 0.0
@@ -64,6 +64,7 @@ class OutboxRelay(bootsteps.StartStopStep):
                     log.info("outbox relay: sent %d task(s) the writers could not", sent)
                 if time.monotonic() - pruned_at > 3600:
                     outbox_prune()
+                    worker_beats_prune()
                     pruned_at = time.monotonic()
                 if failing:
                     log.info("outbox relay: the database answers again")

@@ -32,7 +32,13 @@ PATROL_PERMISSION = "patrol_grid"
 
 
 def grid_ids_of_worker(user) -> QuerySet:
-    """Ids of the grids ``user`` works in, as a subquery (one join on the direct permission table)."""
+    """Ids of the grids ``user`` works in, as a subquery (one join on the direct permission table).
+
+    Only while ``user`` is a grid worker: an assignment left behind when the role changes grants nothing (every
+    grid, record, camera, notice and change a worker sees through their grids goes through here).
+    """
+    if getattr(user, "role", None) != Role.GRID_WORKER:
+        return GridUserObjectPermission.objects.none().values("content_object_id")
     return GridUserObjectPermission.objects.filter(
         user_id=user.pk, permission__codename=PATROL_PERMISSION, permission__content_type__app_label="gridapp"
     ).values("content_object_id")
@@ -82,7 +88,7 @@ def grid_workers(grid: Grid) -> QuerySet:
     user_ids = GridUserObjectPermission.objects.filter(
         content_object=grid, permission__codename=PATROL_PERMISSION
     ).values("user_id")
-    return get_user_model().objects.filter(pk__in=user_ids, is_active=True).order_by("username")
+    return get_user_model().objects.filter(pk__in=user_ids, is_active=True, role=Role.GRID_WORKER).order_by("username")
 
 
 def generation_current() -> Generation | None:
@@ -233,7 +239,7 @@ def users_at_escalation_level(event: Event, level: int) -> QuerySet:
     if level == EscalationLevel.GRID:
         worker_ids = GridUserObjectPermission.objects.filter(
             content_object_id=event.grid_id, permission__codename=PATROL_PERMISSION).values("user_id")
-        return users.filter(Q(pk__in=worker_ids) | Q(pk=event.assignee_id)).order_by("pk")
+        return users.filter(Q(pk__in=worker_ids, role=Role.GRID_WORKER) | Q(pk=event.assignee_id)).order_by("pk")
     if level == EscalationLevel.COMMUNITY:
         return users.filter(supervised_communities=event.community_id).order_by("pk")
     if level == EscalationLevel.STREET:

@@ -11,8 +11,10 @@ from gridapp.services import event_report, events_escalate, grid_notice_deliver
 log = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, soft_time_limit=60, time_limit=80, autoretry_for=(ConnectionError,),
-             retry_backoff=True, retry_backoff_max=60, max_retries=5)
+# A retry's countdown is spent holding the message unacknowledged: countdown plus run time stays below the
+# broker's visibility timeout (100 s), or the broker would hand the task out a second time.
+@shared_task(acks_late=True, soft_time_limit=30, time_limit=40, autoretry_for=(ConnectionError,),
+             retry_backoff=True, retry_backoff_max=30, max_retries=5)
 def grid_notice_deliver_task(notice_id: int) -> int:
     return grid_notice_deliver(notice_id=notice_id)
 
@@ -23,8 +25,8 @@ def events_escalate_task() -> int:
     return events_escalate()
 
 
-@shared_task(acks_late=True, soft_time_limit=60, time_limit=80, autoretry_for=(ConnectionError,),
-             retry_backoff=True, retry_backoff_max=60, max_retries=5)
+@shared_task(acks_late=True, soft_time_limit=30, time_limit=40, autoretry_for=(ConnectionError,),
+             retry_backoff=True, retry_backoff_max=30, max_retries=5)
 def event_report_task(*, source: str, source_key: str, category_code: str, lng: float, lat: float,
                       crs: str = "WGS84", description: str = "") -> int | None:
     """A machine's report (a sensor's alarm, a back-office feed) through the one intake; returns the event id.

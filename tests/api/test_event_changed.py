@@ -32,6 +32,7 @@ async def test_each_message_carries_the_status_and_version_its_change_produced(u
     assert [(m["kind"], m["status"], m["version"]) for m in messages] == [
         ("event.reported", "REPORTED", 1), ("event.accept", "ACCEPTED", 2), ("event.dispatch", "DISPATCHED", 3)]
     assert all(m["event"]["status"] == "DISPATCHED" and m["event"]["version"] == 3 for m in messages)
+    await socket.ws.disconnect()
 
 
 async def test_a_live_message_shows_no_case_its_subscriber_may_not_see(users, district, event_categories):
@@ -49,6 +50,7 @@ async def test_a_live_message_shows_no_case_its_subscriber_may_not_see(users, di
     assert message["kind"] == "event.reported" and message["event"]["status"] == "DUPLICATE"
     assert message["event"]["duplicateOf"] is None
     assert to_base64("Event", case.pk) not in str(message)
+    await socket.ws.disconnect()
 
 
 def test_an_unknown_category_names_the_input_field_the_client_sent(gql, users, token_for, district,

@@ -205,3 +205,58 @@ def test_a_reopened_case_waits_for_a_new_dispatch_and_its_history_names_no_inter
     assert dispatch["data"] == {"assignee": "worker", "previous_assignee": None}
     citizen = gql(query, {"id": to_base64("Event", case.pk)}, token=token_for(users["citizen"])).data["node"]
     assert next(entry for entry in citizen["history"] if entry["action"] == "dispatch")["data"] == {}
+
+
+LIVE = """subscription { eventChanged {
+  kind event { status duplicateOf { caseNumber description reporter { username } } } } }"""
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_subscriber_demoted_while_connected_gets_messages_as_they_are_now(users, district, event_categories):
+    """Messages were resolved for the user as of `connection_init`: an operator demoted to citizen while
+    subscribed still received a stranger's case whole through `duplicateOf`."""
+    import asyncio
+
+    from channels.db import database_sync_to_async
+
+    from tests.api.test_websocket import issue, open_socket
+
+    await database_sync_to_async(event_report)(reporter=users["citizen"], category_code="02-05", lng=SPOT[0],
+                                               lat=SPOT[1], description="secret 13800000000")
+    operator = users["operator"]
+    _ok, socket = await open_socket(await database_sync_to_async(issue)(operator))
+    await socket.subscribe("e", LIVE, {})
+    await asyncio.sleep(0.5)
+
+    def demote_and_report():
+        operator.role = Role.CITIZEN
+        operator.save(update_fields=["role"])
+        event_report(reporter=operator, category_code="02-05", lng=SPOT[0], lat=SPOT[1])
+
+    await database_sync_to_async(demote_and_report)()
+    message = (await socket.next(timeout=10))["payload"]["data"]["eventChanged"]
+    assert message["event"]["status"] == "DUPLICATE" and message["event"]["duplicateOf"] is None
+    assert "13800000000" not in str(message)
+    await socket.ws.disconnect()
+
+
+def test_a_grid_assignment_left_behind_by_a_role_change_grants_nothing(gql, users, token_for, district,
+                                                                       event_categories):
+    from gridapp.models import BaseRecord, RecordKind
+    from gridapp.selectors import grid_workers
+    from gridapp.services import grid_notice_post
+
+    worker = users["worker"]
+    BaseRecord.objects.create(kind=RecordKind.SMALL_SHOP, external_id="S1", name="小店", lng=SPOT[0], lat=SPOT[1],
+                              grid=district.grid)
+    event_report(reporter=users["citizen"], category_code="02-05", lng=SPOT[0], lat=SPOT[1])
+    grid_notice_post(author=users["operator"], grid=district.grid, title="通知")
+    worker.role = Role.CITIZEN  # the patrol permission stays behind
+    worker.save(update_fields=["role"])
+    answer = gql("""{ grids { edges { node { code } } } records { edges { node { name } } }
+                     changes(after: "0") { changes { kind objectType } } }""", token=token_for(worker))
+    assert answer.errors == []
+    assert answer.data["grids"]["edges"] == [] and answer.data["records"]["edges"] == []
+    # (only their own assignment, addressed to them, remains: nothing of the grid's)
+    assert [c["kind"] for c in answer.data["changes"]["changes"]] == ["grid.assigned"]
+    assert worker not in grid_workers(district.grid)  # and grid notices no longer reach them

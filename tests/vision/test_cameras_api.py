@@ -164,3 +164,31 @@ def test_a_flow_chart_for_the_command_centre_screen(client, users, token_for, ca
     svg = client.get("/exports/camera-flow.svg", {"camera": camera_id},
                      HTTP_AUTHORIZATION=f"Bearer {token_for(users['operator'])}")
     assert svg.status_code == 200 and b"<svg" in svg.content
+
+
+def test_open_situations_and_their_incidents_cost_the_same_queries_for_one_camera_or_six(
+        gql, users, token_for, district, event_categories):
+
+    token = token_for(users["operator"])
+
+    def camera_seeing(n: int) -> None:
+        camera = _camera(district.grid, 100 + n)
+        case = event_report(reporter=None, source="camera", source_key=f"cam-{n}", category_code="02-05",
+                            lng=120.31 + n * 0.002, lat=36.01).event
+        Situation.objects.create(rule=camera.rules.get(algorithm=Algorithm.CROWD), camera=camera, event=case,
+                                 started_at=timezone.now(), last_seen_at=timezone.now(), peak=5)
+
+    def count() -> int:
+        registry_forget()
+        with CaptureQueriesContext(connection) as captured:
+            answer = gql(CAMERAS, token=token)
+        assert not answer.errors
+        seen = [s for edge in answer.data["cameras"]["edges"] for s in edge["node"]["openSituations"]]
+        assert seen and all(s["event"] is not None for s in seen)
+        return len(captured)
+
+    camera_seeing(0)
+    one = count()
+    for n in range(1, 6):
+        camera_seeing(n)
+    assert count() == one
