@@ -156,6 +156,18 @@ class Stack:
             process.stop()
 
 
+def stack_running(log_dir: Path, env: dict | None = None):
+    """A ``Stack`` for a fixture to yield: stopped afterwards, its processes' logs printed (pytest shows them
+    for a failed test)."""
+    running = Stack(log_dir, env=env)
+    try:
+        yield running
+    finally:
+        running.stop()
+        for process in running.processes:
+            print(f"--- {process.name} log ---\n{process.log()}")
+
+
 SUBSCRIBE = "subscription($after: String) { changes(after: $after) { cursor kind objectType objectId } }"
 
 

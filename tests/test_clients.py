@@ -19,7 +19,7 @@ from strawberry.relay import to_base64
 
 from accounts.services import token_issue
 from tests.factories import jpeg_bytes
-from tests.stack import Stack
+from tests.stack import stack_running
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 
@@ -33,13 +33,7 @@ PAGE = gql("{ events { edges { node { caseNumber } } pageInfo { hasNextPage } } 
 
 @pytest.fixture
 def stack(tmp_path, transactional_db):
-    running = Stack(tmp_path)
-    try:
-        yield running
-    finally:
-        running.stop()
-        for process in running.processes:
-            print(f"--- {process.name} log ---\n{process.log()}")
+    yield from stack_running(tmp_path)
 
 
 async def test_a_worker_reports_with_a_photo_over_http_and_the_department_hears_it_on_the_websocket(

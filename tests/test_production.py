@@ -21,7 +21,7 @@ from accounts.services import token_issue
 from core.models import Change, Notification, OutboxTask
 from core.selectors import change_visible_to
 from gridapp.models import GridNotice
-from tests.stack import RedisServer, Stack, WsClient, production_env
+from tests.stack import RedisServer, Stack, WsClient, production_env, stack_running
 
 pytestmark = [
     pytest.mark.stack,
@@ -43,13 +43,7 @@ def redis_server(tmp_path):
 
 @pytest.fixture
 def production(tmp_path, transactional_db, redis_server):
-    running = Stack(tmp_path, env=production_env(redis_server.url))
-    try:
-        yield running
-    finally:
-        running.stop()
-        for process in running.processes:
-            print(f"--- {process.name} log ---\n{process.log()}")
+    yield from stack_running(tmp_path, env=production_env(redis_server.url))
 
 
 def _token(user) -> str:

@@ -17,22 +17,14 @@ from accounts.services import token_issue
 from core.models import Notification
 from core.services import notification_send
 from gridapp.models import GridNotice
-from tests.stack import WsClient
+from tests.stack import WsClient, stack_running
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def stack(tmp_path, transactional_db):
-    from tests.stack import Stack
-
-    running = Stack(tmp_path)
-    try:
-        yield running
-    finally:
-        running.stop()
-        for process in running.processes:
-            print(f"--- {process.name} log ---\n{process.log()}")
+    yield from stack_running(tmp_path)
 
 
 def _token(user) -> str:
