@@ -230,3 +230,16 @@ def fresh_model_registry():
     backends._chosen.clear()
     yield
     registry.registry_forget()
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """Each test runs on an event loop of its own, and a channel layer keeps state bound to the loop that used it
+    (channels-redis's receive lock, count and pools): a receive left pending on a finished test's loop made the
+    next test's change watcher fail over to polling.  Each test gets a layer object of its own, as each server
+    process has."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
