@@ -26,6 +26,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import Model, QuerySet
 
+from api.context import viewer
 from core.actor import current_actor
 from core.models import AuditEntry, Notification
 from core.selectors import audit_entries_for
@@ -44,7 +45,7 @@ def _events(user, events: QuerySet) -> QuerySet:
 
 def _event_photos(user, photos: QuerySet) -> QuerySet:
     audience = grid.event_audience(user)
-    return photos if audience is None else photos.filter(event__in=grid.events_visible_to(user).values("pk"))
+    return photos if audience is None else photos.filter(event__in=Event.objects.filter(audience).values("pk"))
 
 
 def _people(user, people: QuerySet) -> QuerySet:
@@ -122,8 +123,6 @@ class Restricted:
 
     @classmethod
     def get_queryset(cls, queryset, info, **kwargs):
-        from api.context import viewer
-
         return visible(queryset.model, viewer(info).user, queryset)
 
 
@@ -142,7 +141,4 @@ class Payload:
         actor = current_actor()
         user = actor.user if actor is not None else None
         for item in dataclasses.fields(self):
-            value = getattr(self, item.name)
-            if isinstance(value, Model) or (isinstance(value, list | tuple) and value
-                                            and isinstance(value[0], Model)):
-                setattr(self, item.name, reread(value, user))
+            setattr(self, item.name, reread(getattr(self, item.name), user))  # other values pass unchanged

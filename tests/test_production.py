@@ -132,6 +132,9 @@ async def test_a_production_server_answers_health_and_graphql(production, users)
     body = (await asyncio.to_thread(httpx.get, f"{production.base}/healthz", timeout=10)).json()
     assert body["mode"] == "production"
     assert body["checks"]["database"]["ok"] and body["checks"]["channel_layer"]["ok"], body
+    token = await database_sync_to_async(_token)(users["worker"])
+    me = await asyncio.to_thread(production.graphql, "{ me { username } }", None, token)
+    assert me == {"data": {"me": {"username": "worker"}}}
 
 
 def _worker_ready(stack: Stack, timeout: float = 60) -> None:
