@@ -13,6 +13,7 @@ Two shapes of the same service:
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -170,6 +171,14 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Stored files (photos, documents, videos) go through the "default" storage only (core.files), so production
+# may put them in an object store: FILE_STORAGE_BACKEND names the class (e.g. django-storages' S3 backend,
+# installed beside), FILE_STORAGE_OPTIONS its options as JSON.
+STORAGES = {
+    "default": {"BACKEND": env_str("FILE_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+                "OPTIONS": json.loads(env_str("FILE_STORAGE_OPTIONS", "{}"))},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # GraphQL documents travel in the body; file uploads are counted separately.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024)
@@ -338,6 +347,12 @@ EVENT_REPORTS_PER_MINUTE = env_int("EVENT_REPORTS_PER_MINUTE", 10)
 UPLOAD_MAX_REQUEST_BYTES = env_int("UPLOAD_MAX_REQUEST_BYTES", 40 * 1024 * 1024)
 # Photo links in API answers are signed and expire.
 PHOTO_URL_TTL_SECONDS = env_int("PHOTO_URL_TTL_SECONDS", 3600)
+# Every other stored file (core.files): links live this long; PDFs and videos are checked under these limits
+# (images under the PHOTO_* ones).  A video larger than UPLOAD_MAX_REQUEST_BYTES cannot come through /graphql/.
+FILE_URL_TTL_SECONDS = env_int("FILE_URL_TTL_SECONDS", 3600)
+FILE_PDF_MAX_BYTES = env_int("FILE_PDF_MAX_BYTES", 20 * 1024 * 1024)
+FILE_PDF_MAX_PAGES = env_int("FILE_PDF_MAX_PAGES", 500)
+FILE_VIDEO_MAX_BYTES = env_int("FILE_VIDEO_MAX_BYTES", 200 * 1024 * 1024)
 
 # How long a process trusts its grid locator before checking for a new boundary generation.
 LOCATOR_CHECK_SECONDS = float(env_str("LOCATOR_CHECK_SECONDS", "2"))

@@ -3,14 +3,16 @@ from django.urls import path
 
 from api.exports import camera_flow_export, statistics_export
 from api.health import healthz
-from api.media import photo_view
+from api.media import file_view
 from api.statistics import EXPORT_FORMATS
 from api.views import bad_request, graphql_view, server_error
 
 urlpatterns = [
     path("graphql/", graphql_view, name="graphql"),
     path("healthz", healthz, name="healthz"),
-    path("photos/<str:token>", photo_view, name="photo"),
+    # Event photos' links kept their path when every file kind got links (api.media).
+    path("photos/<str:token>", file_view, {"kind": "event_photo"}, name="photo"),
+    path("files/<str:kind>/<str:token>", file_view, name="file"),
     *(path(f"exports/event-statistics.{fmt}", statistics_export, {"fmt": fmt}, name=f"event-statistics-{fmt}")
       for fmt in EXPORT_FORMATS),
     *(path(f"exports/camera-flow.{fmt}", camera_flow_export, {"fmt": fmt}, name=f"camera-flow-{fmt}")
@@ -20,4 +22,4 @@ urlpatterns = [
 # Errors of any view are JSON in the one shape of api.errors.json_error (503 while the database is down).
 handler400 = bad_request
 handler500 = server_error
-# Media are never served as plain files: event photos go through signed links (api/media.py).
+# Media are never served as plain files: every stored file goes through a signed link (api/media.py).
