@@ -6,9 +6,9 @@ in strict mode (with its own bounds on decompression and nesting); every page's 
 page count (at least one, at most the kind's limit); encryption.  Strict mode refuses a document whose
 cross-reference table is broken even where a lenient viewer would repair it: pypdf's repairs accept garbled
 objects too, and the applicant can save the document again to fix it.  A compressed stream that fails to
-inflate is still partly recovered by pypdf rather than refused.  A document protected only by an owner password (it opens
-without a password, as many issued by authorities are) is accepted and reported as ``encrypted``; one that
-needs a password to open is refused, because no reviewer could read it.
+inflate is still partly recovered by pypdf rather than refused.  A document protected only by an owner
+password (it opens without a password, as many issued by authorities are) is accepted and reported as
+``encrypted``; one that needs a password to open is refused, because no reviewer could read it.
 
 What is not checked: that the pages draw without errors (images and fonts are not decoded), what the text says,
 embedded files, JavaScript or forms (the file is served as a download, never rendered in our pages).  The

@@ -67,10 +67,9 @@ def file_ingest(*, kind: str, upload: Upload) -> IngestedFile:
     policy = spec.policy(sniffed) or spec.policy(Images)
     if policy is None:
         if len(spec.accepts) != 1 or sniffed is not Images:
-            raise ValidationError(
-                _("This file is not accepted here; please upload %(accepted)s.") % {
-                    "accepted": get_text_list([str(_TYPE_NAMES[type(accepted)]) for accepted in spec.accepts], _("or"))},
-                code="unsupported_type")
+            accepted = [str(_TYPE_NAMES[type(other)]) for other in spec.accepts]
+            raise ValidationError(_("This file is not accepted here; please upload %(accepted)s.")
+                                  % {"accepted": get_text_list(accepted, _("or"))}, code="unsupported_type")
         policy = spec.accepts[0]  # its own check says what the file is not
     if isinstance(policy, Images):
         image = image_ingest(upload=upload, max_bytes=policy.max_bytes, max_pixels=policy.max_pixels,

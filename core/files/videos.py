@@ -75,7 +75,8 @@ def video_ingest(*, upload: Upload, max_bytes: int | None = None,
     Raises ``ValidationError`` with code ``file_too_large`` (more than ``max_bytes``, default
     ``settings.FILE_VIDEO_MAX_BYTES``), ``not_a_video`` (no MP4 or WebM signature, a container this kind does
     not take, an ``ftyp`` with no MP4 brand, a Matroska DocType other than webm) or ``video_damaged`` (the
-    container's structure does not hold: cut short, garbled, no index or no media).  The upload is read twice (the structure, then a digest), never held in memory whole.
+    container's structure does not hold: cut short, garbled, no index or no media).  The upload is read twice
+    (the structure, then a digest), never held in memory whole.
     """
     if max_bytes is None:
         max_bytes = getattr(settings, "FILE_VIDEO_MAX_BYTES", DEFAULT_MAX_BYTES)
