@@ -19,7 +19,7 @@ from api.permissions import IsAuthenticated
 from api.restrict import Payload, Public, Restricted
 from core.actor import acting_as
 from core.i18n import localized
-from gridapp.selectors import grids_of_worker
+from gridapp.geography.selectors import grids_of_worker
 
 
 @django_type(Department, name="Department")

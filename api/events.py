@@ -1,6 +1,6 @@
 """Incidents over GraphQL: the taxonomy, reporting, the lifecycle, work queues and live updates.
 
-Reads go through ``gridapp.selectors`` (already restricted to the viewer),
+Reads go through ``gridapp.incidents.selectors`` (already restricted to the viewer),
 writes through one service each (``event_report``, ``event_transition``).
 """
 
@@ -38,9 +38,10 @@ from api.permissions import IsAuthenticated
 from api.restrict import PERSON_KEYS, Payload, Public, Restricted, person_shown
 from api.scalars import BooleanColumn, FloatColumn, IdColumn, IntColumn, StringColumn
 from core.i18n import localized
-from gridapp import selectors, services
-from gridapp.crs import CRS
-from gridapp.models import (
+from gridapp.geography.crs import CRS
+from gridapp.geography.selectors import grid_ids_of_worker, grid_ids_supervised_by
+from gridapp.incidents import selectors, services
+from gridapp.incidents.models import (
     OPEN_STATUSES,
     Event,
     EventCategory,
@@ -52,7 +53,7 @@ from gridapp.models import (
     Platform,
     Severity,
 )
-from gridapp.workflow import Action, actions_open_to
+from gridapp.incidents.workflow import Action, actions_open_to
 
 PlatformEnum = strawberry.enum(Platform, name="Platform")
 SeverityEnum = strawberry.enum(Severity, name="Severity")
@@ -281,9 +282,9 @@ def _watched_grids(info) -> tuple[frozenset[int], frozenset[int]]:
     cached = getattr(who, "_watched_grids", None)
     if cached is None:
         user = who.user
-        patrolled = frozenset(selectors.grid_ids_of_worker(user).values_list("content_object_id", flat=True)) \
+        patrolled = frozenset(grid_ids_of_worker(user).values_list("content_object_id", flat=True)) \
             if user.role == Role.GRID_WORKER else frozenset()
-        supervised = frozenset(selectors.grid_ids_supervised_by(user).values_list("id", flat=True)) \
+        supervised = frozenset(grid_ids_supervised_by(user).values_list("id", flat=True)) \
             if user.role == Role.SUPERVISOR else frozenset()
         cached = who._watched_grids = (patrolled, supervised)
     return cached

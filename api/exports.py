@@ -25,7 +25,7 @@ from accounts.services import AuthError, token_authenticate
 from api.errors import contains_nul, invalid_text_message, json_error
 from api.nodes import is_pk
 from api.statistics import statistics_compute, statistics_params_parse
-from gridapp.statistics import StatDimension, StatKey, StatPeriod, StatRow
+from gridapp.incidents.statistics import StatDimension, StatKey, StatPeriod, StatRow
 from vision.selectors import MAX_FLOW_HOURS, camera_flow, cameras_visible_to
 
 CHART_BARS = 25  # more bars than a wall screen can label legibly

@@ -166,7 +166,7 @@ def _reload(user_id: int, token_id: int | None):
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return None, None
-    from gridapp.selectors import grid_ids_watched_set
+    from gridapp.geography.selectors import grid_ids_watched_set
 
     interest = Interest(
         everything=user.sees_whole_district,

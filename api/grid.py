@@ -23,13 +23,12 @@ from api.nodes import MODEL_ID, is_pk
 from api.paging import CursorConnection, ListConnection
 from api.permissions import IsAuthenticated
 from api.restrict import Payload, Public, Restricted
-from gridapp import selectors, services
-from gridapp.crs import CRS, to_wgs84
-from gridapp.locator import OutsideDistrict, district_locator
-from gridapp.models import (
+from gridapp.geography import selectors, services
+from gridapp.geography.crs import CRS, to_wgs84
+from gridapp.geography.locator import OutsideDistrict, district_locator
+from gridapp.geography.models import (
     BaseRecord,
     Community,
-    EventStatus,
     Grid,
     GridNotice,
     GridUserObjectPermission,
@@ -37,6 +36,8 @@ from gridapp.models import (
     RecordKind,
     Street,
 )
+from gridapp.incidents.models import EventStatus
+from gridapp.incidents.selectors import events_visible_to
 
 CrsEnum = strawberry.enum(CRS, name="CoordinateSystem",
                           description="WGS84: GPS and survey data; GCJ02: what phones and most maps in China report; "
@@ -130,7 +131,7 @@ class GridType(Restricted, relay.Node):
     @field(
         prefetch_related=[lambda info: Prefetch(
             "events", to_attr="recent_events_list",
-            queryset=selectors.events_visible_to(viewer(info).user).exclude(status=EventStatus.DUPLICATE)
+            queryset=events_visible_to(viewer(info).user).exclude(status=EventStatus.DUPLICATE)
             .select_related("category").order_by("-id")[:RECENT_EVENTS],
         )],
         description=f"The grid page: its {RECENT_EVENTS} newest cases the viewer may see.",
@@ -138,7 +139,7 @@ class GridType(Restricted, relay.Node):
     def recent_events(self, root: Grid, info: strawberry.Info) -> list[Annotated[EventType, strawberry.lazy("api.events")]]:
         if hasattr(root, "recent_events_list"):
             return root.recent_events_list
-        return list(selectors.events_visible_to(viewer(info).user).filter(grid=root)
+        return list(events_visible_to(viewer(info).user).filter(grid=root)
                     .exclude(status=EventStatus.DUPLICATE).order_by("-id")[:RECENT_EVENTS])
 
 

@@ -29,9 +29,12 @@ from django.db.models import Model, QuerySet
 from api.context import viewer
 from core.actor import current_actor
 from core.models import AuditEntry, Notification
+from core.restriction import restricted_to
 from core.selectors import audit_entries_for
-from gridapp import selectors as grid
-from gridapp.models import BaseRecord, Community, Event, EventPhoto, Grid, GridNotice, Street
+from gridapp.geography import selectors as grid
+from gridapp.geography.models import BaseRecord, Community, Grid, GridNotice, Street
+from gridapp.incidents import selectors as incidents
+from gridapp.incidents.models import Event, EventPhoto
 from vision.models import Camera, Situation
 from vision.selectors import cameras_visible_to
 
@@ -39,12 +42,12 @@ Rule = Callable[[Any, QuerySet], QuerySet]
 
 
 def _events(user, events: QuerySet) -> QuerySet:
-    audience = grid.event_audience(user)
+    audience = incidents.event_audience(user)
     return events if audience is None else events.filter(audience)
 
 
 def _event_photos(user, photos: QuerySet) -> QuerySet:
-    audience = grid.event_audience(user)
+    audience = incidents.event_audience(user)
     return photos if audience is None else photos.filter(event__in=Event.objects.filter(audience).values("pk"))
 
 
@@ -80,14 +83,14 @@ def _rule(model: type[Model]) -> Rule:
 def visible(model: type[Model], user, queryset: QuerySet | None = None) -> QuerySet:
     """``queryset`` (default: every ``model``) narrowed to what ``user`` may see; nothing for no user.
 
-    A queryset a selector already narrowed to this user (``gridapp.selectors.restricted``) is taken as it is.
+    A queryset a selector already narrowed to this user (``core.restriction.restricted``) is taken as it is.
     Raises ``LookupError`` for a model without a rule: a bug, never an answer.
     """
     queryset = model._default_manager.all() if queryset is None else queryset
     rule = _rule(model)
     if user is None or not user.is_authenticated or not user.is_active:
         return queryset.none()
-    if grid.restricted_to(queryset, user):
+    if restricted_to(queryset, user):
         return queryset
     return rule(user, queryset)
 

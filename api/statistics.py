@@ -1,6 +1,6 @@
 """Event statistics over GraphQL, and the query string its exports share (``api/exports.py``).
 
-The figures come from ``gridapp.statistics.event_statistics`` over the viewer's events, so a grid worker
+The figures come from ``gridapp.incidents.statistics.event_statistics`` over the viewer's events, so a grid worker
 gets their grids' figures, department staff their department's, the command centre everything.
 """
 
@@ -25,8 +25,8 @@ from api.errors import GraphQLCodedError
 from api.events import EventFilter, EventSourceEnum, EventStatusEnum, events_filtered
 from api.grid import pk_of
 from api.permissions import IsAuthenticated
-from gridapp.models import Event
-from gridapp.statistics import (
+from gridapp.incidents.models import Event
+from gridapp.incidents.statistics import (
     StatDimension,
     StatKey,
     StatPeriod,

@@ -21,7 +21,7 @@ from accounts.services import AuthError, token_authenticate
 from api.context import Viewer, client_ip_from_scope_or_meta
 from api.errors import database_unavailable, database_unavailable_response, json_error
 from api.schema import schema
-from gridapp.photos import photo_pixels
+from gridapp.incidents.photos import photo_pixels
 
 
 def error_response(status: int, code: str, message: str, **extra) -> JsonResponse:

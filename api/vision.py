@@ -30,7 +30,7 @@ from api.paging import CursorConnection
 from api.permissions import IsAuthenticated
 from api.restrict import Payload, Restricted, visible
 from api.watcher import watcher
-from gridapp.models import Event, EventPhoto
+from gridapp.incidents.models import Event, EventPhoto
 from vision.boxing import Box, photo_boxes_set
 from vision.detections import Detection
 from vision.models import Camera, CameraRule, CameraStatus, PhotoSuggestion, Situation, SourceKind

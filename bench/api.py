@@ -109,7 +109,7 @@ def run(env: dict, args) -> bool:
 
     from accounts.models import User
     from accounts.services import token_issue
-    from gridapp.models import Event
+    from gridapp.incidents.models import Event
 
     events = Event.objects.count()
     worker_token = token_issue(user=User.objects.get(username="worker"), ttl_seconds=3600)[0]

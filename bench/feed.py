@@ -74,8 +74,8 @@ def _district(count: int) -> list:
     """``count`` square grids in a row, with their street and community (what the feed's filters need)."""
     from shapely.geometry import box
 
-    from gridapp.models import Community, Generation, Grid, Street
-    from gridapp.services import area_fields
+    from gridapp.geography.models import Community, Generation, Grid, Street
+    from gridapp.geography.services import area_fields
 
     generation = Generation.objects.create(description="bench/feed.py")
     outline = box(120.3, 36.0, 120.3 + 0.01 * count, 36.01)
@@ -103,7 +103,7 @@ def run(args, settings) -> bool:
     from api.schema import schema
     from core.models import Change
     from core.selectors import change_page
-    from gridapp.services import grid_assign_worker
+    from gridapp.geography.services import grid_assign_worker
 
     grids = _district(20)
     worker = User.objects.create(username="bench-worker", role=Role.GRID_WORKER)

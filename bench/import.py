@@ -68,10 +68,10 @@ def run(rows: int) -> None:
     from django.db import connection, transaction
     from tqdm import tqdm
 
-    from gridapp.demo import FULL_SCALE, record_columns
-    from gridapp.importer import RecordBatch, records_load
-    from gridapp.locator import district_locator, locator_reset
-    from gridapp.models import BaseRecord
+    from gridapp.geography.demo import FULL_SCALE, record_columns
+    from gridapp.geography.importer import RecordBatch, records_load
+    from gridapp.geography.locator import district_locator, locator_reset
+    from gridapp.geography.models import BaseRecord
 
     call_command("seed_demo", "--no-progress", stdout=io.StringIO())
     BaseRecord.objects.all().delete()

@@ -1,6 +1,6 @@
 """Locating any coordinate: the raster+exact index against naive loops, shapely's STRtree and PostGIS.
 
-Builds `gridapp.locator.Layer` over the 600 demo grids and measures, in the same
+Builds `gridapp.geography.locator.Layer` over the 600 demo grids and measures, in the same
 run, against the same random points (uniform in the district outline's bounding
 box, seeded):
 
@@ -17,7 +17,7 @@ box, seeded):
   lookups over one connection.
 
 It checks that our answers equal the naive baseline's exactly.  No Django setup is
-needed: `gridapp.demo` does not import Django and `gridapp.locator` only inside
+needed: `gridapp.geography.demo` does not import Django and `gridapp.geography.locator` only inside
 functions that are not used here.
 
     .venv/bin/python bench/locate.py [--points 5000000] [--single 200000] [--naive 20000]
@@ -90,8 +90,8 @@ def timed_singles(fn, xs: list[float], ys: list[float], desc: str) -> tuple[np.n
 def run(args) -> None:
     from tqdm import tqdm
 
-    from gridapp.demo import build_district, district_outline
-    from gridapp.locator import OUTSIDE, Layer, _workers
+    from gridapp.geography.demo import build_district, district_outline
+    from gridapp.geography.locator import OUTSIDE, Layer, _workers
 
     print(f"machine: os.cpu_count()={os.cpu_count()}; Python {sys.version.split()[0]}; numpy {np.__version__}; "
           f"shapely {shapely.__version__} (GEOS {shapely.geos_version_string})")

@@ -14,8 +14,8 @@ from accounts.services import AuthError, token_authenticate
 from api.media import photo_url
 from config.urls import urlpatterns as onegrid_urlpatterns
 from core.i18n import localized
-from gridapp.models import OPEN_STATUSES, EventPhoto, EventStatus
-from gridapp.selectors import event_overdue, event_tasks_of, events_visible_to
+from gridapp.incidents.models import OPEN_STATUSES, EventPhoto, EventStatus
+from gridapp.incidents.selectors import event_overdue, event_tasks_of, events_visible_to
 
 
 def _user(request):

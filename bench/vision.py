@@ -268,7 +268,7 @@ def _end_to_end(name: str, path: Path, backend: str, jpegs: list[bytes], size: i
     returns a step: ``step(k)`` runs the task on them for slot k, where camera i serves picture
     ``k * size + i``, exactly batch k of the bare run; ``incidents()`` counts the cases the cameras opened;
     ``done()`` removes the cameras and the model."""
-    from gridapp.models import OPEN_STATUSES, Event, EventSource, EventStatus
+    from gridapp.incidents.models import OPEN_STATUSES, Event, EventSource, EventStatus
     from vision.models import Camera, CameraRule, DetectorModel, ModelFormat
     from vision.registry import file_sha256
     from vision.rules import Algorithm
@@ -337,7 +337,7 @@ def _end_to_end(name: str, path: Path, backend: str, jpegs: list[bytes], size: i
 
 def _camera_records(size: int) -> list:
     """``size`` camera records without a camera (the demo district has about 30: more are copied from one)."""
-    from gridapp.models import BaseRecord, RecordKind
+    from gridapp.geography.models import BaseRecord, RecordKind
 
     free = list(BaseRecord.objects.filter(kind=RecordKind.CAMERA, camera__isnull=True).order_by("id")[:size])
     model = free[0] if free else BaseRecord.objects.filter(kind=RecordKind.CAMERA).order_by("id").first()

@@ -22,7 +22,7 @@ def change_visible_to(user) -> QuerySet[Change]:
     if user.sees_whole_district:
         return Change.objects.filter(personal | Q(grid_id__isnull=False) | Q(department_id__isnull=False)
                                      | Q(user_id__isnull=True))
-    from gridapp.selectors import grid_ids_watched_by  # gridapp writes changes; imported lazily
+    from gridapp.geography.selectors import grid_ids_watched_by  # gridapp writes changes; imported lazily
 
     audience = personal
     for grid_ids in grid_ids_watched_by(user):

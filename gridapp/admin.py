@@ -2,19 +2,8 @@ from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
 from core.admin import ReadOnlyAdmin
-from gridapp.models import (
-    BaseRecord,
-    Community,
-    Event,
-    EventCategory,
-    EventHistory,
-    EventPhoto,
-    Generation,
-    Grid,
-    GridNotice,
-    IndustryGrid,
-    Street,
-)
+from gridapp.geography.models import BaseRecord, Community, Generation, Grid, GridNotice, IndustryGrid, Street
+from gridapp.incidents.models import Event, EventCategory, EventHistory, EventPhoto
 
 
 class AreaAdmin(admin.ModelAdmin):

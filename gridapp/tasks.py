@@ -5,8 +5,9 @@ import logging
 from celery import shared_task
 from django.core.exceptions import ValidationError
 
-from gridapp.crs import CRS
-from gridapp.services import event_report, events_escalate, grid_notice_deliver
+from gridapp.geography.crs import CRS
+from gridapp.geography.services import grid_notice_deliver
+from gridapp.incidents.services import event_report, events_escalate
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from django.test import Client
 
 from accounts.models import Role
 from accounts.services import token_issue
-from gridapp.services import grid_assign_worker
+from gridapp.geography.services import grid_assign_worker
 from tests.factories import CommunityFactory, DepartmentFactory, GridFactory, StreetFactory, UserFactory
 
 PASSWORD = "correct-horse-battery"
@@ -77,8 +77,8 @@ def users(district, urban_department):
 @pytest.fixture
 def event_categories(urban_department):
     """The full merged taxonomy, with every department it names."""
-    from gridapp.services import event_categories_seed
-    from gridapp.taxonomy import CATEGORIES
+    from gridapp.incidents.services import event_categories_seed
+    from gridapp.incidents.taxonomy import CATEGORIES
 
     for code in sorted({entry.department for entry in CATEGORIES}):
         DepartmentFactory(code=code, name=f"{code}局", name_en=f"{code.title()} Bureau")
@@ -214,7 +214,7 @@ def no_language_left_active():
 @pytest.fixture(autouse=True)
 def fresh_locator():
     """Each test builds its own locator: ids of rolled-back test data come back on SQLite."""
-    from gridapp.locator import locator_reset
+    from gridapp.geography.locator import locator_reset
 
     locator_reset()
     yield

@@ -6,7 +6,7 @@ import factory
 from shapely.geometry import box, mapping
 
 from accounts.models import BusinessCapacity, Department, Role, User
-from gridapp.models import Community, Generation, Grid, IndustryGrid, Street
+from gridapp.geography.models import Community, Generation, Grid, IndustryGrid, Street
 
 
 def current_generation() -> Generation:

@@ -20,7 +20,7 @@ from strawberry.relay import to_base64
 from accounts.services import token_issue
 from core.models import Change, Notification, OutboxTask
 from core.selectors import change_visible_to
-from gridapp.models import GridNotice
+from gridapp.geography.models import GridNotice
 from tests.stack import RedisServer, Stack, WsClient, production_env, stack_running
 
 pytestmark = [

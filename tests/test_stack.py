@@ -16,7 +16,7 @@ from django.conf import settings
 from accounts.services import token_issue
 from core.models import Notification
 from core.services import notification_send
-from gridapp.models import GridNotice
+from gridapp.geography.models import GridNotice
 from tests.stack import WsClient, stack_running
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]

@@ -13,7 +13,7 @@ class VisionConfig(AppConfig):
         from django.conf import settings
         from django.core import checks
 
-        from gridapp.verification import site_check_register
+        from gridapp.incidents.verification import site_check_register
         from vision.checks import detectors_check
         from vision.verification import camera_site_check
 

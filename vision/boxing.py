@@ -11,10 +11,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from gridapp import selectors
-from gridapp.models import EventPhoto
-from gridapp.services import event_relations
-from gridapp.workflow import Relation
+from gridapp.incidents.models import EventPhoto
+from gridapp.incidents.selectors import events_visible_to
+from gridapp.incidents.services import event_relations
+from gridapp.incidents.workflow import Relation
 from vision.detections import ObjectClass
 from vision.models import PhotoBox
 
@@ -41,7 +41,7 @@ def photo_boxes_set(*, actor, photo_id: int, boxes: Sequence[Box]) -> list[Photo
     for anyone else who may see the incident.
     """
     photo = (EventPhoto.objects.select_related("event")
-             .filter(pk=photo_id, event__in=selectors.events_visible_to(actor)).first())
+             .filter(pk=photo_id, event__in=events_visible_to(actor)).first())
     if photo is None:
         raise ValidationError({"photoId": ValidationError(_("Photo not found."), code="not_found")})
     if not BOXERS & event_relations(actor, photo.event):

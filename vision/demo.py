@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from gridapp.models import BaseRecord, RecordKind
+from gridapp.geography.models import BaseRecord, RecordKind
 from vision.models import Camera, CameraRule, SourceKind
 from vision.rules import Algorithm
 

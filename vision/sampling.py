@@ -21,8 +21,8 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gridapp.models import EventSource
-from gridapp.services import event_report
+from gridapp.incidents.models import EventSource
+from gridapp.incidents.services import event_report
 from vision.models import Camera, CameraStatus
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from gridapp.selectors import records_visible_to, restricted
+from core.restriction import restricted
+from gridapp.geography.selectors import records_visible_to
 from vision.models import Camera, CameraRule, FlowSample
 from vision.rules import Algorithm
 

@@ -3,7 +3,7 @@
 A batch of pictures goes through ``pictures_detect`` (inference, one call per model for the batch) and
 ``snapshots_record``, which runs the cameras' rules and opens, updates or ends their situations, the batch in
 one transaction of a few statements; ``snapshots_process`` does both.  A situation opens one incident through the grid's intake service
-(``gridapp.services.event_report``: located to the camera's grid, routed, numbered, or linked to an open
+(``gridapp.incidents.services.event_report``: located to the camera's grid, routed, numbered, or linked to an open
 human report of the same category nearby), with the annotated picture as its evidence.
 """
 
@@ -24,8 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.db import rows_update
-from gridapp.models import EventSource, EventStatus
-from gridapp.services import event_report, event_transition
+from gridapp.incidents.models import EventSource, EventStatus
+from gridapp.incidents.services import event_report, event_transition
 from vision.detections import Detection
 from vision.detector import detector_for
 from vision.evidence import evidence_render
@@ -37,7 +37,7 @@ from vision.verification import camera_resolutions_confirmed, recurrence_target
 
 log = logging.getLogger(__name__)
 
-#: The incident category each algorithm reports (codes of gridapp.taxonomy).
+#: The incident category each algorithm reports (codes of gridapp.incidents.taxonomy).
 ALGORITHM_CATEGORY = {
     Algorithm.CROWD: "05-08",
     Algorithm.PEOPLE_FLOW: "05-09",

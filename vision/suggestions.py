@@ -1,7 +1,7 @@
 """Suggestions for a worker's photo: the installed detectors look at it, and what they see proposes incident
 categories (ranked, with the detector's confidence) and a first line of description.
 
-The mapping from objects to categories is ours (codes of ``gridapp.taxonomy``); a category is proposed only
+The mapping from objects to categories is ours (codes of ``gridapp.incidents.taxonomy``); a category is proposed only
 when its objects are seen with enough confidence, and a crowd only from ``CROWD_MIN_PEOPLE`` people.  Enough is
 per model and class, measured on labelled pictures (``vision.calibration``): a class the model is known to
 confuse at every confidence where it finds real ones proposes nothing.  The description names only the objects
@@ -32,8 +32,8 @@ from django.utils.translation import gettext as _
 from PIL import Image
 
 from core.feed import change_record
-from gridapp.models import EventCategory
-from gridapp.photos import photo_ingest
+from gridapp.incidents.models import EventCategory
+from gridapp.incidents.photos import photo_ingest
 from vision.backends import siblings
 from vision.calibration import class_thresholds
 from vision.detections import STREET_TRADING, VEHICLES, Detection, ObjectClass
@@ -79,7 +79,7 @@ def photo_suggestions_or_ticket(*, upload, user, wait: float | None = None) -> P
 
     Raises ``ValidationError`` at once: ``detectors_unavailable`` when no installed detector serves any class
     that suggests a category (an empty answer would pass for "nothing there"); for a bad photo, the codes of
-    ``gridapp.photos.photo_ingest`` (``not_an_image``, ``file_too_large``, ...); ``busy`` when
+    ``gridapp.incidents.photos.photo_ingest`` (``not_an_image``, ``file_too_large``, ...); ``busy`` when
     ``VISION_SUGGEST_QUEUE`` photos wait already; ``detectors_failed`` when the detectors fail while the caller
     waits.
     """

@@ -25,7 +25,7 @@ from django.core.validators import validate_slug
 from django.db import transaction
 from tqdm import tqdm
 
-from gridapp.models import EventStatus
+from gridapp.incidents.models import EventStatus
 from vision.detections import ObjectClass
 from vision.detector import device as inference_device
 from vision.detector import ultralytics_ready

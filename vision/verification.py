@@ -10,12 +10,12 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from gridapp.models import Event, EventStatus
+from gridapp.incidents.models import Event, EventStatus
 from vision.models import Situation
 
 
 def camera_site_check(event: Event, now: datetime) -> str | None:
-    """Registered with ``gridapp.verification``: why the camera does not confirm ``event``'s resolution yet."""
+    """Registered with ``gridapp.incidents.verification``: why the camera does not confirm ``event``'s resolution yet."""
     situation = (Situation.objects.filter(event=event).select_related("camera__record")
                  .order_by("-started_at").first())
     if situation is None:
@@ -39,7 +39,7 @@ def camera_resolutions_confirmed(seen: dict[int, datetime]) -> dict[int, list[in
     latest picture) whose place the camera has now shown clear long enough; returns their ids per camera.  One
     query when there are none.  Who may call: the snapshot service, inside its transaction, after saving the
     cameras."""
-    from gridapp.services import event_transition
+    from gridapp.incidents.services import event_transition
 
     verified: dict[int, list[int]] = {}
     resolved = (Situation.objects.filter(camera_id__in=seen, event__status=EventStatus.RESOLVED,

@@ -13,7 +13,7 @@ from matplotlib.dates import num2date
 from PIL import Image
 
 from api.exports import chart_figure, chart_font, flow_figure, statistics_figure
-from gridapp.statistics import StatKey, StatRow
+from gridapp.incidents.statistics import StatKey, StatRow
 
 
 def _pixels(text: str, family: list[str]) -> tuple[np.ndarray, list[str]]:

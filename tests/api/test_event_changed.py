@@ -8,7 +8,7 @@ import pytest
 from channels.db import database_sync_to_async
 from strawberry.relay import to_base64
 
-from gridapp.services import event_report, event_transition
+from gridapp.incidents.services import event_report, event_transition
 from tests.api.test_websocket import issue, open_socket
 from tests.gridapp.test_event_intake import SPOT
 

@@ -10,8 +10,8 @@ import pytest
 from api.events import EventQuery, EventType
 from api.fields import OneGridField
 from api.schema import schema  # noqa: F401  (the schema resolves the fields' types)
-from gridapp.models import Event
-from gridapp.services import event_report
+from gridapp.incidents.models import Event
+from gridapp.incidents.services import event_report
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

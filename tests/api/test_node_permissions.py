@@ -7,7 +7,7 @@ from strawberry.relay import to_base64
 
 from core.models import AuditEntry
 from core.services import notification_send
-from gridapp.models import GridNotice
+from gridapp.geography.models import GridNotice
 
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 

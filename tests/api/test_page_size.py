@@ -8,7 +8,7 @@ from strawberry.types.base import get_object_definition
 from api.paging import CursorConnection, ListConnection
 from api.schema import schema
 from core.services import notification_send
-from gridapp.models import BaseRecord, RecordKind
+from gridapp.geography.models import BaseRecord, RecordKind
 
 
 def _connection_fields():

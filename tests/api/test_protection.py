@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from gridapp.models import GridNotice
+from gridapp.geography.models import GridNotice
 
 
 def test_query_deeper_than_the_limit_is_refused(gql, users, token_for, settings):

@@ -15,8 +15,8 @@ from api.restrict import RULES, Payload, Public, Restricted, reread, visible
 from api.schema import schema
 from core.actor import acting_as
 from core.services import notification_send
-from gridapp.models import Event
-from gridapp.services import event_report, event_transition
+from gridapp.incidents.models import Event
+from gridapp.incidents.services import event_report, event_transition
 from tests.gridapp.test_event_intake import SPOT
 from vision.models import Algorithm, Camera, CameraRule, Situation, SourceKind
 
@@ -124,7 +124,7 @@ def test_a_citizen_sees_no_other_persons_name_in_their_own_case(gql, users, toke
 
 @pytest.fixture
 def situation(district, users, event_categories):
-    from gridapp.models import BaseRecord, RecordKind
+    from gridapp.geography.models import BaseRecord, RecordKind
 
     record = BaseRecord.objects.create(kind=RecordKind.CAMERA, external_id="CAM-R1", name="路口", lng=SPOT[0],
                                        lat=SPOT[1], grid=district.grid)
@@ -239,9 +239,9 @@ async def test_a_subscriber_demoted_while_connected_gets_messages_as_they_are_no
 
 def test_a_grid_assignment_left_behind_by_a_role_change_grants_nothing(gql, users, token_for, district,
                                                                        event_categories):
-    from gridapp.models import BaseRecord, RecordKind
-    from gridapp.selectors import grid_workers
-    from gridapp.services import grid_notice_post
+    from gridapp.geography.models import BaseRecord, RecordKind
+    from gridapp.geography.selectors import grid_workers
+    from gridapp.geography.services import grid_notice_post
 
     worker = users["worker"]
     BaseRecord.objects.create(kind=RecordKind.SMALL_SHOP, external_id="S1", name="小店", lng=SPOT[0], lat=SPOT[1],

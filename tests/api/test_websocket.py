@@ -12,8 +12,8 @@ from accounts.services import token_issue, user_logout
 from config.asgi import application
 from core.feed import change_record
 from core.services import notification_send
-from gridapp.models import GridNotice
-from gridapp.services import grid_assign_worker
+from gridapp.geography.models import GridNotice
+from gridapp.geography.services import grid_assign_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -192,7 +192,7 @@ async def test_permission_is_checked_again_for_every_message(users, district):
     await database_sync_to_async(_notice_for)(district.grid, users["operator"])
     assert (await client.next())["payload"]["data"]["changes"]["kind"] == "grid_notice.posted"
 
-    from gridapp.services import grid_unassign_worker
+    from gridapp.geography.services import grid_unassign_worker
 
     await database_sync_to_async(grid_unassign_worker)(actor=None, grid=district.grid, worker=worker)
     assert (await client.next())["payload"]["data"]["changes"]["kind"] == "grid.unassigned"

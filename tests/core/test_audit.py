@@ -9,7 +9,7 @@ from strawberry.relay import to_base64
 from accounts.models import Role
 from core.actor import acting_as
 from core.models import AppendOnlyError, AuditEntry
-from gridapp.services import grid_assign_worker
+from gridapp.geography.services import grid_assign_worker
 
 AUDIT_LOG = """query($action: String) {
   auditLog(first: 50, filters: {action: {exact: $action}}) { edges { node { actorLabel action target result errorCode clientIp at } } }

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core.db import rows_update
-from gridapp.models import BaseRecord, RecordKind
+from gridapp.geography.models import BaseRecord, RecordKind
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from core.feed import change_record
 from core.models import AppendOnlyError, Change
 from core.selectors import change_visible_to
 from core.services import notification_send
-from gridapp.models import GridNotice
+from gridapp.geography.models import GridNotice
 
 CHANGES = "query($after: String, $first: Int!) { changes(after: $after, first: $first) { changes { cursor kind at } endCursor hasMore } }"
 

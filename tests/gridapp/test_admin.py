@@ -2,7 +2,7 @@
 
 import pytest
 
-from gridapp.models import BaseRecord
+from gridapp.geography.models import BaseRecord
 
 
 @pytest.mark.parametrize("model", ["generation", "street", "community", "grid", "industrygrid", "baserecord", "gridnotice"])
@@ -25,7 +25,7 @@ def test_non_staff_cannot_open_the_admin(client, users):
 
 
 def test_events_are_read_not_edited_in_the_admin(client, users, district, event_categories):
-    from gridapp.services import event_report
+    from gridapp.incidents.services import event_report
 
     event = event_report(reporter=users["worker"], category_code="02-05", lng=120.31, lat=36.01).event
     client.force_login(users["admin"])

@@ -1,4 +1,4 @@
-"""WGS-84 / GCJ-02 / BD-09 conversion (gridapp.crs): pure functions, no database.
+"""WGS-84 / GCJ-02 / BD-09 conversion (gridapp.geography.crs): pure functions, no database.
 
 Reference values are checked against a second, independently written version of
 the published formulas (below, in textbook form: named radii of curvature, the
@@ -14,8 +14,8 @@ import math
 import numpy as np
 import pytest
 
-from gridapp import crs
-from gridapp.crs import CRS
+from gridapp.geography import crs
+from gridapp.geography.crs import CRS
 
 QINGDAO = (120.38, 36.06)  # lng, lat
 EARTH_RADIUS_M = 6371008.8

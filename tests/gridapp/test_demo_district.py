@@ -7,7 +7,8 @@ import shapely
 import shapely.geometry
 from shapely.ops import unary_union
 
-from gridapp.demo import CENTRE_LAT, CENTRE_LNG, build_district, district_outline, polygon_area_m2
+from gridapp.geography.demo import CENTRE_LAT, CENTRE_LNG, build_district, district_outline
+from gridapp.geography.geometry import polygon_area_m2
 
 TOLERANCE_DEG = 1e-9  # about 0.1 mm: only floating-point noise on shared edges
 

@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from gridapp.models import EventCategory
-from gridapp.services import event_categories_seed
-from gridapp.taxonomy import CATEGORIES
+from gridapp.incidents.models import EventCategory
+from gridapp.incidents.services import event_categories_seed
+from gridapp.incidents.taxonomy import CATEGORIES
 from tests.factories import DepartmentFactory
 
 CATEGORIES_QUERY = """query($platform: Platform) {

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from core.models import Notification
-from gridapp.models import EventEscalation
-from gridapp.services import event_report, event_transition, events_escalate
+from gridapp.incidents.models import EventEscalation
+from gridapp.incidents.services import event_report, event_transition, events_escalate
 from gridapp.tasks import events_escalate_task
 from tests.factories import jpeg_bytes
 from tests.gridapp.test_event_intake import SPOT

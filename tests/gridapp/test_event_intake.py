@@ -10,9 +10,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from gridapp.crs import CRS, from_wgs84
-from gridapp.models import Event, EventHistory, EventPhoto, EventStatus
-from gridapp.services import event_report
+from gridapp.geography.crs import CRS, from_wgs84
+from gridapp.incidents.models import Event, EventHistory, EventPhoto, EventStatus
+from gridapp.incidents.services import event_report
 from tests.factories import IndustryGridFactory, jpeg_bytes
 
 SPOT = (120.31, 36.01)  # inside district.grid

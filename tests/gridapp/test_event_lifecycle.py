@@ -134,7 +134,7 @@ async def test_a_worker_report_goes_from_photo_to_closed_case_live_and_in_the_fe
 async def test_following_one_event_streams_only_that_event(users, event_categories):
     from strawberry import relay
 
-    from gridapp.services import event_report, event_transition
+    from gridapp.incidents.services import event_report, event_transition
 
     def report(lng):
         return event_report(reporter=users["worker"], category_code="02-05", lng=lng, lat=SPOT["lat"]).event

@@ -22,11 +22,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Department
-from gridapp import statistics
-from gridapp.models import Event, EventCategory, EventSource, EventStatus
-from gridapp.rollup import event_rollup_rebuild, rollup_cells
-from gridapp.services import event_transition, events_escalate
-from gridapp.statistics import event_statistics, event_statistics_totals
+from gridapp.incidents import statistics
+from gridapp.incidents.models import Event, EventCategory, EventSource, EventStatus
+from gridapp.incidents.rollup import event_rollup_rebuild, rollup_cells
+from gridapp.incidents.services import event_transition, events_escalate
+from gridapp.incidents.statistics import event_statistics, event_statistics_totals
 from tests.factories import CommunityFactory, GridFactory, StreetFactory
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the rollup is PostgreSQL's")

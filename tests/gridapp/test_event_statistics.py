@@ -22,9 +22,9 @@ from openpyxl import load_workbook
 from PIL import Image
 from strawberry import relay
 
-from gridapp.models import Event, EventStatus
-from gridapp.services import event_report, event_transition
-from gridapp.statistics import event_statistics, event_statistics_totals, percentile_cont
+from gridapp.incidents.models import Event, EventStatus
+from gridapp.incidents.services import event_report, event_transition
+from gridapp.incidents.statistics import event_statistics, event_statistics_totals, percentile_cont
 from tests.factories import CommunityFactory, GridFactory, StreetFactory
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -315,7 +315,7 @@ def test_outside_a_transaction_the_two_figure_queries_run_side_by_side_with_the_
         users, district, event_categories, monkeypatch):
     import threading
 
-    from gridapp import statistics
+    from gridapp.incidents import statistics
 
     for n, (hours, code) in enumerate([(1, "02-05"), (2, "02-05"), (3, "11-01"), (10, "02-05")]):
         event = report(users["operator"], code, 120.302 + 0.011 * n, DAY1)

@@ -8,9 +8,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from gridapp.models import EventHistory, EventStatus
-from gridapp.services import event_report, event_transition, events_transition_bulk
-from gridapp.workflow import TRANSITIONS, Action, Relation, actions_open_to
+from gridapp.incidents.models import EventHistory, EventStatus
+from gridapp.incidents.services import event_report, event_transition, events_transition_bulk
+from gridapp.incidents.workflow import TRANSITIONS, Action, Relation, actions_open_to
 from tests.factories import jpeg_bytes
 from tests.gridapp.test_event_intake import SPOT, codes
 

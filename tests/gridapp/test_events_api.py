@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from gridapp.services import event_report, event_transition
+from gridapp.incidents.services import event_report, event_transition
 from tests.factories import jpeg_bytes
 from tests.gridapp.test_event_intake import SPOT
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from strawberry.relay import to_base64
 
 from accounts.models import Role
-from gridapp.models import GridNotice
+from gridapp.geography.models import GridNotice
 from tests.factories import DepartmentFactory, GridFactory, UserFactory
 
 GRIDS = "{ grids(first: 100) { totalCount edges { node { id code } } } }"

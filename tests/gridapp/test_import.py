@@ -15,19 +15,27 @@ from django.utils import translation
 from shapely.geometry import box, mapping
 
 from accounts.models import Role
-from gridapp.crs import CRS, wgs84_to_bd09, wgs84_to_gcj02
-from gridapp.importer import (
+from gridapp.geography.crs import CRS, wgs84_to_bd09, wgs84_to_gcj02
+from gridapp.geography.importer import (
     ImportReport,
     boundaries_load,
     read_records_csv,
     read_records_geojson,
     records_load,
 )
-from gridapp.importer import postgres as importer_postgres
-from gridapp.importer import records as importer_records
-from gridapp.locator import district_locator, locator_reset
-from gridapp.models import BaseRecord, Community, Generation, Grid, GridUserObjectPermission, IndustryGrid, Street
-from gridapp.services import grid_assign_worker
+from gridapp.geography.importer import postgres as importer_postgres
+from gridapp.geography.importer import records as importer_records
+from gridapp.geography.locator import district_locator, locator_reset
+from gridapp.geography.models import (
+    BaseRecord,
+    Community,
+    Generation,
+    Grid,
+    GridUserObjectPermission,
+    IndustryGrid,
+    Street,
+)
+from gridapp.geography.services import grid_assign_worker
 from tests.factories import CommunityFactory, DepartmentFactory, GridFactory, StreetFactory, UserFactory
 
 LNG0, LAT0, SIZE = 120.30, 36.00, 0.01

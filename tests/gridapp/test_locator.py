@@ -8,11 +8,11 @@ import shapely
 from shapely.geometry import shape
 from strawberry.relay import to_base64
 
-from gridapp.crs import CRS, from_wgs84
-from gridapp.demo import build_district, district_outline
-from gridapp.locator import OUTSIDE, Layer, locator_reset
-from gridapp.models import BaseRecord, Grid
-from gridapp.services import boundaries_redraw
+from gridapp.geography.crs import CRS, from_wgs84
+from gridapp.geography.demo import build_district, district_outline
+from gridapp.geography.locator import OUTSIDE, Layer, locator_reset
+from gridapp.geography.models import BaseRecord, Grid
+from gridapp.geography.services import boundaries_redraw
 from tests.factories import IndustryGridFactory
 
 LOCATE = """query($lat: Float!, $lng: Float!, $crs: CoordinateSystem!) {
@@ -86,7 +86,7 @@ def test_points_a_hair_from_an_edge_get_the_exact_answer(demo_layer):
 
 
 def test_many_points_are_located_in_chunks_side_by_side_with_the_same_answers(demo_layer, monkeypatch):
-    import gridapp.locator as locator
+    import gridapp.geography.locator as locator
 
     grids, layer = demo_layer
     rng = np.random.default_rng(9)

@@ -1,4 +1,4 @@
-"""Photo ingestion (gridapp.photos): every image is made here with Pillow; no database, no files on disk."""
+"""Photo ingestion (gridapp.incidents.photos): every image is made here with Pillow; no database, no files on disk."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import ExifTags, Image, ImageCms
 from PIL.TiffImagePlugin import IFDRational
 
-from gridapp.photos import THUMBNAIL_SIDE, distance_m, photo_ingest
+from gridapp.incidents.photos import THUMBNAIL_SIDE, distance_m, photo_ingest
 
 QINGDAO = {1: "N", 2: (36.0, 4.0, 0.12), 3: "E", 4: (120.0, 22.0, 57.36)}  # 36.0667 N, 120.3826 E
 # Rio de Janeiro, as a phone writes it: rationals with a denominator of 100 for the seconds.

@@ -11,8 +11,8 @@ from strawberry.relay import to_base64
 
 from accounts.services import token_issue
 from config.asgi import application
-from gridapp.models import BaseRecord
-from gridapp.services import industry_coverage_refresh
+from gridapp.geography.models import BaseRecord
+from gridapp.geography.services import industry_coverage_refresh
 from tests.factories import GridFactory, IndustryGridFactory
 
 RECORDS = """query($grid: ID, $kind: RecordKind, $bbox: BoundingBoxInput, $search: String, $after: String) {

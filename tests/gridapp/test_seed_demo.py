@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Department, Role, User
-from gridapp.models import Community, Grid, GridUserObjectPermission, Street
+from gridapp.geography.models import Community, Grid, GridUserObjectPermission, Street
 
 DEMO_USERNAMES = ["admin", "auditor", "operator", "worker", "worker2", "urban", "citizen", "business", "employee",
                   "parkop"]

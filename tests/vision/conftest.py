@@ -11,7 +11,7 @@ from vision.detector import ultralytics_ready
 ultralytics_ready()  # before Ultralytics is imported: offline, with its settings and font under var/
 import ultralytics  # noqa: E402
 
-from gridapp.models import BaseRecord, RecordKind  # noqa: E402
+from gridapp.geography.models import BaseRecord, RecordKind  # noqa: E402
 
 ASSETS = Path(ultralytics.__file__).parent / "assets"
 BUS = ASSETS / "bus.jpg"  # a bus and four people

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from strawberry import relay
 
-from gridapp.services import event_report
+from gridapp.incidents.services import event_report
 from tests.factories import jpeg_bytes
 from vision.models import PhotoBox
 

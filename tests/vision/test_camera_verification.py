@@ -9,8 +9,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from PIL import Image
 
-from gridapp.models import Event, EventHistory, EventSource, EventStatus
-from gridapp.services import event_transition
+from gridapp.incidents.models import Event, EventHistory, EventSource, EventStatus
+from gridapp.incidents.services import event_transition
 from tests.factories import jpeg_bytes
 from tests.vision.conftest import BUS
 from vision.models import Camera, CameraRule, Situation, SourceKind
@@ -102,7 +102,7 @@ def test_the_problem_coming_back_before_verification_returns_the_resolution_to_i
 
 
 def test_an_incident_no_camera_watches_is_verified_as_before(users, event_categories):
-    from gridapp.services import event_report
+    from gridapp.incidents.services import event_report
 
     event = event_report(reporter=users["worker"], category_code="02-05", lng=120.31, lat=36.01).event
     _handle_and_resolve(users, event, 60)

@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from strawberry import relay
 
-from gridapp.models import BaseRecord, RecordKind
-from gridapp.services import event_report
+from gridapp.geography.models import BaseRecord, RecordKind
+from gridapp.incidents.services import event_report
 from tests.vision.conftest import BUS
 from vision.models import Camera, CameraRule, FlowSample, Situation, SourceKind
 from vision.registry import registry_forget
@@ -113,7 +113,7 @@ def test_the_camera_list_applies_the_viewers_visibility_once(gql, users, token_f
 def test_an_anonymous_user_never_matches_a_restricted_mark():
     from django.contrib.auth.models import AnonymousUser
 
-    from gridapp.selectors import restricted, restricted_to
+    from core.restriction import restricted, restricted_to
 
     assert not restricted_to(Camera.objects.all(), AnonymousUser())
     assert not restricted_to(restricted(Camera.objects.all(), AnonymousUser()), AnonymousUser())

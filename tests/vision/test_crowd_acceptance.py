@@ -8,7 +8,7 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from gridapp.models import Event, EventSource, PhotoStage
+from gridapp.incidents.models import Event, EventSource, PhotoStage
 from tests.vision.conftest import BUS
 from vision.detections import ObjectClass
 from vision.detector import detector_for
@@ -84,8 +84,8 @@ def test_a_crowd_over_three_snapshots_opens_exactly_one_incident_with_evidence_a
 
 def test_a_camera_situation_near_an_open_human_report_joins_it_as_a_duplicate(
         users, detectors, event_categories, crowd_camera):
-    from gridapp.models import EventStatus
-    from gridapp.services import event_report
+    from gridapp.incidents.models import EventStatus
+    from gridapp.incidents.services import event_report
     from tests.factories import jpeg_bytes
 
     record = crowd_camera.record

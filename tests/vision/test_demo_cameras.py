@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridapp.models import BaseRecord, RecordKind
+from gridapp.geography.models import BaseRecord, RecordKind
 from vision.demo import demo_cameras_create
 from vision.models import Camera, Snapshot, SourceKind
 from vision.registry import algorithm_readiness

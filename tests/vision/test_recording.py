@@ -12,7 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
-from gridapp.models import BaseRecord, Event, EventSource, RecordKind
+from gridapp.geography.models import BaseRecord, RecordKind
+from gridapp.incidents.models import Event, EventSource
 from tests.vision.conftest import BUS
 from vision import services
 from vision.detections import Detection

@@ -12,7 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from gridapp.models import BaseRecord, Event, RecordKind
+from gridapp.geography.models import BaseRecord, RecordKind
+from gridapp.incidents.models import Event
 from tests.vision.conftest import BUS
 from vision.frames import frame_size
 from vision.models import Camera, CameraStatus, HttpAuth, Snapshot, SourceKind

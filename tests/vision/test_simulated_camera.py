@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gridapp.models import Event, EventSource
+from gridapp.incidents.models import Event, EventSource
 from vision.models import Camera, CameraRule, FlowSample, Situation, Snapshot, SourceKind
 from vision.rules import Algorithm
 from vision.services import Picture, snapshots_process

@@ -22,8 +22,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from PIL import Image, ImageDraw
 
-from gridapp.models import Event, EventSource, EventStatus
-from gridapp.services import event_report, event_transition
+from gridapp.incidents.models import Event, EventSource, EventStatus
+from gridapp.incidents.services import event_report, event_transition
 from vision.detections import ObjectClass
 from vision.detector import detector_for
 from vision.models import Camera, CameraRule, DetectorModel, PhotoBox, Situation, SourceKind

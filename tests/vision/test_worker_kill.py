@@ -17,7 +17,8 @@ import pytest
 from django.conf import settings
 from django.db import DatabaseError, transaction
 
-from gridapp.models import BaseRecord, Event, EventSource, RecordKind
+from gridapp.geography.models import BaseRecord, RecordKind
+from gridapp.incidents.models import Event, EventSource
 from tests.vision.test_simulated_camera import VTEST
 from vision.models import Camera, CameraRule, Situation, Snapshot, SourceKind
 from vision.rules import Algorithm

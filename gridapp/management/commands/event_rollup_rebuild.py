@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from gridapp.rollup import event_rollup_rebuild
+from gridapp.incidents.rollup import event_rollup_rebuild
 
 
 class Command(BaseCommand):

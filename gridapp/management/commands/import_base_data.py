@@ -61,8 +61,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
-from gridapp.importer import ImportFileError, Reject, boundaries_load, read_records, records_load
-from gridapp.locator import OutsideDistrict
+from gridapp.geography.importer import ImportFileError, Reject, boundaries_load, read_records, records_load
+from gridapp.geography.locator import OutsideDistrict
 
 
 class Command(BaseCommand):

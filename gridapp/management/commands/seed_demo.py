@@ -13,11 +13,13 @@ from django.db import transaction
 from tqdm import tqdm
 
 from accounts.models import BusinessCapacity, Department, Role, User
-from gridapp.demo import FULL_SCALE, Cell, build_district, industry_zones, record_columns
-from gridapp.demo_events import FULL_SCALE_EVENTS, demo_events_create
-from gridapp.models import BaseRecord, Community, Event, EventCategory, Generation, Grid, IndustryGrid, Street
-from gridapp.selectors import generation_current, grids_of_worker
-from gridapp.services import event_categories_seed, grid_assign_worker, industry_coverage_refresh
+from gridapp.geography.demo import FULL_SCALE, Cell, build_district, industry_zones, record_columns
+from gridapp.geography.models import BaseRecord, Community, Generation, Grid, IndustryGrid, Street
+from gridapp.geography.selectors import generation_current, grids_of_worker
+from gridapp.geography.services import grid_assign_worker, industry_coverage_refresh
+from gridapp.incidents.demo import FULL_SCALE_EVENTS, demo_events_create
+from gridapp.incidents.models import Event, EventCategory
+from gridapp.incidents.services import event_categories_seed
 
 SCALES = {"demo": 1 / 500, "full": 1.0}
 
@@ -129,8 +131,8 @@ class Command(BaseCommand):
     def _seed_records(self, scale: float, no_progress: bool) -> None:
         import numpy as np
 
-        from gridapp.importer import RecordBatch, records_load
-        from gridapp.locator import locator_reset
+        from gridapp.geography.importer import RecordBatch, records_load
+        from gridapp.geography.locator import locator_reset
 
         locator_reset()
         total = sum(max(1, int(round(count * scale))) for count in FULL_SCALE.values())
@@ -187,7 +189,7 @@ class Command(BaseCommand):
 
 def _upsert(model, cell: Cell, generation, **extra):
     """Create the current version of ``cell.code`` or bring it in line with the demo (idempotent)."""
-    from gridapp.services import area_fields
+    from gridapp.geography.services import area_fields
 
     fields = {"name": cell.name, **area_fields(cell.polygon), **extra}
     lookup = {"code": cell.code, "generation_high__isnull": True}

@@ -22,10 +22,10 @@ at all raises ``OSError`` or ``ImportFileError``.  The file formats are
 described in ``gridapp/management/commands/import_base_data.py``.
 """
 
-from gridapp.importer.boundaries import LEVELS, boundaries_load
-from gridapp.importer.readers import RECORD_COLUMNS, read_records, read_records_csv, read_records_geojson
-from gridapp.importer.records import records_load
-from gridapp.importer.types import BATCH_SIZE, ImportFileError, ImportReport, RecordBatch, Reject
+from gridapp.geography.importer.boundaries import LEVELS, boundaries_load
+from gridapp.geography.importer.readers import RECORD_COLUMNS, read_records, read_records_csv, read_records_geojson
+from gridapp.geography.importer.records import records_load
+from gridapp.geography.importer.types import BATCH_SIZE, ImportFileError, ImportReport, RecordBatch, Reject
 
 __all__ = [
     "BATCH_SIZE",

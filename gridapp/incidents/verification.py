@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from gridapp.models import Event
+from gridapp.incidents.models import Event
 
 #: A check gets the (locked) event and the moment of verification; it returns why the site does not confirm
 #: the result yet, or None.

@@ -13,8 +13,9 @@ from core.actor import acting_as
 from core.feed import change_record
 from core.outbox import task_enqueue
 from core.services import notification_send
-from gridapp.models import Generation, Grid, GridNotice, GridUserObjectPermission, IndustryGrid
-from gridapp.selectors import PATROL_PERMISSION, grid_workers
+from gridapp.geography.geometry import polygon_area_m2
+from gridapp.geography.models import Generation, Grid, GridNotice, GridUserObjectPermission, IndustryGrid
+from gridapp.geography.selectors import PATROL_PERMISSION, grid_workers
 
 PATROL_PERM = f"gridapp.{PATROL_PERMISSION}"
 
@@ -120,8 +121,6 @@ def area_fields(polygon) -> dict:
 
     import shapely
 
-    from gridapp.demo import polygon_area_m2
-
     min_lng, min_lat, max_lng, max_lat = polygon.bounds
     return {"boundary": json.loads(shapely.to_geojson(polygon)), "min_lng": min_lng, "min_lat": min_lat, "max_lng": max_lng,
             "max_lat": max_lat, "area_m2": round(polygon_area_m2(polygon), 1)}
@@ -187,48 +186,3 @@ def boundaries_redraw(*, actor, changes: dict[str, dict], description: str) -> l
             redrawn.append(grid)
         industry_coverage_refresh()
     return redrawn
-
-
-def event_categories_seed() -> int:
-    """Create or update the taxonomy of ``gridapp.taxonomy`` (idempotent); returns how many rows changed.
-
-    Who may call: ``seed_demo`` and deployments.  Raises ``ValidationError``
-    (code ``unknown_department``) when a category names a department that does
-    not exist.  Categories edited in the admin are brought back to the seeded
-    values only for the fields the taxonomy defines.
-    """
-    from accounts.models import Department
-    from gridapp.models import EventCategory
-    from gridapp.taxonomy import CATEGORIES, MAJORS
-
-    departments = {d.code: d for d in Department.objects.filter(code__in={e.department for e in CATEGORIES})}
-    missing = sorted({e.department for e in CATEGORIES} - set(departments))
-    if missing:
-        raise ValidationError(_("Unknown department %(codes)s.") % {"codes": ", ".join(missing)},
-                              code="unknown_department")
-    changed = 0
-    with transaction.atomic():
-        existing = {c.code: c for c in EventCategory.objects.all()}
-        for entry in CATEGORIES:
-            major = entry.code[:2]
-            major_name, major_name_en, platform = MAJORS[major]
-            accept, dispatch, handle, verify = entry.hours
-            values = {
-                "major_code": major, "major_name": major_name, "major_name_en": major_name_en, "name": entry.name,
-                "name_en": entry.name_en, "platform": platform, "department": departments[entry.department],
-                "severity": entry.severity, "photo_required": entry.photo_required, "accept_hours": accept,
-                "dispatch_hours": dispatch, "handle_hours": handle, "verify_hours": verify,
-            }
-            category = existing.get(entry.code)
-            if category is None:
-                category = EventCategory(code=entry.code, **values)
-                category.full_clean()
-                category.save()
-                changed += 1
-            elif any(getattr(category, field) != value for field, value in values.items()):
-                for field, value in values.items():
-                    setattr(category, field, value)
-                category.full_clean()
-                category.save()
-                changed += 1
-    return changed

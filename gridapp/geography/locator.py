@@ -411,8 +411,8 @@ class DistrictLocator:
 
 def build_locator(resolution: int = 2048) -> DistrictLocator:
     """A locator over the current generation, read from the database."""
-    from gridapp.models import Grid, IndustryGrid
-    from gridapp.selectors import generation_current
+    from gridapp.geography.models import Grid, IndustryGrid
+    from gridapp.geography.selectors import generation_current
 
     generation = generation_current()
     if generation is None:
@@ -436,7 +436,7 @@ class _Cache:
     def get(self) -> DistrictLocator:
         from django.conf import settings
 
-        from gridapp.selectors import generation_current_version
+        from gridapp.geography.selectors import generation_current_version
 
         now = time.monotonic()
         current = self.locator

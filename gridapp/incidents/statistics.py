@@ -4,7 +4,7 @@ A selector: it reads, over exactly the events ``events_visible_to(user)`` return
 grids' figures, department staff their department's, the command centre everything.
 
 Figures over every event (a viewer who sees the whole district, no filter) grouped by street, department,
-category and/or month come from the rollup on PostgreSQL (``gridapp.rollup``: one query, the same figures).
+category and/or month come from the rollup on PostgreSQL (``gridapp.incidents.rollup``: one query, the same figures).
 Otherwise the counts are conditional aggregates of one GROUP BY query.  The resolution-time percentiles join
 that query on PostgreSQL (``percentile_cont``); SQLite has no ordered-set aggregates, so in the embedded mode
 (small data) a second query fetches the resolution times and Python interpolates them exactly as
@@ -32,9 +32,10 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Department
 from core.i18n import localized
-from gridapp.models import OPEN_STATUSES, Community, Event, EventCategory, EventStatus, Grid, Street
-from gridapp.rollup import rollup_cells
-from gridapp.selectors import event_overdue, events_visible_to
+from gridapp.geography.models import Community, Grid, Street
+from gridapp.incidents.models import OPEN_STATUSES, Event, EventCategory, EventStatus
+from gridapp.incidents.rollup import rollup_cells
+from gridapp.incidents.selectors import event_overdue, events_visible_to
 
 
 class StatDimension(models.TextChoices):
@@ -58,7 +59,7 @@ _TRUNC = {StatPeriod.DAY: TruncDay, StatPeriod.WEEK: TruncWeek, StatPeriod.MONTH
 _PLACES = {StatDimension.STREET: Street, StatDimension.COMMUNITY: Community, StatDimension.GRID: Grid}
 _CASE = ~Q(status=EventStatus.DUPLICATE)
 _RESOLVED = _CASE & Q(resolution_seconds__isnull=False)
-#: The dimensions the rollup keeps (a period only by month); ``gridapp.rollup``.
+#: The dimensions the rollup keeps (a period only by month); ``gridapp.incidents.rollup``.
 _ROLLUP_DIMENSIONS = {StatDimension.STREET: "streets", StatDimension.DEPARTMENT: "departments",
                       StatDimension.CATEGORY: "categories", StatDimension.PERIOD: "months"}
 

@@ -18,7 +18,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from gridapp.models import (
+from gridapp.geography.models import Grid
+from gridapp.incidents.models import (
     CaseCounter,
     Event,
     EventCategory,
@@ -26,7 +27,6 @@ from gridapp.models import (
     EventPhoto,
     EventSource,
     EventStatus,
-    Grid,
     PhotoStage,
 )
 

@@ -13,10 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg.copy import QueuedLibpqWriter
 
-from gridapp.crs import CRS, to_wgs84_array
-from gridapp.importer import postgres as pg
-from gridapp.importer.types import _BAD_TEXT, ImportReport, RecordBatch, Reject, _bad_text_reason
-from gridapp.models import BaseRecord, RecordKind
+from gridapp.geography.crs import CRS, to_wgs84_array
+from gridapp.geography.importer import postgres as pg
+from gridapp.geography.importer.types import _BAD_TEXT, ImportReport, RecordBatch, Reject, _bad_text_reason
+from gridapp.geography.models import BaseRecord, RecordKind
 
 _KINDS = frozenset(RecordKind.values)
 _KIND_LIST = ", ".join(RecordKind.values)
@@ -27,7 +27,7 @@ _CRS_LIST = list(CRS)
 _JSON = json.JSONEncoder(ensure_ascii=False)
 _TEXT_COLUMNS = (1, 2, 3, 4, 7, 9)  # positions of the strings in a staged row (seq first)
 
-#: The bulk path (PostgreSQL only; see ``gridapp.importer.postgres``) drops the table's secondary indexes,
+#: The bulk path (PostgreSQL only; see ``gridapp.geography.importer.postgres``) drops the table's secondary indexes,
 #: unique constraints and foreign keys, moves the rows in, then rebuilds them.  It is taken when at least
 #: this many rows are staged and the table holds fewer rows than that (an initial load, or one that at
 #: least doubles the table): rebuilding indexes over the whole table then costs less than maintaining them.
@@ -56,7 +56,7 @@ def records_load(batches: Iterable[RecordBatch], *, locator=None,
     raise, after rolling everything back.
     """
     if locator is None:
-        from gridapp.locator import district_locator
+        from gridapp.geography.locator import district_locator
 
         locator = district_locator()
     rejected: list[Reject] = []

@@ -10,8 +10,15 @@ from pathlib import Path
 import numpy as np
 from django.utils.translation import gettext as _
 
-from gridapp.crs import CRS
-from gridapp.importer.types import _BAD_TEXT, BATCH_SIZE, ImportFileError, RecordBatch, Reject, _bad_text_reason
+from gridapp.geography.crs import CRS
+from gridapp.geography.importer.types import (
+    _BAD_TEXT,
+    BATCH_SIZE,
+    ImportFileError,
+    RecordBatch,
+    Reject,
+    _bad_text_reason,
+)
 
 RECORD_COLUMNS = ("external_id", "kind", "name", "address", "lng", "lat", "crs")
 _REQUIRED_COLUMNS = ("external_id", "kind", "name", "lng", "lat")

@@ -17,7 +17,7 @@ many rows; every write path: services, bulk inserts, queryset updates, deletes, 
 writing transaction.  A reader sees exactly the events its snapshot sees: there is no stale current period to
 patch up, and no task to run.
 
-Who reads it: ``gridapp.statistics`` when the figures cover every event (a viewer who sees the whole district,
+Who reads it: ``gridapp.incidents.statistics`` when the figures cover every event (a viewer who sees the whole district,
 no filter), grouped by street, department, category and/or month.  Anything narrower reads the events.
 """
 
@@ -32,7 +32,7 @@ from django.conf import settings
 from django.db import connections, transaction
 
 from core.db import binary_cursor
-from gridapp.models import OPEN_STATUSES
+from gridapp.incidents.models import OPEN_STATUSES
 
 log = logging.getLogger(__name__)
 

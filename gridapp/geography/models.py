@@ -2,7 +2,7 @@
 
 Boundaries are GeoJSON geometries (WGS-84, lng/lat order) kept as JSON so the
 embedded SQLite mode needs no spatial extension; locating runs in-process
-(``gridapp.locator``).  Each area keeps its bounding box in plain columns for
+(``gridapp.geography.locator``).  Each area keeps its bounding box in plain columns for
 cheap map-window filters.
 
 Boundaries are versioned by **generations** (MapIt's model): every area row

@@ -8,7 +8,6 @@ district with no gap and no overlap.  Deterministic for a given seed.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,13 +15,14 @@ import shapely
 import shapely.affinity
 from shapely.geometry import MultiPoint, Polygon, mapping
 
+from gridapp.geography.geometry import polygon_area_m2
+
 CENTRE_LAT, CENTRE_LNG = 36.06, 120.38
 STREET_NAMES = [
     "香港中路街道", "八大关街道", "湛山街道", "金门路街道", "八大湖街道",
     "江苏路街道", "中山路街道", "台东街道", "浮山新区街道", "珠海路街道",
 ]
 COMMUNITY_SUFFIXES = ["一", "二", "三", "四", "五", "六", "七", "八"]
-METRES_PER_DEG_LAT = 110_574.0
 
 
 @dataclass
@@ -43,15 +43,6 @@ class Cell:
     @property
     def area_m2(self) -> float:
         return polygon_area_m2(self.polygon)
-
-
-def polygon_area_m2(polygon: Polygon) -> float:
-    """Area on a local equirectangular projection: exact enough at district scale."""
-    lat = polygon.centroid.y
-    scaled = shapely.affinity.scale(
-        polygon, xfact=METRES_PER_DEG_LAT * math.cos(math.radians(lat)), yfact=METRES_PER_DEG_LAT, origin=(0, 0)
-    )
-    return float(scaled.area)
 
 
 def district_outline() -> Polygon:

@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from gridapp.importer.readers import _read_feature_collection
-from gridapp.importer.types import ImportReport, Reject, _bad_text_reason
-from gridapp.models import Community, Grid, GridUserObjectPermission, IndustryGrid, Street
+from gridapp.geography.importer.readers import _read_feature_collection
+from gridapp.geography.importer.types import ImportReport, Reject, _bad_text_reason
+from gridapp.geography.models import Community, Grid, GridUserObjectPermission, IndustryGrid, Street
 
 LEVELS = ("street", "community", "grid", "industry")
 _MODELS = {"street": Street, "community": Community, "grid": Grid, "industry": IndustryGrid}
@@ -49,8 +49,8 @@ def boundaries_load(path: str | Path, *, description: str) -> ImportReport:
     ``OSError``/``ImportFileError`` for an unusable file.
     """
     from accounts.models import Department
-    from gridapp.locator import locator_reset
-    from gridapp.services import industry_coverage_refresh
+    from gridapp.geography.locator import locator_reset
+    from gridapp.geography.services import industry_coverage_refresh
 
     source = str(path)
     features = _read_feature_collection(path)
@@ -86,7 +86,7 @@ def boundaries_load(path: str | Path, *, description: str) -> ImportReport:
 
 
 def _boundary_feature(number: int, feature) -> _Area:
-    from gridapp.services import area_fields, boundary_polygon
+    from gridapp.geography.services import area_fields, boundary_polygon
 
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         raise ValueError(_("not a GeoJSON Feature"))
@@ -150,7 +150,7 @@ class _BoundaryLoader:
         self.replaced: dict[str, dict[int, int]] = {}  # level -> retired row id -> its new version's id
 
     def _generation(self):
-        from gridapp.services import generation_create
+        from gridapp.geography.services import generation_create
 
         if self.generation is None:
             self.generation = generation_create(description=self.description)

@@ -1,7 +1,7 @@
 """The incident lifecycle as data: which action moves an event from which status to which,
 who may fire it and what it requires.
 
-``gridapp.services.events.event_transition`` is the one place that reads this
+``gridapp.incidents.services.event_transition`` is the one place that reads this
 table; the API lists the actions a viewer may fire from it, so the buttons on
 the phone and the rules in the service can never disagree.
 """
@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
 
-from gridapp.models import EventStatus as S
+from gridapp.incidents.models import EventStatus as S
 
 
 class Relation(StrEnum):
