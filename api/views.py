@@ -21,7 +21,7 @@ from accounts.services import AuthError, token_authenticate
 from api.context import Viewer, client_ip_from_scope_or_meta
 from api.errors import database_unavailable, database_unavailable_response, json_error
 from api.schema import schema
-from gridapp.incidents.photos import photo_pixels
+from core.files.images import image_pixels
 
 
 def error_response(status: int, code: str, message: str, **extra) -> JsonResponse:
@@ -114,7 +114,7 @@ class OneGridGraphQLView(GraphQLView):
         total = 0
         for name in files:
             for upload in files.getlist(name):
-                pixels = photo_pixels(upload) or 0
+                pixels = image_pixels(upload) or 0
                 # A photo over the per-photo limit is refused from its header too, undecoded (with the reason on
                 # its field), so it costs nothing to let it through here.
                 total += pixels if pixels <= settings.PHOTO_MAX_PIXELS else 0

@@ -229,3 +229,30 @@ def test_event_photo_links_keep_their_path_and_format(users, district, event_cat
 def test_event_photo_link_errors_keep_their_words(db):
     response = Client().get("/photos/not-a-signed-token", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 404 and response.json()["errors"][0]["message"] == "No such photo."
+
+
+def test_a_requests_pixel_budget_refuses_event_photos_before_core_decodes_them(users, district, event_categories,
+                                                                              gql, token_for, monkeypatch, settings):
+    """tests/api/test_upload_limits.py patches the decoder under its old name in gridapp; this patches the one
+    that decodes, and shows it is reached once the budget lets a request through."""
+    from django.core.exceptions import ValidationError
+
+    from core.files import images
+    from tests.core.test_files import png_header
+
+    decoded = []
+
+    def recording_decoder(data, max_pixels):
+        decoded.append(len(data))
+        raise ValidationError("stub", code="not_an_image")
+
+    monkeypatch.setattr(images, "_decode", recording_decoder)
+    forty_megapixels = png_header(8000, 5000)  # within the per-photo limit; two of them past the request's
+    variables = {"input": {"categoryCode": "02-01", "lng": SPOT[0], "lat": SPOT[1], "photos": [None, None]}}
+    files = {"input.photos.0": forty_megapixels, "input.photos.1": forty_megapixels}
+    answer = gql.upload(REPORT, variables, files, token=token_for(users["worker"]))
+    assert (answer.status, answer.error_codes, decoded) == (413, ["too_many_pixels"], [])
+    settings.UPLOAD_MAX_PIXELS_PER_REQUEST = 100_000_000
+    answer = gql.upload(REPORT, variables, files, token=token_for(users["worker"]))
+    assert answer.data["reportEvent"]["errors"][0]["code"] == "not_an_image" and decoded == [len(forty_megapixels)]
+

@@ -3,20 +3,18 @@ the change-feed row of an event, text limits."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.feed import change_record
+from core.files import IngestedFile, file_discard, file_ingest, file_store
 from gridapp.incidents.models import Event, EventCategory, EventHistory, EventPhoto, EventStatus
-from gridapp.incidents.photos import IngestedPhoto, distance_m, photo_ingest
+from gridapp.incidents.photos import EVENT_PHOTO, distance_m
 
 S = EventStatus
 #: Statuses whose stage has a deadline, and the category field that gives its hours.
@@ -40,41 +38,43 @@ def stage_deadline(category: EventCategory, status: str, start: datetime) -> dat
     return start + timedelta(hours=hours) if hours else None
 
 
-def photos_prepare(photos: Sequence, *, lng: float, lat: float) -> list[IngestedPhoto]:
-    """Decode, check and re-encode every photo before any row is written (no lock is held meanwhile)."""
+def photos_prepare(photos: Sequence, *, lng: float, lat: float) -> list[IngestedFile]:
+    """Decode, check and re-encode every photo as an event photo (``core.files``) before any row is written (no
+    lock is held meanwhile)."""
     if len(photos) > settings.EVENT_MAX_PHOTOS:
         raise ValidationError({"photos": ValidationError(
             _("At most %(count)d photos per report.") % {"count": settings.EVENT_MAX_PHOTOS}, code="too_many_photos")})
     ingested = []
     for index, upload in enumerate(photos):
         try:
-            photo = photo_ingest(upload=upload)
+            ingested_photo = file_ingest(kind=EVENT_PHOTO, upload=upload)
         except ValidationError as exc:
             raise ValidationError({"photos": ValidationError(
                 _("Photo %(n)d: %(reason)s") % {"n": index + 1, "reason": " ".join(exc.messages)}, code=exc.code)}
             ) from None
+        photo = ingested_photo.details
         if photo.gps is not None:
             away = distance_m(photo.gps[0], photo.gps[1], lng, lat)
             if away > settings.PHOTO_GPS_TOLERANCE_M:
                 raise ValidationError({"photos": ValidationError(
                     _("Photo %(n)d was taken %(km).1f km from the reported place. Take it on the spot.")
                     % {"n": index + 1, "km": away / 1000}, code="photo_location_mismatch")})
-        ingested.append(photo)
+        ingested.append(ingested_photo)
     return ingested
 
 
-def photos_store(ingested: Iterable[IngestedPhoto], *, event: Event, stage: str, user,
+def photos_store(ingested: Iterable[IngestedFile], *, event: Event, stage: str, user,
                   history: EventHistory | None, written: list[str]) -> None:
-    """Write the files (recording their names in ``written`` for cleanup) and the photo rows."""
+    """Write the files through the storage API (recording their names in ``written`` for cleanup) and the
+    photo rows."""
     rows = []
-    for photo in ingested:
-        stem = f"events/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
-        image = default_storage.save(f"{stem}.jpg", ContentFile(photo.display))
-        written.append(image)
-        thumbnail = default_storage.save(f"{stem}-thumb.jpg", ContentFile(photo.thumbnail))
-        written.append(thumbnail)
+    for ingested_photo in ingested:
+        names = file_store(ingested=ingested_photo)
+        written.extend(names.values())
+        photo = ingested_photo.details
         rows.append(EventPhoto(
-            event=event, history=history, stage=stage, uploaded_by=user, image=image, thumbnail=thumbnail,
+            event=event, history=history, stage=stage, uploaded_by=user, image=names["file"],
+            thumbnail=names["thumbnail"],
             width=photo.width, height=photo.height, sha256=photo.sha256, original_format=photo.original_format,
             original_bytes=photo.original_bytes, exif_lng=photo.gps[0] if photo.gps else None,
             exif_lat=photo.gps[1] if photo.gps else None,
@@ -85,8 +85,7 @@ def photos_store(ingested: Iterable[IngestedPhoto], *, event: Event, stage: str,
 
 
 def files_discard(names: list[str]) -> None:
-    for name in names:
-        default_storage.delete(name)
+    file_discard(kind=EVENT_PHOTO, names=names)
 
 
 def event_change_record(event: Event, kind: str) -> None:

@@ -13,11 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from core.files import IngestedFile
 from core.services import notification_send
 from gridapp.geography import selectors as geography
 from gridapp.incidents import selectors
 from gridapp.incidents.models import Event, EventStatus, PhotoStage
-from gridapp.incidents.photos import IngestedPhoto
 from gridapp.incidents.services.common import (
     event_change_record,
     event_history_write,
@@ -109,7 +109,7 @@ def _locked_event(actor, event_id: int) -> Event:
     return event
 
 
-def _apply(actor, event: Event, action: Action, *, note: str, ingested: list[IngestedPhoto], assignee,
+def _apply(actor, event: Event, action: Action, *, note: str, ingested: list[IngestedFile], assignee,
            hours: int | None, expected_version: int | None, now: datetime, written: list[str]) -> Event:
     if expected_version is not None and expected_version != event.version:
         raise ValidationError(_("The event changed meanwhile (version %(now)d, not %(expected)d). Reload it.")
