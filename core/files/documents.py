@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from pypdf import PdfReader
-from pypdf.errors import DependencyError, LimitReachedError
 
 from core.files.reading import Upload, read_capped
 
@@ -55,6 +53,10 @@ def pdf_ingest(*, upload: Upload, max_bytes: int | None = None, max_pages: int |
     decompression or nesting) or ``pdf_too_many_pages`` (more than ``max_pages``, default
     ``settings.FILE_PDF_MAX_PAGES``, or no page at all counts as damaged).
     """
+    # pypdf costs about half a second to import: only a process that checks a PDF pays it.
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, LimitReachedError
+
     if max_bytes is None:
         max_bytes = getattr(settings, "FILE_PDF_MAX_BYTES", DEFAULT_MAX_BYTES)
     if max_pages is None:
