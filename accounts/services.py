@@ -20,7 +20,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import AuthToken, TokenKind, User
+from core.audiences import access_scope
 from core.audit import audit_record
+from core.feed import change_record
 from core.models import AuditEntry, AuditResult
 
 ACCESS_PREFIX = "oga_"
@@ -279,7 +281,14 @@ def _rotation_replayed(token: AuthToken, raw: str, *, client_ip: str | None, use
 
 
 def token_family_revoke(*, family) -> int:
-    return AuthToken.objects.filter(family=family, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    """Revoke every live token of one login, inside the caller's transaction.  A change addressed to its user's
+    control scope (``access.revoked``) makes their live subscriptions read their token again: they end at once."""
+    live = AuthToken.objects.filter(family=family, revoked_at__isnull=True)
+    first = live.only("pk", "user_id").first()
+    revoked = live.update(revoked_at=timezone.now())
+    if revoked:
+        change_record(kind="access.revoked", obj=first, to=[access_scope(first.user_id)])
+    return revoked
 
 
 def user_logout(*, token: AuthToken, client_ip: str | None = None, user_agent: str = "") -> int:

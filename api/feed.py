@@ -8,9 +8,9 @@ see above that cursor, then each new one as it commits.  Both read through
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
 from datetime import datetime
 
 import strawberry
@@ -19,6 +19,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from strawberry import relay
 
@@ -27,22 +28,16 @@ from api.context import viewer
 from api.errors import GraphQLCodedError, MutationError, errors_from, not_authenticated
 from api.extensions import AuditMutation
 from api.fields import django_type
-from api.nodes import MODEL_ID, is_pk
+from api.nodes import MODEL_ID, NODE_TYPES, is_pk
 from api.paging import ListConnection
 from api.permissions import IsAuthenticated
 from api.restrict import Payload, Restricted
-from api.watcher import Audience, watcher
+from api.watcher import ChangeRow, watcher
 from core import selectors as feed_selectors
+from core.audiences import access_scope, user_scopes
 from core.models import Change, Notification
 from core.services import notification_mark_read
 
-#: GraphQL type behind each object type named in the log, for ``Change.nodeId``.
-NODE_TYPES = {
-    "core.notification": "Notification",
-    "gridapp.grid": "Grid",
-    "gridapp.gridnotice": "GridNotice",
-    "gridapp.event": "Event",
-}
 CATCH_UP_PAGE = 100
 IDLE_RECHECK_SECONDS = 30.0
 USER_RECHECK_SECONDS = 300.0
@@ -118,8 +113,7 @@ class FeedQuery:
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="The newest cursor: a new device starts from here instead of replaying history.")
     def latest_cursor(self, info: strawberry.Info) -> str:
-        latest = feed_selectors.change_visible_to(viewer(info).user).order_by("-id").values_list("id", flat=True).first()
-        return str(latest or 0)
+        return str(feed_selectors.change_latest_id(viewer(info).user))
 
     notifications: ListConnection[NotificationType] = strawberry_django.connection(
         permission_classes=[IsAuthenticated], description="The viewer's inbox, newest first."
@@ -139,90 +133,99 @@ class FeedMutation:
         return NotificationPayload(errors=[], notification=notification)
 
 
-@dataclass(frozen=True)
-class Interest:
-    """Which audience columns could concern a subscriber: a cheap pre-filter, never the permission check."""
-
-    everything: bool
-    user_id: int
-    department_id: int | None
-    grid_ids: frozenset[int]
-
-    def concerns(self, row: Audience) -> bool:
-        return (
-            row.user_id == self.user_id
-            or (self.everything and (row.grid_id is not None or row.department_id is not None
-                                     or row.user_id is None))
-            or (self.department_id is not None and row.department_id == self.department_id)
-            or (row.grid_id is not None and row.grid_id in self.grid_ids)
-        )
+@database_sync_to_async
+def _reload(user_id: int, token_id: int | None):
+    """The subscriber as the database says now, with the scopes they hold: (None, empty) when the user or the
+    token is no longer valid."""
+    if token_id is not None and not token_still_valid(token_id=token_id):
+        return None, frozenset()
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return None, frozenset()
+    return user, user_scopes(user)
 
 
 @database_sync_to_async
-def _reload(user_id: int, token_id: int | None):
-    """The subscriber as the database says now: None when the user or the token is no longer valid."""
-    if token_id is not None and not token_still_valid(token_id=token_id):
-        return None, None
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    if user is None:
-        return None, None
-    from gridapp.geography.selectors import grid_ids_watched_set
-
-    interest = Interest(
-        everything=user.sees_whole_district,
-        user_id=user.pk,
-        department_id=user.department_id if user.is_department_staff else None,
-        grid_ids=grid_ids_watched_set(user),
-    )
-    return user, interest
+def _change_page(scopes: frozenset[str], after: int, first: int) -> list[Change]:
+    return feed_selectors.change_page_in(scopes, after=after, first=first)
 
 
-_change_page = database_sync_to_async(feed_selectors.change_page)
-
-
-async def visible_changes(who, start: int | None) -> AsyncGenerator[tuple[object, Change], None]:
+async def visible_changes(who, start: int | None) -> AsyncGenerator[tuple[object, Change | ChangeRow], None]:
     """Every change ``who`` may see above ``start`` (None: from now), with the user as the database has them now.
 
-    Behind every subscription: catches up page by page, then waits on the
-    watcher and re-reads the log (with current permissions) only when a new
-    change could concern the subscriber.  Raises ``token_expired`` when the
-    user or the token is no longer valid.
+    Behind every subscription: catches up from the log page by page, then is woken by the watcher only for a
+    change addressed to a scope the subscriber holds, and takes it from the watcher's memory (no database read
+    per subscriber).  The user and their scopes are read again when a change is addressed to them personally
+    or to their control scope (a grid assigned, a role changed, a token revoked), every ``USER_RECHECK_SECONDS`` when quiet, and when
+    the watcher's window no longer reaches back to the cursor.  Raises ``token_expired`` when the user or the
+    token is no longer valid, or the token's time is up.
     """
     await watcher.ensure_started()
     cursor = start if start is not None else watcher.latest
-    token_id = who.token.pk if who.token is not None else None
-    checked = cursor
-    must_read = True
-    interest = None
-    while True:
-        if must_read:
-            read_at = time.monotonic()
-            seen_up_to = watcher.latest
-            user, interest = await _reload(who.user.pk, token_id)
-            if user is None:
-                raise GraphQLCodedError(_("The token has expired or was revoked. Refresh it and resubscribe."),
-                                        "token_expired", cursor=str(cursor))
-            who.user = user  # every field of the messages below is resolved for the user as they are now
-            page = await _change_page(user=user, after=cursor, first=CATCH_UP_PAGE)
-            for row in page:
-                cursor = row.id
-                yield user, row
-            if len(page) == CATCH_UP_PAGE:
+    token = who.token
+    token_id = token.pk if token is not None else None
+    expires_at = token.expires_at if token is not None else None
+    user, scopes = await _reload(who.user.pk, token_id)
+    if user is None:
+        raise _token_expired(cursor)
+    who.user = user  # every field of the messages below is resolved for the user as they are now
+    personal, control = f"user:{user.pk}", access_scope(user.pk)
+    listener = watcher.listen(scopes | {control})
+    try:
+        catch_up = True
+        while True:
+            if catch_up:
+                seen_up_to = watcher.latest
+                page = await _change_page(scopes, cursor, CATCH_UP_PAGE)
+                for row in page:
+                    cursor = row.id
+                    yield user, row
+                if len(page) == CATCH_UP_PAGE:
+                    continue
+                checked = max(cursor, seen_up_to)
+                read_at = time.monotonic()
+                catch_up = False
+            try:
+                await asyncio.wait_for(listener.woken.wait(), IDLE_RECHECK_SECONDS)
+            except TimeoutError:
+                if expires_at is not None and timezone.now() >= expires_at:
+                    raise _token_expired(checked) from None
+                if time.monotonic() - read_at > USER_RECHECK_SECONDS:
+                    user, scopes = await _rescoped(who, listener, token_id, checked)
+                    read_at = time.monotonic()
                 continue
-            checked = max(checked, cursor, seen_up_to)
-            must_read = False
-        if not await watcher.wait_beyond(checked, IDLE_RECHECK_SECONDS):
-            # Quiet: now and then read the user again, so a new role or grid starts (or stops) what reaches them
-            # even when nothing concerned them meanwhile.
-            must_read = time.monotonic() - read_at > USER_RECHECK_SECONDS
-            continue
-        rows = watcher.audiences_after(checked)
-        if rows is None:
-            must_read = True
-        else:
-            must_read = any(interest.concerns(row) for row in rows)
-            if rows:
-                checked = rows[-1].id
+            listener.woken.clear()
+            rows = watcher.rows_after(checked)
+            if rows is None:  # the watcher's window no longer reaches back: read the log
+                user, scopes = await _rescoped(who, listener, token_id, checked)
+                catch_up = True
+                continue
+            if expires_at is not None and timezone.now() >= expires_at:
+                raise _token_expired(checked)
+            if any(personal in row.scopes or control in row.scopes for row in rows):
+                user, scopes = await _rescoped(who, listener, token_id, checked)
+                read_at = time.monotonic()
+            for row in rows:
+                checked = row.id
+                if not scopes.isdisjoint(row.scopes):
+                    cursor = row.id
+                    yield user, row
+    finally:
+        watcher.forget(listener)
+
+
+async def _rescoped(who, listener, token_id: int | None, cursor: int) -> tuple[object, frozenset[str]]:
+    user, scopes = await _reload(who.user.pk, token_id)
+    if user is None:
+        raise _token_expired(cursor)
+    who.user = user
+    watcher.rescope(listener, scopes | {access_scope(user.pk)})
+    return user, scopes
+
+
+def _token_expired(cursor: int) -> GraphQLCodedError:
+    return GraphQLCodedError(_("The token has expired or was revoked. Refresh it and resubscribe."),
+                             "token_expired", cursor=str(cursor))
 
 
 @strawberry.type

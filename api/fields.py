@@ -42,6 +42,8 @@ from strawberry_django.fields.field import StrawberryDjangoField
 from strawberry_django.relay.utils import resolve_model_id
 from strawberry_django.resolvers import django_resolver
 
+from api.nodes import NODE_TYPES
+
 #: Descriptors whose ``__get__`` returns the instance's ``__dict__`` entry as it is (``FileDescriptor`` and
 #: other subclasses wrap it, so they are left to the library).
 _PLAIN_COLUMNS = (DeferredAttribute, ForeignKeyDeferredAttribute)
@@ -180,6 +182,8 @@ def django_type(model, **kwargs):
     def wrap(cls):
         cls = decorate(cls)
         _basic_node_id(cls)
+        if issubclass(cls, relay.Node):
+            NODE_TYPES.setdefault(model._meta.label_lower, get_object_definition(cls, strict=True).name)
         return cls
 
     return wrap

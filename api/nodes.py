@@ -13,6 +13,11 @@ from api.errors import GraphQLCodedError
 #: the class: 6 ms per object on the mobile home-screen query (bench/api.py), most of the request.
 MODEL_ID = "pk"
 
+#: The GraphQL node type of each model, by the model's label (``gridapp.event`` -> ``Event``): what the change
+#: feed names in ``Change.nodeId``.  Filled by ``api.fields.django_type`` as each node type is declared (the
+#: first node type of a model names it).
+NODE_TYPES: dict[str, str] = {}
+
 
 #: Every node's id is its integer primary key: ASCII digits (``str.isdigit`` also takes "²", which ``int``
 #: refuses), short enough for a 64-bit column.

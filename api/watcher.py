@@ -1,13 +1,17 @@
-"""One change watcher per ASGI process: learns that the change log grew and wakes subscribers.
+"""One change watcher per ASGI process: reads each new change once and wakes the subscribers it concerns.
 
 Signals, in order of speed: a channel-layer message on ``CHANGES_GROUP``
 (published after each commit, from any process, when a Redis layer is
 configured), and a poll of the log's highest id every
 ``CHANGE_POLL_SECONDS`` (the only signal in embedded mode, the safety net in
-production).  The watcher never decides what a user may see: it keeps the
-audience columns of recent rows so a subscriber can skip a database read when
-nothing new could concern it, and the subscriber then reads the log through
-``core.selectors.change_visible_to``.
+production).  The watcher reads each new row of the log once, with its scope
+keys, and keeps the recent ones in memory; subscribers register the scopes
+they hold (``core.audiences.user_scopes``) and are woken only by a change
+addressed to one of them, found through an index by scope, so a change costs
+the subscribers it concerns, not every socket of the process.  The scopes are
+the same rule as ``core.selectors.change_visible_to``; a subscriber reads its
+user again (one database read) when a change is addressed to them personally,
+which is how a new role, grid or a revoked token reaches it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import collections
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -34,11 +39,26 @@ GROUP_REJOIN_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
-class Audience:
+class ChangeRow:
+    """A row of the change log as the watcher read it: what a subscription message says, and to whom."""
+
     id: int
-    grid_id: int | None
-    department_id: int | None
-    user_id: int | None
+    at: datetime
+    kind: str
+    object_type: str
+    object_id: int
+    scopes: frozenset[str]
+    facts: dict
+
+
+class Listener:
+    """A subscriber's registration: the scopes it holds, woken when a change addressed to one of them arrives."""
+
+    __slots__ = ("scopes", "woken")
+
+    def __init__(self, scopes: frozenset[str]) -> None:
+        self.scopes = scopes
+        self.woken = asyncio.Event()
 
 
 class ChangeWatcher:
@@ -46,7 +66,8 @@ class ChangeWatcher:
 
     def __init__(self) -> None:
         self.latest = 0
-        self.recent: collections.deque[Audience] = collections.deque(maxlen=self.RECENT)
+        self.recent: collections.deque[ChangeRow] = collections.deque(maxlen=self.RECENT)
+        self._listeners: dict[str, set[Listener]] = collections.defaultdict(set)
         self._grew = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -56,6 +77,7 @@ class ChangeWatcher:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new event loop (a restarted server, a test): start afresh on it
             self._loop, self._task, self._started = loop, None, asyncio.Lock()
+            self._listeners = collections.defaultdict(set)
         if self._task is not None and not self._task.done():
             return
         async with self._started:
@@ -64,6 +86,33 @@ class ChangeWatcher:
             self._grew = asyncio.Event()
             self.latest = await _latest_id()
             self._task = loop.create_task(self._run(), name="onegrid-change-watcher")
+
+    def listen(self, scopes: frozenset[str]) -> Listener:
+        listener = Listener(scopes)
+        for key in scopes:
+            self._listeners[key].add(listener)
+        return listener
+
+    def rescope(self, listener: Listener, scopes: frozenset[str]) -> None:
+        """The subscriber's scopes changed (a new role, a grid assigned or taken away)."""
+        if scopes == listener.scopes:
+            return
+        self.forget(listener)
+        listener.scopes = scopes
+        for key in scopes:
+            self._listeners[key].add(listener)
+
+    def forget(self, listener: Listener) -> None:
+        for key in listener.scopes:
+            members = self._listeners.get(key)
+            if members is not None:
+                members.discard(listener)
+                if not members:
+                    del self._listeners[key]
+
+    @property
+    def listeners(self) -> int:
+        return len({listener for members in self._listeners.values() for listener in members})
 
     async def wait_beyond(self, cursor: int, timeout: float) -> bool:
         """Wait until the log holds an id above ``cursor``; False on timeout."""
@@ -75,8 +124,8 @@ class ChangeWatcher:
                 return self.latest > cursor
         return True
 
-    def audiences_after(self, cursor: int) -> list[Audience] | None:
-        """Audience rows above ``cursor``, or None when the window no longer reaches back that far."""
+    def rows_after(self, cursor: int) -> list[ChangeRow] | None:
+        """Rows above ``cursor``, or None when the window no longer reaches back that far."""
         if self.recent and self.recent[0].id > cursor + 1:
             return None
         newer = []
@@ -126,11 +175,20 @@ class ChangeWatcher:
                 await asyncio.sleep(1)
 
     async def _catch_up(self) -> None:
-        rows = await _audiences_after(self.latest)
+        rows = await _rows_after(self.latest)
         if not rows:
             return
         self.recent.extend(rows)
         self.latest = rows[-1].id
+        woken = set()
+        listeners = self._listeners
+        for row in rows:
+            for key in row.scopes:
+                members = listeners.get(key)
+                if members:
+                    woken.update(members)
+        for listener in woken:
+            listener.woken.set()
         event, self._grew = self._grew, asyncio.Event()
         event.set()
 
@@ -141,9 +199,11 @@ def _latest_id() -> int:
 
 
 @database_sync_to_async
-def _audiences_after(cursor: int) -> list[Audience]:
-    rows = Change.objects.filter(id__gt=cursor).order_by("id").values_list("id", "grid_id", "department_id", "user_id")
-    return [Audience(*row) for row in rows[:5000]]
+def _rows_after(cursor: int) -> list[ChangeRow]:
+    rows = (Change.objects.filter(id__gt=cursor).order_by("id")
+            .values_list("id", "at", "kind", "object_type", "object_id", "scopes", "facts")[:5000])
+    return [ChangeRow(id, at, kind, object_type, object_id, frozenset(scopes), facts)
+            for id, at, kind, object_type, object_id, scopes, facts in rows]
 
 
 watcher = ChangeWatcher()

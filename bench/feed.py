@@ -101,7 +101,8 @@ def run(args, settings) -> bool:
     from accounts.services import token_issue
     from api.context import Viewer
     from api.schema import schema
-    from core.models import Change
+    from core.audiences import change_scopes, scope
+    from core.models import Change, ChangeScope
     from core.selectors import change_page
     from gridapp.geography.services import grid_assign_worker
 
@@ -115,11 +116,13 @@ def run(args, settings) -> bool:
         for start in range(0, args.changes, batch):
             size = min(batch, args.changes - start)
             with transaction.atomic():
-                Change.objects.bulk_create(
+                rows = Change.objects.bulk_create(
                     Change(kind="grid_notice.posted", object_type="gridapp.gridnotice", object_id=start + n,
-                           grid_id=grids[(start + n) % len(grids)].pk)
+                           scopes=change_scopes([scope("grid", grids[(start + n) % len(grids)].pk)]))
                     for n in range(size)
                 )
+                ChangeScope.objects.bulk_create(ChangeScope(change_id=row.pk, key=key)
+                                                for row in rows for key in row.scopes)
             bar.update(size)
 
     query = ("query($a: String, $f: Int!) { changes(after: $a, first: $f) "

@@ -18,7 +18,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Change)
 class ChangeAdmin(ReadOnlyAdmin):
-    list_display = ["id", "at", "kind", "object_type", "object_id", "grid_id", "department_id", "user_id"]
+    list_display = ["id", "at", "kind", "object_type", "object_id", "scopes"]
     list_filter = ["kind"]
 
 

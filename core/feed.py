@@ -9,11 +9,13 @@ only the fact that the log grew; they re-read the log through
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
 from django.db import connection, transaction
 
-from core.models import Change
+from core.audiences import change_scopes, scope
+from core.models import Change, ChangeScope
 
 log = logging.getLogger(__name__)
 
@@ -27,22 +29,33 @@ def change_record(
     *,
     kind: str,
     obj,
+    to: Iterable[str] = (),
+    facts: dict | None = None,
     grid_id: int | None = None,
     department_id: int | None = None,
     user_id: int | None = None,
-    facts: dict | None = None,
 ) -> Change:
-    """Append a change about ``obj`` to the feed, inside the caller's transaction.
+    """Append a change about ``obj`` to the feed, addressed to the scopes ``to``, inside the caller's transaction.
+
+    ``to`` holds scope keys of registered audiences (``core.audiences.scope("grid", 12)``); a change addressed
+    to an overseen audience, or to no one in particular, also reaches the district-wide roles.  ``grid_id``,
+    ``department_id`` and ``user_id`` are shorthands for the scopes of those three audiences.
 
     Who may call: services only, inside ``transaction.atomic``.  On PostgreSQL a
     transaction-scoped advisory lock is taken first, so cursors become visible
     in increasing order: a later id never commits before an earlier one, which
     is what lets a reader resume from a cursor with no gap.  (SQLite has one
     writer at a time, which gives the same guarantee.)  Raises
-    ``TransactionManagementError`` outside a transaction.
+    ``TransactionManagementError`` outside a transaction and ``LookupError`` for
+    a scope of no registered audience.
     """
     if not connection.in_atomic_block:
         raise transaction.TransactionManagementError("change_record() must run inside transaction.atomic")
+    to = list(to)
+    for name, pk in (("grid", grid_id), ("department", department_id), ("user", user_id)):
+        if pk is not None:
+            to.append(scope(name, pk))
+    keys = change_scopes(to)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHANGE_LOCK_KEY])
@@ -50,11 +63,10 @@ def change_record(
         kind=kind,
         object_type=obj._meta.label_lower,
         object_id=obj.pk,
-        grid_id=grid_id,
-        department_id=department_id,
-        user_id=user_id,
+        scopes=keys,
         facts=facts or {},
     )
+    ChangeScope.objects.bulk_create([ChangeScope(change_id=change.id, key=key) for key in keys])
     transaction.on_commit(lambda: change_publish(change_id=change.id))
     return change
 

@@ -33,8 +33,11 @@ class Change(AppendOnlyModel):
     """One change a user can be notified of; its id is the feed's cursor.
 
     Ids are handed out in commit order (see ``core.feed.change_record``), so a
-    reader that has seen cursor N has seen every change below N.  The audience
-    columns are plain ids, not foreign keys: the log outlives what it mentions.
+    reader that has seen cursor N has seen every change below N.  It is
+    addressed to scope keys (``core.audiences``): ``scopes`` keeps them on the
+    row for a reader that has the row, ``ChangeScope`` indexes them for a
+    reader that looks for a user's changes.  Plain keys, not foreign keys: the
+    log outlives what it mentions.
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -42,9 +45,7 @@ class Change(AppendOnlyModel):
     kind = models.CharField(max_length=60)
     object_type = models.CharField(max_length=60)
     object_id = models.BigIntegerField()
-    grid_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    department_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    scopes = models.JSONField(default=list, blank=True)
     #: What the change produced, as it was when it committed (an event's status and version), so a message
     #: delivered later still says what this change did.  Nothing personal: every reader of the change sees it.
     facts = models.JSONField(default=dict, blank=True)
@@ -56,6 +57,27 @@ class Change(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"#{self.id} {self.kind} {self.object_type}:{self.object_id}"
+
+
+class ChangeScope(AppendOnlyModel):
+    """One scope a change is addressed to: the index behind ``changes(after:)`` and ``latestCursor``.
+
+    A user's changes are those under any of the user's scopes; (key, change) is the index that answers it
+    in the order of the cursor, whatever the number of scopes a change has.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    change = models.ForeignKey(Change, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                               related_name="+")
+    key = models.CharField(max_length=80)
+
+    class Meta:
+        verbose_name = _("change scope")
+        verbose_name_plural = _("change scopes")
+        constraints = [models.UniqueConstraint(fields=["key", "change"], name="core_changescope_key_change")]
+
+    def __str__(self) -> str:
+        return f"#{self.change_id} -> {self.key}"
 
 
 class AuditResult(models.TextChoices):

@@ -2,39 +2,49 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Max, QuerySet
 
-from core.models import AuditEntry, Change, Notification
+from core.audiences import user_scopes
+from core.models import AuditEntry, Change, ChangeScope, Notification
 
 
 def change_visible_to(user) -> QuerySet[Change]:
     """The changes ``user`` may see: the one filter behind ``changes(after:)`` and every subscription.
 
-    A change addressed to one person (their inbox, their suggestions) is theirs alone, whatever the reader's
-    role.  District-wide roles see every change addressed to a grid or a department; everyone else those
-    addressed to a grid they work in or supervise, and department staff (by role, not by a department column
-    left on a demoted account) their department's.  Built from the user's *current* role and permissions
-    every time it is evaluated; ``api.feed.Interest`` is the same rule as a pre-filter and must agree.
+    Those addressed to any scope the user holds now (``core.audiences.user_scopes``: a person's own inbox is
+    theirs alone; the district-wide roles hold ``district``; grids, departments and the next apps' audiences
+    are computed by the apps that registered them, from the user's *current* role and assignments).  The
+    watcher's in-memory fan-out (``api/watcher.py``) applies the same scopes and must agree.
     """
-    if user is None or not user.is_authenticated or not user.is_active:
-        return Change.objects.none()
-    personal = Q(user_id=user.pk)
-    if user.sees_whole_district:
-        return Change.objects.filter(personal | Q(grid_id__isnull=False) | Q(department_id__isnull=False)
-                                     | Q(user_id__isnull=True))
-    from gridapp.geography.selectors import grid_ids_watched_by  # gridapp writes changes; imported lazily
+    return changes_in_scopes(user_scopes(user))
 
-    audience = personal
-    for grid_ids in grid_ids_watched_by(user):
-        audience |= Q(grid_id__in=grid_ids)
-    if user.is_department_staff:
-        audience |= Q(department_id=user.department_id)
-    return Change.objects.filter(audience)
+
+def changes_in_scopes(keys: frozenset[str]) -> QuerySet[Change]:
+    if not keys:
+        return Change.objects.none()
+    return Change.objects.filter(id__in=ChangeScope.objects.filter(key__in=sorted(keys)).values("change_id"))
 
 
 def change_page(*, user, after: int, first: int) -> list[Change]:
     """Up to ``first`` visible changes with a cursor above ``after``, oldest first."""
-    return list(change_visible_to(user).filter(id__gt=after).order_by("id")[:first])
+    return change_page_in(user_scopes(user), after=after, first=first)
+
+
+def change_page_in(keys: frozenset[str], *, after: int, first: int) -> list[Change]:
+    """Up to ``first`` changes addressed to any of ``keys`` with a cursor above ``after``, oldest first."""
+    if not keys:
+        return []
+    ids = (ChangeScope.objects.filter(key__in=sorted(keys), change_id__gt=after)
+           .order_by("change_id").values_list("change_id", flat=True).distinct()[:first])
+    return list(Change.objects.filter(id__in=list(ids)).order_by("id"))
+
+
+def change_latest_id(user) -> int:
+    """The newest cursor ``user`` may see (0: none)."""
+    keys = user_scopes(user)
+    if not keys:
+        return 0
+    return ChangeScope.objects.filter(key__in=sorted(keys)).aggregate(top=Max("change_id"))["top"] or 0
 
 
 def audit_entries_for(user) -> QuerySet[AuditEntry]:

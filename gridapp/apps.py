@@ -2,6 +2,18 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
+def _grids_of(user) -> frozenset[int]:
+    from gridapp.geography.selectors import grid_ids_watched_set
+
+    return grid_ids_watched_set(user)
+
+
 class GridappConfig(AppConfig):
     name = "gridapp"
     verbose_name = _("Grid governance")
+
+    def ready(self) -> None:
+        from core.audiences import audience_register
+
+        # A grid's changes reach the workers who patrol it and the supervisors of its community.
+        audience_register("grid", members_of=_grids_of)
