@@ -9,6 +9,7 @@ see above that cursor, then each new one as it commits.  Both read through
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import AsyncGenerator
 from datetime import datetime
@@ -26,6 +27,7 @@ from strawberry import relay
 from accounts.services import token_still_valid
 from api.context import viewer
 from api.errors import GraphQLCodedError, MutationError, errors_from, not_authenticated
+from api.execution import SharedPayload
 from api.extensions import AuditMutation
 from api.fields import django_type
 from api.nodes import MODEL_ID, NODE_TYPES, is_pk
@@ -39,6 +41,7 @@ from core.models import Change, Notification
 from core.services import notification_mark_read
 
 CATCH_UP_PAGE = 100
+_MESSAGES: collections.OrderedDict[int, ChangeType] = collections.OrderedDict()
 IDLE_RECHECK_SECONDS = 30.0
 USER_RECHECK_SECONDS = 300.0
 
@@ -52,7 +55,7 @@ def cursor_parse(value: str | None) -> int:
 
 
 @strawberry.type(name="Change", description="Something changed that the viewer may see; re-read it by `nodeId`.")
-class ChangeType:
+class ChangeType(SharedPayload):
     cursor: str = strawberry.field(description="Resume after this change with `changes(after:)` or the subscription.")
     kind: str
     at: datetime
@@ -61,7 +64,20 @@ class ChangeType:
     node_id: relay.GlobalID | None
 
     @classmethod
-    def from_row(cls, row: Change) -> ChangeType:
+    def from_row(cls, row: Change | ChangeRow) -> ChangeType:
+        """The message for a row of the log; one object per row the watcher read, which every subscriber that
+        receives it shares (its result is executed once: ``api.execution.SharedPayload``)."""
+        if isinstance(row, ChangeRow):
+            shared = _MESSAGES.get(row.id)
+            if shared is None:
+                shared = _MESSAGES[row.id] = cls._of(row)
+                while len(_MESSAGES) > 1024:
+                    _MESSAGES.popitem(last=False)
+            return shared
+        return cls._of(row)
+
+    @classmethod
+    def _of(cls, row: Change | ChangeRow) -> ChangeType:
         type_name = NODE_TYPES.get(row.object_type)
         return cls(
             cursor=str(row.id),

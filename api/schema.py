@@ -15,6 +15,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from api.accounts import AccountMutation, AccountQuery
 from api.audit import AuditQuery
 from api.events import EventMutation, EventQuery, EventSubscription
+from api.execution import LeafExecutor
 from api.extensions import OneGridSchema, protection_extensions
 from api.feed import FeedMutation, FeedQuery, FeedSubscription
 from api.grid import GridMutation, GridQuery
@@ -77,6 +78,7 @@ def build_schema() -> strawberry.Schema:
         config=StrawberryConfig(relay_max_results=settings.GRAPHQL["MAX_PAGE_SIZE"], scalar_map=COLUMN_SCALARS,
                                 name_converter=CachedNameConverter()),
         scalar_overrides=SCALAR_OVERRIDES,
+        execution_context_class=LeafExecutor,
     )
 
 

@@ -10,7 +10,9 @@ socket closes with 4403 and the reason's code (``unauthenticated``,
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import json
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -36,6 +38,21 @@ class _Adapter(ChannelsWebSocketAdapter):
         await super().close(code, reason)
 
 
+#: The JSON of the last results sent, by the identity of their data: (data, its JSON).
+_SENT: collections.OrderedDict[int, tuple[object, str]] = collections.OrderedDict()
+
+
+def _data_json(data: object) -> str:
+    found = _SENT.get(id(data))
+    if found is not None and found[0] is data:
+        return found[1]
+    text = json.dumps(data, separators=(",", ":"))
+    _SENT[id(data)] = (data, text)
+    while len(_SENT) > 256:
+        _SENT.popitem(last=False)
+    return text
+
+
 class GraphQLWebsocketConsumer(GraphQLWSConsumer):
     websocket_adapter_class = _Adapter
     # No channel of its own on the channel layer: subscriptions are woken by the process's one change watcher
@@ -51,6 +68,16 @@ class GraphQLWebsocketConsumer(GraphQLWSConsumer):
         kwargs.setdefault("allowed_origins", tuple(settings.WEBSOCKET_ALLOWED_ORIGINS))
         kwargs.setdefault("connection_init_wait_timeout", dt.timedelta(seconds=10))
         super().__init__(**kwargs)
+
+    def encode_json(self, data: object) -> str:
+        """A message as JSON; a ``next`` message's data that other sockets already sent (one change to many
+        subscribers, executed once: ``api.execution.SharedPayload``) is encoded once for all of them."""
+        if type(data) is dict and data.get("type") == "next":
+            payload = data.get("payload")
+            if type(payload) is dict and payload.keys() == {"data"}:
+                return ('{"id":' + json.dumps(data["id"]) + ',"type":"next","payload":{"data":'
+                        + _data_json(payload["data"]) + "}}")
+        return json.dumps(data, separators=(",", ":"))
 
     async def get_context(self, request, response):
         headers = {name.decode("latin1").lower(): value.decode("latin1") for name, value in self.scope["headers"]}
