@@ -13,9 +13,7 @@ from django.views.decorators.http import require_GET
 
 from api.errors import json_error
 from core.files import FileLinkRefused, file_link_open, file_link_sign
-
-#: The file kind of event photos (registered by the incidents app).
-EVENT_PHOTO = "event_photo"
+from gridapp.incidents.photos import EVENT_PHOTO
 
 
 def photo_url(photo_id: int, variant: str = "t") -> str:

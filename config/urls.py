@@ -3,7 +3,7 @@ from django.urls import path
 
 from api.exports import camera_flow_export, statistics_export
 from api.health import healthz
-from api.media import file_view
+from api.media import EVENT_PHOTO, file_view
 from api.statistics import EXPORT_FORMATS
 from api.views import bad_request, graphql_view, server_error
 
@@ -11,7 +11,7 @@ urlpatterns = [
     path("graphql/", graphql_view, name="graphql"),
     path("healthz", healthz, name="healthz"),
     # Event photos' links kept their path when every file kind got links (api.media).
-    path("photos/<str:token>", file_view, {"kind": "event_photo"}, name="photo"),
+    path("photos/<str:token>", file_view, {"kind": EVENT_PHOTO}, name="photo"),
     path("files/<str:kind>/<str:token>", file_view, name="file"),
     *(path(f"exports/event-statistics.{fmt}", statistics_export, {"fmt": fmt}, name=f"event-statistics-{fmt}")
       for fmt in EXPORT_FORMATS),
