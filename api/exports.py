@@ -1,7 +1,7 @@
 """Event statistics as files: a CSV or Excel table, a PNG or SVG chart; a camera's people flow as a chart.
 
 ``GET /exports/event-statistics.{csv,xlsx,png,svg}`` takes the query string that ``eventStatistics`` hands out
-(``groupBy=street,category&period=month&departmentCode=...``, see ``api.statistics``) and the same bearer
+(``groupBy=street,category&period=month&departmentCode=...``, see ``api.incidents.statistics``) and the same bearer
 token as ``/graphql/``; a session cookie does not count.  The figures are the viewer's, as over GraphQL.
 """
 
@@ -23,8 +23,8 @@ from strawberry import relay
 
 from accounts.services import AuthError, token_authenticate
 from api.errors import contains_nul, invalid_text_message, json_error
+from api.incidents.statistics import statistics_compute, statistics_params_parse
 from api.nodes import is_pk
-from api.statistics import statistics_compute, statistics_params_parse
 from gridapp.incidents.statistics import StatDimension, StatKey, StatPeriod, StatRow
 from vision.selectors import MAX_FLOW_HOURS, camera_flow, cameras_visible_to
 

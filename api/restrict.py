@@ -8,7 +8,7 @@ applied in three places, which together cover every way an object leaves the API
 * ``OneGridField`` (``api/fields.py``): a to-one relation to a restricted type that the optimizer did not
   prefetch (an object a mutation returned) is read through the rule, never by a bare attribute.  The field
   trusts a related object already loaded on its instance, so a read path of the API must never
-  ``select_related`` such a relation (``api.events._event_for`` says so where it matters);
+  ``select_related`` such a relation (``api.incidents.subscriptions._event_for`` says so where it matters);
 * ``Payload``, the base of every mutation payload: each object (or list of objects) it is built with is
   re-read through the rule as the acting viewer, so a service's return value never leaves unfiltered.
 

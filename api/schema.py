@@ -12,18 +12,24 @@ from strawberry.schema.name_converter import NameConverter
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
-from api.accounts import AccountMutation, AccountQuery
-from api.audit import AuditQuery
-from api.events import EventMutation, EventQuery, EventSubscription
+from api.accounts.mutations import AccountMutation
+from api.accounts.queries import AccountQuery
+from api.audit.queries import AuditQuery
 from api.execution import LeafExecutor
 from api.extensions import OneGridSchema, protection_extensions
 from api.feed import FeedMutation, FeedQuery, FeedSubscription
-from api.grid import GridMutation, GridQuery
+from api.grid.mutations import GridMutation
+from api.grid.queries import GridQuery
+from api.incidents.mutations import EventMutation
+from api.incidents.queries import EventQuery
+from api.incidents.statistics import StatisticsQuery
+from api.incidents.subscriptions import EventSubscription
 from api.nodes import NodeIdCheck
 from api.permissions import IsAuthenticated
 from api.scalars import COLUMN_SCALARS, SCALAR_OVERRIDES
-from api.statistics import StatisticsQuery
-from api.vision import VisionMutation, VisionQuery, VisionSubscription
+from api.vision.mutations import VisionMutation
+from api.vision.queries import VisionQuery
+from api.vision.subscriptions import VisionSubscription
 
 
 @strawberry.type

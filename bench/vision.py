@@ -4,7 +4,7 @@ For each model and backend (PyTorch .pt; ONNX Runtime and OpenVINO through Ultra
 ``manage.py export_models`` exports them), on the same frames of vtest.avi (a campus road, 768 x 576):
 
 * bare inference: ``YOLO.predict`` on the decoded frames (BGR arrays, as OpenCV decodes them), called as a
-  worker calls it (``vision.detector.detect_chunk``: one picture a call on the CPU, the whole batch on a
+  worker calls it (``vision.inference.detect_chunk``: one picture a call on the CPU, the whole batch on a
   GPU): p50 ms per image and images/s;
 * end to end (each backend): the vision worker's task on batches of as many cameras (ask each camera for its
   picture, decode, detect, run the cameras' rules, write the snapshots, situations and incidents), on a
@@ -67,7 +67,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from vision.detector import ultralytics_ready
+    from vision.inference import ultralytics_ready
 
     ultralytics_ready()  # as a worker starts: offline, inference on every core
     try:
@@ -191,10 +191,10 @@ def _compare(name: str, path: Path, backend: str, frames, args) -> tuple[dict, d
     import numpy as np
     from ultralytics import YOLO
 
-    from vision.detector import detect_chunk, device
+    from vision.inference import detect_chunk, device
 
     size = args.batch
-    yolo = YOLO(str(path))  # as vision.detector loads it: the task and class names from the file
+    yolo = YOLO(str(path))  # as vision.inference loads it: the task and class names from the file
     chunk = detect_chunk()  # pictures per inference call, as the worker calls the model
     jpegs = [cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes() for frame in frames]
     decoded = [cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR) for jpeg in jpegs]

@@ -3,8 +3,8 @@ from django.urls import path
 
 from api.exports import camera_flow_export, statistics_export
 from api.health import healthz
+from api.incidents.statistics import EXPORT_FORMATS
 from api.media import EVENT_PHOTO, file_view
-from api.statistics import EXPORT_FORMATS
 from api.views import bad_request, graphql_view, server_error
 
 urlpatterns = [

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from PIL import Image
 
+from vision.inference import device, load, ultralytics_ready, unload
 from vision.models import DetectorModel, ModelFormat
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,6 @@ def backend_choose(model: DetectorModel, candidates: list[DetectorModel] | None 
     if (chosen := _chosen.get(key)) is not None:
         return chosen
     by_format = {m.format: m for m in candidates}
-    from vision.detector import device
-
     if settings.VISION_BACKEND in by_format:
         chosen = by_format[settings.VISION_BACKEND]
     elif len(candidates) == 1:
@@ -53,8 +52,6 @@ def backend_choose(model: DetectorModel, candidates: list[DetectorModel] | None 
     elif device().startswith("cuda") and ModelFormat.TORCH in by_format:
         chosen = by_format[ModelFormat.TORCH]
     else:
-        from vision.detector import unload
-
         chosen = min(candidates, key=_time)
         for other in candidates:
             if other is not chosen:
@@ -66,8 +63,6 @@ def backend_choose(model: DetectorModel, candidates: list[DetectorModel] | None 
 
 
 def _time(model: DetectorModel) -> float:
-    from vision.detector import load
-
     detector = load(model)
     blank = Image.new("RGB", (model.image_size, model.image_size * 3 // 4), (128, 128, 128))
     detector.detect([blank])
@@ -109,7 +104,6 @@ def model_export(model: DetectorModel, format: str) -> DetectorModel:
     """Export a registered .pt model to ONNX or OpenVINO with Ultralytics (offline) and register the result as
     the same name and version in that format (idempotent: an existing registration is returned).  Raises
     ``ValueError`` for a model that is not a .pt or a format we do not run."""
-    from vision.detector import ultralytics_ready
     from vision.registry import file_sha256
 
     if model.format != ModelFormat.TORCH or format not in EXPORT_FORMATS:

@@ -17,7 +17,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import translation
 
-from vision.detector import detect_chunk
+from vision.inference import detect_chunk
 from vision.models import Camera
 from vision.sampling import camera_failure, cameras_claim_due, cameras_release
 from vision.services import Picture, pictures_detect, snapshots_record, snapshots_recorded

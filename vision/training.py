@@ -27,8 +27,8 @@ from tqdm import tqdm
 
 from gridapp.incidents.models import EventStatus
 from vision.detections import ObjectClass
-from vision.detector import device as inference_device
-from vision.detector import ultralytics_ready
+from vision.inference import device as inference_device
+from vision.inference import ultralytics_ready
 from vision.models import DetectorModel, ModelFormat, PhotoBox
 from vision.registry import file_sha256
 

@@ -7,8 +7,9 @@ import inspect
 
 import pytest
 
-from api.events import EventQuery, EventType
 from api.fields import OneGridField
+from api.incidents.queries import EventQuery
+from api.incidents.types import EventType
 from api.schema import schema  # noqa: F401  (the schema resolves the fields' types)
 from gridapp.incidents.models import Event
 from gridapp.incidents.services import event_report

@@ -205,12 +205,12 @@ def test_expected_refusals_write_no_error_and_no_traceback(gql, users, caplog):
 
 
 def test_a_real_bug_is_still_logged_as_an_error_with_its_traceback(gql, users, token_for, caplog, monkeypatch):
-    import api.accounts
+    import api.accounts.types
 
     def broken(user):
         raise RuntimeError("a real bug")
 
-    monkeypatch.setattr(api.accounts, "grids_of_worker", broken)
+    monkeypatch.setattr(api.accounts.types, "grids_of_worker", broken)
     with caplog.at_level(logging.INFO):
         response = gql("{ me { grids { code } } }", token=token_for(users["worker"]))
     assert response.errors

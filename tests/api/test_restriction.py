@@ -52,7 +52,7 @@ def test_every_mutation_payload_rereads_what_it_carries(mutation, payload):
 
 
 def test_a_payload_built_with_an_object_the_viewer_may_not_see_carries_nothing(users, district, event_categories):
-    from api.events import EventReportPayload
+    from api.incidents.mutations import EventReportPayload
 
     case = event_report(reporter=users["citizen"], category_code="02-05", lng=SPOT[0], lat=SPOT[1]).event
     with acting_as(users["business"]):

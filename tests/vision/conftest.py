@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from vision.detector import ultralytics_ready
+from vision.inference import ultralytics_ready
 
 ultralytics_ready()  # before Ultralytics is imported: offline, with its settings and font under var/
 import ultralytics  # noqa: E402

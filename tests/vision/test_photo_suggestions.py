@@ -64,9 +64,9 @@ def test_suggestions_need_a_signed_in_user(gql, detectors):
 
 
 def test_preloading_loads_every_serving_detector(detectors, monkeypatch):
-    from vision import backends, detector
+    from vision import backends, detector, inference
 
-    monkeypatch.setattr(detector, "_loaded", {})
+    monkeypatch.setattr(inference, "_loaded", {})
     monkeypatch.setattr(backends, "_chosen", {})
     detector.detectors_preload()
-    assert sorted(d.name for d in detector._loaded.values()) == ["person v1 (pt)", "vehicle v1 (pt)"]
+    assert sorted(d.name for d in inference._loaded.values()) == ["person v1 (pt)", "vehicle v1 (pt)"]

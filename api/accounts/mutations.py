@@ -1,56 +1,19 @@
-"""People: who am I, login, refresh, logout."""
+"""Login, refresh, logout."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import strawberry
-from strawberry import relay
 
 from accounts import services as account_services
-from accounts.models import Department, Role, User
+from api.accounts.types import UserType
 from api.context import viewer
 from api.errors import MutationError
 from api.extensions import AuditMutation
-from api.fields import django_type, field
-from api.grid import GridType
-from api.nodes import MODEL_ID
 from api.permissions import IsAuthenticated
-from api.restrict import Payload, Public, Restricted
+from api.restrict import Payload
 from core.actor import acting_as
-from core.i18n import localized
-from gridapp.geography.selectors import grids_of_worker
-
-
-@django_type(Department, name="Department")
-class DepartmentType(Public, relay.Node):
-    _id_attr = MODEL_ID
-    code: str
-    name_en: str
-
-    @field(only=["name", "name_en"], description="In the reader's language.")
-    def name(self, root: Department) -> str:
-        return localized(root.name, root.name_en)
-
-
-RoleEnum = strawberry.enum(Role, name="Role", description="What a person does in OneGrid.")
-
-
-@django_type(User, name="User")
-class UserType(Restricted, relay.Node):
-    _id_attr = MODEL_ID
-    username: str
-    display_name: str
-    role: RoleEnum
-    department: DepartmentType | None
-
-    @field(description="The role's name in the request's language.")
-    def role_label(self, root: User) -> str:
-        return str(root.get_role_display())
-
-    @field(only=["pk"], description="The grids this person works in as a grid worker.")
-    def grids(self, root: User) -> list[GridType]:
-        return grids_of_worker(root)  # a queryset, so the optimizer adds what the selection asks for
 
 
 @strawberry.type
@@ -97,13 +60,6 @@ def _auth_payload(call) -> AuthPayload:
             user=pair.user,
             device_token=pair.device_token,
         )
-
-
-@strawberry.type
-class AccountQuery:
-    @field(permission_classes=[IsAuthenticated], description="The person behind the token.")
-    def me(self, info: strawberry.Info) -> UserType:
-        return viewer(info).user
 
 
 @strawberry.type

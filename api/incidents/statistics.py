@@ -20,10 +20,11 @@ from django.utils.translation import gettext as _
 from graphql import GraphQLError
 from strawberry import relay
 
+from api.base.ids import pk_of
 from api.context import viewer
 from api.errors import GraphQLCodedError
-from api.events import EventFilter, EventSourceEnum, EventStatusEnum, events_filtered
-from api.grid import pk_of
+from api.incidents.filters import EventFilter, events_filtered
+from api.incidents.types import EventSourceEnum, EventStatusEnum
 from api.permissions import IsAuthenticated
 from gridapp.incidents.models import Event
 from gridapp.incidents.statistics import (

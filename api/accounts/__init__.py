@@ -1,0 +1,1 @@
+"""People over GraphQL: who am I, login, refresh, logout."""

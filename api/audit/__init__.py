@@ -1,0 +1,1 @@
+"""The audit log over GraphQL, for auditors."""

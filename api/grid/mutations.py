@@ -1,0 +1,54 @@
+"""Notices to a grid."""
+
+from __future__ import annotations
+
+import strawberry
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
+from strawberry import relay
+
+from api.context import viewer
+from api.errors import MutationError, errors_from
+from api.extensions import AuditMutation
+from api.grid.types import GridNoticeType
+from api.nodes import is_pk
+from api.permissions import IsAuthenticated
+from api.restrict import Payload
+from gridapp.geography import selectors, services
+from gridapp.geography.models import Grid
+
+
+@strawberry.input
+class GridNoticePostInput:
+    grid_id: relay.GlobalID
+    title: str
+    body: str = ""
+
+
+@strawberry.type
+class GridNoticePostPayload(Payload):
+    errors: list[MutationError]
+    notice: GridNoticeType | None = None
+
+
+@strawberry.type
+class GridMutation:
+    @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[AuditMutation()],
+                         description="Command centre: send a notice to every grid worker of a grid.")
+    def post_grid_notice(self, info: strawberry.Info, input: GridNoticePostInput) -> GridNoticePostPayload:
+        user = viewer(info).user
+        grid = _visible_grid(user, input.grid_id)
+        if grid is None:
+            return GridNoticePostPayload(errors=[MutationError(code="not_found", field="gridId",
+                                                               message=_("Grid not found."))])
+        try:
+            notice = services.grid_notice_post(author=user, grid=grid, title=input.title, body=input.body)
+        except (ValidationError, PermissionDenied) as exc:
+            return GridNoticePostPayload(errors=errors_from(exc))
+        return GridNoticePostPayload(errors=[], notice=notice)
+
+
+def _visible_grid(user, global_id: relay.GlobalID) -> Grid | None:
+    if global_id.type_name != "Grid" or not is_pk(global_id.node_id):
+        return None
+    return selectors.grids_visible_to(user).filter(pk=int(global_id.node_id)).first()

@@ -1,0 +1,69 @@
+"""Events as they change, over a websocket."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from channels.db import database_sync_to_async
+from django.utils.translation import gettext as _
+from strawberry import relay
+
+from api.base.ids import pk_or_none
+from api.context import viewer
+from api.errors import GraphQLCodedError, not_authenticated
+from api.feed import cursor_parse, visible_changes
+from api.incidents.types import EventStatusEnum, EventType, first_photos
+from gridapp.incidents import selectors
+from gridapp.incidents.models import Event, EventStatus
+
+
+@strawberry.type(name="EventChange", description="An event the viewer may see changed; its change-feed cursor.")
+class EventChangeType:
+    cursor: str
+    kind: str = strawberry.field(description="What happened, e.g. `event.accept`.")
+    status: EventStatusEnum | None = strawberry.field(
+        description="The status this change produced (null for changes recorded before this field existed).")
+    version: int | None = strawberry.field(description="The event's version this change produced.")
+    event: EventType = strawberry.field(description=(
+        "The event as it is when the message is delivered, which may already be later than this change: "
+        "`status` and `version` say what this change did."))
+
+
+@database_sync_to_async
+def _event_for(user, event_id: int) -> Event | None:
+    return (selectors.events_visible_to(user)
+            # (not duplicate_of: a restricted relation, read through its rule by its field)
+            .select_related("category__department", "grid", "community", "street", "department", "reporter",
+                            "assignee")
+            .prefetch_related(first_photos(), "photos", "history")
+            .filter(pk=event_id).first())
+
+
+@strawberry.type
+class EventSubscription:
+    @strawberry.subscription(description=(
+        "Events the viewer may see as they change (my grids, my department, everything for the command centre), or "
+        "one event with `eventId`. Each message carries its change-feed cursor; with `after`, first replays what "
+        "was missed. Ends with `token_expired` like `changes`."
+    ))
+    async def event_changed(self, info: strawberry.Info, event_id: relay.GlobalID | None = None,
+                            after: str | None = None) -> AsyncGenerator[EventChangeType, None]:
+        who = viewer(info)
+        if not who.user.is_authenticated:
+            raise not_authenticated()
+        only = None
+        if event_id is not None:
+            only = pk_or_none(event_id, "Event")
+            if only is None:
+                raise GraphQLCodedError(_("This id is not a %(type)s id.") % {"type": "Event"}, "invalid_id")
+        start = cursor_parse(after) if after is not None else None
+        async for user, row in visible_changes(who, start):
+            if row.object_type != "gridapp.event" or (only is not None and row.object_id != only):
+                continue
+            event = await _event_for(user, row.object_id)
+            if event is not None:
+                status = row.facts.get("status")
+                yield EventChangeType(cursor=str(row.id), kind=row.kind, event=event,
+                                      status=EventStatus(status) if status else None,
+                                      version=row.facts.get("version"))
