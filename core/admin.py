@@ -33,3 +33,6 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 class NotificationAdmin(admin.ModelAdmin):
     list_display = ["id", "recipient", "title", "created_at", "read_at"]
     raw_id_fields = ["recipient"]
+
+
+from core.workflow import admin as _workflow_admin  # noqa: E402,F401  (stored workflow definitions and their cases)

@@ -187,3 +187,11 @@ class WorkerBeat(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
+
+
+from core.workflow.models import (  # noqa: E402,F401  (the workflow engine's tables: stored definitions, cases)
+    WorkflowCase,
+    WorkflowCaseHistory,
+    WorkflowDefinition,
+    WorkflowStep,
+)
