@@ -14,6 +14,9 @@ class GridappConfig(AppConfig):
 
     def ready(self) -> None:
         from core.audiences import audience_register
+        from core.workflow import workflow_register
+        from gridapp.incidents.services.transitions import INCIDENT_WORKFLOW
 
         # A grid's changes reach the workers who patrol it and the supervisors of its community.
         audience_register("grid", members_of=_grids_of)
+        workflow_register(INCIDENT_WORKFLOW)  # the incident lifecycle on the platform's workflow engine

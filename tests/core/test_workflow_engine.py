@@ -143,3 +143,10 @@ def test_refusals_are_typed_and_translated(door, keeper):
     assert str(denied.value) == "您无权执行“break”操作。"
     assert WorkflowCase.objects.get(pk=case.pk).status == "closed"
 
+
+def test_incidents_are_the_engines_first_user():
+    from gridapp.incidents.models import Event
+    from gridapp.incidents.workflow import TABLE
+
+    incidents = workflow_get("gridapp.event")  # registered by gridapp's AppConfig.ready
+    assert (incidents.model, incidents.table, incidents.change_prefix) == (Event, TABLE, "event")

@@ -88,9 +88,14 @@ def files_discard(names: list[str]) -> None:
     file_discard(kind=EVENT_PHOTO, names=names)
 
 
+def event_change_fields(event: Event) -> dict:
+    """Whom an event's change reaches and what it says it produced: ``change_record``'s arguments."""
+    return {"grid_id": event.grid_id, "department_id": event.department_id, "user_id": event.reporter_id,
+            "facts": {"status": event.status, "version": event.version}}
+
+
 def event_change_record(event: Event, kind: str) -> None:
-    change_record(kind=kind, obj=event, grid_id=event.grid_id, department_id=event.department_id,
-                  user_id=event.reporter_id, facts={"status": event.status, "version": event.version})
+    change_record(kind=kind, obj=event, **event_change_fields(event))
 
 
 def event_history_write(event: Event, *, actor, action: str, from_status: str, note: str = "", data: dict | None = None,

@@ -1,5 +1,9 @@
 """Transitions of incidents: one action of the transition table (``gridapp.incidents.workflow``) at a time, or
-the same action on many events."""
+the same action on many events, fired through the platform's workflow engine (``core.workflow``).
+
+``INCIDENT_WORKFLOW`` is the table with the incidents' hooks: how a person stands to an event, the needs, the
+effects, the stage clock, the history row with its photos, the change's audience and whom to tell.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,17 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Role
-from core.files import IngestedFile
-from core.services import notification_send
+from core.workflow import Attempt, Notice, Workflow, WorkflowError, workflow_apply
 from gridapp.geography import selectors as geography
 from gridapp.incidents import selectors
 from gridapp.incidents.models import Event, EventStatus, PhotoStage
 from gridapp.incidents.services.common import (
-    event_change_record,
+    event_change_fields,
     event_history_write,
     files_discard,
     photos_prepare,
@@ -29,18 +32,10 @@ from gridapp.incidents.services.common import (
 )
 from gridapp.incidents.services.relations import event_relations
 from gridapp.incidents.verification import site_check_refusal
-from gridapp.incidents.workflow import ACTION_LABELS, Action, Need, target_status, transition_for
+from gridapp.incidents.workflow import ACTION_LABELS, TABLE, TARGETS, Action, Effect, Need
 
 S = EventStatus
 MAX_BULK = 100
-
-
-def _photo_stage(action: Action, status: str) -> str:
-    if action == Action.RESOLVE:
-        return PhotoStage.RESOLUTION
-    if action == Action.VERIFY or (action == Action.RETURN and status == S.RESOLVED):
-        return PhotoStage.VERIFICATION
-    return PhotoStage.HANDLING
 
 
 def event_transition(
@@ -71,166 +66,208 @@ def event_transition(
     or a photo's code; ``PermissionDenied`` when the actor may see the event
     but not fire this action.
     """
-    try:
-        action = Action(action)
-    except ValueError:
-        raise ValidationError({"action": ValidationError(_("Unknown action %(action)s.") % {"action": action},
-                                                         code="unknown_action")}) from None
+    action = INCIDENT_WORKFLOW.parse_action(action)
     note = text_clean(note, field="note", limit=2000)
     # Only an event the actor may see: the photos' position check must not reveal where others' events are.
     visible = Event.objects if actor is None else selectors.events_visible_to(actor)
     located = visible.filter(pk=event_id).values_list("lng", "lat").first()
     if located is None:
-        raise _not_found()
+        raise WorkflowError(INCIDENT_WORKFLOW.message("not_found"), code="not_found", field="eventId")
     ingested = photos_prepare(photos, lng=located[0], lat=located[1])
     written: list[str] = []
     try:
-        with transaction.atomic():
-            event = _locked_event(actor, event_id)
-            event = _apply(actor, event, action, note=note, ingested=ingested, assignee=assignee, hours=hours,
-                           expected_version=expected_version, now=now or timezone.now(), written=written)
+        return workflow_apply(workflow=INCIDENT_WORKFLOW, obj=event_id, action=action, actor=actor,
+                              expected_version=expected_version, now=now or timezone.now(), note=note,
+                              ingested=ingested, assignee=assignee, hours=hours, written=written)
     except BaseException:
         files_discard(written)
         raise
-    return event
 
 
-def _not_found() -> ValidationError:
-    return ValidationError({"eventId": ValidationError(_("Event not found."), code="not_found")})
-
-
-def _locked_event(actor, event_id: int) -> Event:
-    events = Event.objects.select_for_update().select_related("category")
+def _rows(actor, event_id: int):
+    events = Event.objects.select_related("category")
     if actor is not None:
         events = events.filter(pk__in=selectors.events_visible_to(actor).filter(pk=event_id).values("pk"))
-    event = events.filter(pk=event_id).first()
-    if event is None:
-        raise _not_found()
-    return event
+    return events
 
 
-def _apply(actor, event: Event, action: Action, *, note: str, ingested: list[IngestedFile], assignee,
-           hours: int | None, expected_version: int | None, now: datetime, written: list[str]) -> Event:
-    if expected_version is not None and expected_version != event.version:
-        raise ValidationError(_("The event changed meanwhile (version %(now)d, not %(expected)d). Reload it.")
-                              % {"now": event.version, "expected": expected_version}, code="stale")
-    rule = transition_for(action, event.status)
-    if rule is None:
-        raise ValidationError(_("An event that is %(status)s cannot be given the action '%(action)s'.")
-                              % {"status": event.get_status_display(), "action": ACTION_LABELS[action]},
-                              code="transition_not_allowed")
-    if not rule.who & event_relations(actor, event):
-        raise PermissionDenied(_("You may not %(action)s this event.") % {"action": ACTION_LABELS[action]})
-    _check_needs(rule.needs, event, actor=actor, note=note, ingested=ingested, assignee=assignee, hours=hours, now=now)
-    from_status = event.status
-    data: dict = {}
-    event.status = target_status(rule, status=event.status, held_from=event.held_from)
-    if action in {Action.DISPATCH, Action.ASSIGN}:
-        data["assignee"] = assignee.username
-        data["previous_assignee"] = event.assignee.username if event.assignee_id else None
-        event.assignee = assignee
-    _stamp(event, action, from_status=from_status, actor=actor, hours=hours, note=note, now=now, data=data)
-    event.updated_at = now
-    event.version += 1
-    event.save()
-    history = event_history_write(event, actor=actor, action=action, from_status=from_status, note=note, data=data, at=now)
-    photos_store(ingested, event=event, stage=_photo_stage(action, from_status), user=actor, history=history,
-                  written=written)
-    event_change_record(event, f"event.{action}")
-    _notify(event, action, actor=actor)
-    return event
+# --- needs: the order here is the order they are checked in ----------------------------------------------------
+
+def _need_note(attempt: Attempt) -> None:
+    if not attempt.param("note"):
+        raise WorkflowError(_("Give a reason in the note."), code="required", field="note")
 
 
-def _check_needs(needs, event: Event, *, actor, note: str, ingested, assignee, hours, now: datetime) -> None:
-    if Need.NOTE in needs and not note:
-        raise ValidationError({"note": ValidationError(_("Give a reason in the note."), code="required")})
-    if Need.PHOTO_IF_CATEGORY_SAYS in needs and event.category.photo_required and not ingested:
-        raise ValidationError({"photos": ValidationError(
-            _("A photo of the result is required for %(category)s.") % {"category": event.category.display_name()},
-            code="photo_required")})
-    if Need.ASSIGNEE in needs:
-        _check_assignee(event, assignee)
-    if Need.NOT_THE_RESOLVER in needs and actor is not None and event.resolved_by_id == actor.pk:
-        raise ValidationError(_("Someone other than the person who resolved it must check the result."),
-                              code="same_person")
-    if Need.SITE_CONFIRMED in needs and (reason := site_check_refusal(event, now)) is not None:
-        raise ValidationError(reason, code="not_confirmed_on_site")
-    if Need.HOURS in needs and not (isinstance(hours, int) and 1 <= hours <= settings.EVENT_MAX_EXTENSION_HOURS):
-        raise ValidationError({"hours": ValidationError(
-            _("An extension is 1 to %(max)d hours.") % {"max": settings.EVENT_MAX_EXTENSION_HOURS},
-            code="invalid_hours")})
-    if Need.NO_PENDING_EXTENSION in needs and event.extension_hours:
-        raise ValidationError(_("An extension request is already waiting for a supervisor."), code="extension_pending")
-    if Need.PENDING_EXTENSION in needs and not event.extension_hours:
-        raise ValidationError(_("No extension request is waiting."), code="no_extension")
+def _need_photo(attempt: Attempt) -> None:
+    category = attempt.obj.category
+    if category.photo_required and not attempt.param("ingested"):
+        raise WorkflowError(_("A photo of the result is required for %(category)s.")
+                            % {"category": category.display_name()}, code="photo_required", field="photos")
 
 
-def _check_assignee(event: Event, assignee) -> None:
+def _need_assignee(attempt: Attempt) -> None:
     """The assignee works for the event's department or in its grid, so the event's changes reach them."""
+    event, assignee = attempt.obj, attempt.param("assignee")
     if assignee is None:
-        raise ValidationError({"assignee": ValidationError(_("Choose who handles the event."), code="required")})
+        raise WorkflowError(_("Choose who handles the event."), code="required", field="assignee")
     in_department = assignee.is_department_staff and assignee.department_id == event.department_id
     in_grid = assignee.role == Role.GRID_WORKER and geography.grid_ids_of_worker(assignee).filter(
         content_object_id=event.grid_id).exists()
     if not (assignee.is_active and (in_department or in_grid)):
-        raise ValidationError({"assignee": ValidationError(
-            _("%(name)s neither works for the responsible department nor in the event's grid.")
-            % {"name": assignee.display_name or assignee.username}, code="invalid_assignee")})
+        raise WorkflowError(_("%(name)s neither works for the responsible department nor in the event's grid.")
+                            % {"name": assignee.display_name or assignee.username}, code="invalid_assignee",
+                            field="assignee")
 
 
-def _stamp(event: Event, action: Action, *, from_status: str, actor, hours, note: str, now: datetime,
-           data: dict) -> None:
-    """Timestamps, deadlines, hold and extension bookkeeping of one transition."""
-    category = event.category
-    if action == Action.HOLD:
-        event.held_from = from_status
-        remaining = (event.deadline - now).total_seconds() if event.deadline else 0
-        event.held_remaining_seconds = max(0, int(remaining))
-        event.deadline = None
-        return
-    if action == Action.RESUME:
-        event.deadline = now + timedelta(seconds=event.held_remaining_seconds or 0)
-        event.held_from, event.held_remaining_seconds = "", None
-        return
-    if action == Action.REQUEST_EXTENSION:
-        event.extension_hours, event.extension_reason, event.extension_requested_by = hours, note[:500], actor
-        data["hours"] = hours
-        return
-    if action in {Action.APPROVE_EXTENSION, Action.DENY_EXTENSION}:
-        data["hours"] = event.extension_hours
-        data["requested_by"] = (event.extension_requested_by.username if event.extension_requested_by_id
-                                else None)
-        if action == Action.APPROVE_EXTENSION:
-            event.deadline = max(event.deadline or now, now) + timedelta(hours=event.extension_hours)
-            data["deadline"] = event.deadline.isoformat()
-        event.extension_hours, event.extension_reason, event.extension_requested_by = None, "", None
-        return
-    if action == Action.ASSIGN:
-        return
-    if event.status == S.ACCEPTED and action in {Action.ACCEPT, Action.REOPEN}:
-        event.accepted_at = now
-    if action == Action.DISPATCH:
-        event.dispatched_at = now
+def _need_not_the_resolver(attempt: Attempt) -> None:
+    if attempt.actor is not None and attempt.obj.resolved_by_id == attempt.actor.pk:
+        raise WorkflowError(_("Someone other than the person who resolved it must check the result."),
+                            code="same_person")
+
+
+def _need_site_confirmed(attempt: Attempt) -> None:
+    if (reason := site_check_refusal(attempt.obj, attempt.now)) is not None:
+        raise WorkflowError(reason, code="not_confirmed_on_site")
+
+
+def _need_hours(attempt: Attempt) -> None:
+    hours = attempt.param("hours")
+    if not (isinstance(hours, int) and 1 <= hours <= settings.EVENT_MAX_EXTENSION_HOURS):
+        raise WorkflowError(_("An extension is 1 to %(max)d hours.") % {"max": settings.EVENT_MAX_EXTENSION_HOURS},
+                            code="invalid_hours", field="hours")
+
+
+def _need_no_pending_extension(attempt: Attempt) -> None:
+    if attempt.obj.extension_hours:
+        raise WorkflowError(_("An extension request is already waiting for a supervisor."),
+                            code="extension_pending")
+
+
+def _need_pending_extension(attempt: Attempt) -> None:
+    if not attempt.obj.extension_hours:
+        raise WorkflowError(_("No extension request is waiting."), code="no_extension")
+
+
+NEEDS = {
+    Need.NOTE: _need_note,
+    Need.PHOTO_IF_CATEGORY_SAYS: _need_photo,
+    Need.ASSIGNEE: _need_assignee,
+    Need.NOT_THE_RESOLVER: _need_not_the_resolver,
+    Need.SITE_CONFIRMED: _need_site_confirmed,
+    Need.HOURS: _need_hours,
+    Need.NO_PENDING_EXTENSION: _need_no_pending_extension,
+    Need.PENDING_EXTENSION: _need_pending_extension,
+}
+
+
+# --- effects: timestamps, assignee, hold and extension bookkeeping ---------------------------------------------
+
+def _assign(attempt: Attempt) -> None:
+    event, assignee = attempt.obj, attempt.param("assignee")
+    attempt.data["assignee"] = assignee.username
+    attempt.data["previous_assignee"] = event.assignee.username if event.assignee_id else None
+    event.assignee = assignee
+
+
+def _accepted_at(attempt: Attempt) -> None:
+    attempt.obj.accepted_at = attempt.now
+
+
+def _dispatched_at(attempt: Attempt) -> None:
+    attempt.obj.dispatched_at = attempt.now
+
+
+def _resolved(attempt: Attempt) -> None:
+    attempt.obj.resolved_at, attempt.obj.resolved_by = attempt.now, attempt.actor
+
+
+def _unresolved(attempt: Attempt) -> None:
+    attempt.obj.resolved_at, attempt.obj.resolved_by = None, None
+
+
+def _reopened(attempt: Attempt) -> None:
+    # The escalation level stays: each level hears of a case at most once, reopened or not.  Back to
+    # "accepted", it waits for a new dispatch: the old dispatch time no longer describes it.
+    event = attempt.obj
+    event.closed_at = event.resolved_at = event.resolved_by = event.dispatched_at = None
+
+
+def _closed_at(attempt: Attempt) -> None:
+    attempt.obj.closed_at = attempt.now
+
+
+def _unassign_before_dispatch(attempt: Attempt) -> None:
+    if attempt.obj.status in {S.REPORTED, S.ACCEPTED}:
+        attempt.obj.assignee = None
+
+
+def _hold(attempt: Attempt) -> None:
+    event = attempt.obj
+    event.held_from = attempt.from_status
+    remaining = (event.deadline - attempt.now).total_seconds() if event.deadline else 0
+    event.held_remaining_seconds = max(0, int(remaining))
+    event.deadline = None
+
+
+def _resume(attempt: Attempt) -> None:
+    event = attempt.obj
+    event.deadline = attempt.now + timedelta(seconds=event.held_remaining_seconds or 0)
+    event.held_from, event.held_remaining_seconds = "", None
+
+
+def _extension_request(attempt: Attempt) -> None:
+    event, hours = attempt.obj, attempt.param("hours")
+    event.extension_hours, event.extension_reason = hours, attempt.param("note")[:500]
+    event.extension_requested_by = attempt.actor
+    attempt.data["hours"] = hours
+
+
+def _extension_decision(attempt: Attempt) -> None:
+    event, now = attempt.obj, attempt.now
+    attempt.data["hours"] = event.extension_hours
+    attempt.data["requested_by"] = (event.extension_requested_by.username if event.extension_requested_by_id
+                                    else None)
+    if attempt.action == Action.APPROVE_EXTENSION:
+        event.deadline = max(event.deadline or now, now) + timedelta(hours=event.extension_hours)
+        attempt.data["deadline"] = event.deadline.isoformat()
+    event.extension_hours, event.extension_reason, event.extension_requested_by = None, "", None
+
+
+EFFECTS = {
+    Effect.ASSIGN: _assign, Effect.ACCEPTED_AT: _accepted_at, Effect.DISPATCHED_AT: _dispatched_at,
+    Effect.RESOLVED: _resolved, Effect.UNRESOLVED: _unresolved, Effect.REOPENED: _reopened,
+    Effect.CLOSED_AT: _closed_at, Effect.UNASSIGN_BEFORE_DISPATCH: _unassign_before_dispatch, Effect.HOLD: _hold,
+    Effect.RESUME: _resume, Effect.EXTENSION_REQUEST: _extension_request,
+    Effect.EXTENSION_DECISION: _extension_decision,
+}
+
+
+# --- the stage clock, the history row with its photos, whom to tell -------------------------------------------
+
+def _deadline(attempt: Attempt) -> datetime | None:
+    return stage_deadline(attempt.obj.category, attempt.obj.status, attempt.now)
+
+
+def _photo_stage(action: Action, status: str) -> str:
     if action == Action.RESOLVE:
-        event.resolved_at, event.resolved_by = now, actor
-    if action == Action.RETURN and from_status == S.RESOLVED:
-        event.resolved_at, event.resolved_by = None, None
-    if action == Action.REOPEN:
-        # The escalation level stays: each level hears of a case at most once, reopened or not.  Back to
-        # "accepted", it waits for a new dispatch: the old dispatch time no longer describes it.
-        event.closed_at = event.resolved_at = event.resolved_by = event.dispatched_at = None
-    if event.status in {S.CLOSED, S.REJECTED, S.VOID}:
-        event.closed_at = now
-    # Entering in-progress keeps the deadline the dispatch set; every other stage starts its own clock.
-    if not (action == Action.START):
-        event.deadline = stage_deadline(category, event.status, now)
-    if action in {Action.RETURN, Action.REOPEN} and event.status in {S.REPORTED, S.ACCEPTED}:
-        event.assignee = None
+        return PhotoStage.RESOLUTION
+    if action == Action.VERIFY or (action == Action.RETURN and status == S.RESOLVED):
+        return PhotoStage.VERIFICATION
+    return PhotoStage.HANDLING
 
 
-def _notify(event: Event, action: Action, *, actor) -> None:
+def _history(attempt: Attempt):
+    event = attempt.obj
+    history = event_history_write(event, actor=attempt.actor, action=attempt.action, from_status=attempt.from_status,
+                                  note=attempt.param("note"), data=attempt.data, at=attempt.now)
+    photos_store(attempt.param("ingested"), event=event, stage=_photo_stage(attempt.action, attempt.from_status),
+                 user=attempt.actor, history=history, written=attempt.param("written"))
+    return history
+
+
+def _notices(attempt: Attempt) -> list[Notice]:
     """Tell the person who must act next (inside the transaction: a rollback sends nothing)."""
-    title = _("Case %(case)s: %(action)s") % {"case": event.case_number, "action": ACTION_LABELS[action]}
+    event, action = attempt.obj, attempt.action
     recipients = []
     if action in {Action.DISPATCH, Action.ASSIGN} and event.assignee_id:
         recipients.append(event.assignee)
@@ -238,10 +275,26 @@ def _notify(event: Event, action: Action, *, actor) -> None:
         recipients.append(event.reporter)
     if action == Action.RETURN and event.status == S.IN_PROGRESS and event.assignee_id:
         recipients.append(event.assignee)
-    for recipient in recipients:
-        if actor is None or recipient.pk != actor.pk:
-            notification_send(recipient=recipient, title=title, body=event.category.display_name(),
-                              source=f"event:{event.pk}:{event.version}:{recipient.pk}")
+    if not recipients:
+        return []
+    title = _("Case %(case)s: %(action)s") % {"case": event.case_number, "action": ACTION_LABELS[action]}
+    return [Notice(recipient=recipient, title=title, body=event.category.display_name(),
+                   source=f"event:{event.pk}:{event.version}:{recipient.pk}") for recipient in recipients]
+
+
+INCIDENT_WORKFLOW = Workflow(
+    name="gridapp.event", model=Event, table=TABLE, relations=event_relations, needs=NEEDS, effects=EFFECTS,
+    targets=TARGETS, deadline=_deadline, rows=_rows, history=_history, change=event_change_fields,
+    change_prefix="event", notices=_notices, labels=ACTION_LABELS, id_field="eventId",
+    messages={
+        "unknown_action": gettext_lazy("Unknown action %(action)s."),
+        "not_found": gettext_lazy("Event not found."),
+        "stale": gettext_lazy("The event changed meanwhile (version %(now)d, not %(expected)d). Reload it."),
+        "transition_not_allowed": gettext_lazy(
+            "An event that is %(status)s cannot be given the action '%(action)s'."),
+        "permission_denied": gettext_lazy("You may not %(action)s this event."),
+    },
+)
 
 
 def events_transition_bulk(*, actor, event_ids: Sequence[int], action: str, note: str = "", assignee=None
