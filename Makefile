@@ -38,6 +38,8 @@ run: install
 
 test: install-dev models
 	$(VENV)/bin/ruff check .
+	@# The architecture's contracts (.importlinter): layers, forbidden imports, independent packages.
+	$(VENV)/bin/lint-imports --no-cache
 	@$(MAKE) --no-print-directory test-embedded
 	@$(MAKE) --no-print-directory test-services
 

@@ -1,21 +1,8 @@
-"""Housekeeping tasks."""
-
-from datetime import timedelta
+"""Celery entry points of the platform: the workflow engine's notices."""
 
 from celery import shared_task
-from django.utils import timezone
 
-from accounts.models import AuthToken
 from core.workflow.steps import workflow_case_holders_notify
-
-
-@shared_task(acks_late=True, soft_time_limit=60, time_limit=80)
-def tokens_prune() -> int:
-    """Delete tokens that expired or were revoked more than a day ago (idempotent)."""
-    cutoff = timezone.now() - timedelta(days=1)
-    deleted, _ = AuthToken.objects.filter(expires_at__lt=cutoff).delete()
-    revoked, _ = AuthToken.objects.filter(revoked_at__lt=cutoff).delete()
-    return deleted + revoked
 
 
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=80)
