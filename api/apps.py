@@ -7,9 +7,7 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         from api.restrict import visible
-        from core.files import file_kind_register, file_visibility_default_register
-        from gridapp.incidents.photos import EVENT_PHOTOS
+        from core.files import file_visibility_default_register
 
         # A file kind registered without a rule of its own is seen by whoever the API shows its object to.
         file_visibility_default_register(visible)
-        file_kind_register(EVENT_PHOTOS)

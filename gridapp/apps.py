@@ -14,9 +14,12 @@ class GridappConfig(AppConfig):
 
     def ready(self) -> None:
         from core.audiences import audience_register
+        from core.files import file_kind_register
         from core.workflow import workflow_register
+        from gridapp.incidents.photos import EVENT_PHOTOS
         from gridapp.incidents.services.transitions import INCIDENT_WORKFLOW
 
         # A grid's changes reach the workers who patrol it and the supervisors of its community.
         audience_register("grid", members_of=_grids_of)
         workflow_register(INCIDENT_WORKFLOW)  # the incident lifecycle on the platform's workflow engine
+        file_kind_register(EVENT_PHOTOS)  # event photos on the file service, seen by the API's rule for them

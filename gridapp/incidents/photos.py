@@ -26,7 +26,7 @@ __all__ = ["EVENT_PHOTO", "EVENT_PHOTOS", "THUMBNAIL_SIDE", "IngestedPhoto", "di
            "photo_pixels"]
 
 EVENT_PHOTO = "event_photo"
-#: Registered at start-up (an ``AppConfig.ready``); variant ``i`` is the photo, ``t`` its thumbnail.
+#: Registered in ``GridappConfig.ready``; variant ``i`` is the photo, ``t`` its thumbnail.
 EVENT_PHOTOS = FileKind(
     name=EVENT_PHOTO, model="gridapp.EventPhoto", variants={"i": "image", "t": "thumbnail"}, accepts=(Images(),),
     folder="events", link_path="photos", salt="onegrid.photo", ttl_setting="PHOTO_URL_TTL_SECONDS",
