@@ -17,6 +17,9 @@ from api.incidents.types import EventStatusEnum, EventType, first_photos
 from gridapp.incidents import selectors
 from gridapp.incidents.models import Event, EventStatus
 
+#: How the change log names an event (``core.Change.object_type``).
+EVENT_LABEL = Event._meta.label_lower
+
 
 @strawberry.type(name="EventChange", description="An event the viewer may see changed; its change-feed cursor.")
 class EventChangeType:
@@ -59,7 +62,7 @@ class EventSubscription:
                 raise GraphQLCodedError(_("This id is not a %(type)s id.") % {"type": "Event"}, "invalid_id")
         start = cursor_parse(after) if after is not None else None
         async for user, row in visible_changes(who, start):
-            if row.object_type != "gridapp.event" or (only is not None and row.object_id != only):
+            if row.object_type != EVENT_LABEL or (only is not None and row.object_id != only):
                 continue
             event = await _event_for(user, row.object_id)
             if event is not None:

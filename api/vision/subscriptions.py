@@ -44,7 +44,7 @@ class VisionSubscription:
             try:
                 async with asyncio.timeout(SUGGESTION_TIMEOUT_SECONDS):
                     async for _user, change in visible_changes(who, start):
-                        if change.object_type == "vision.photosuggestion" and change.object_id == found.pk:
+                        if change.object_type == PhotoSuggestion._meta.label_lower and change.object_id == found.pk:
                             break
             except TimeoutError:
                 pass
