@@ -17,7 +17,6 @@ from core.files import FileKind, Images
 from core.files.images import (
     THUMBNAIL_SIDE,
     IngestedImage,
-    _decode,  # noqa: F401 -- tests patch it here; core.files.images decodes
     image_ingest,
     image_pixels,
 )

@@ -32,12 +32,12 @@ def report_input(photos: int = 1) -> dict:
 
 def test_photos_over_the_pixels_of_one_request_are_refused_before_decoding(users, district, event_categories, gql,
                                                                          token_for, monkeypatch, settings):
-    import gridapp.incidents.photos
+    import core.files.images
 
     def no_decoding(*args, **kwargs):
         raise AssertionError("a refused request must not decode its photos")
 
-    monkeypatch.setattr(gridapp.incidents.photos, "_decode", no_decoding)
+    monkeypatch.setattr(core.files.images, "_decode", no_decoding)  # where every image is decoded
     forty_megapixels = _png_header(8000, 5000)  # under the per-photo limit, 40 MP, a few bytes
     answer = gql.upload(REPORT, report_input(2), {"input.photos.0": forty_megapixels, "input.photos.1": forty_megapixels},
                         token=token_for(users["worker"]), language="en")
