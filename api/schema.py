@@ -15,7 +15,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from api.accounts.mutations import AccountMutation
 from api.accounts.queries import AccountQuery
 from api.audit.queries import AuditQuery
-from api.execution import LeafExecutor
+from api.execution import OneGridExecutor
 from api.extensions import OneGridSchema, protection_extensions
 from api.feed import FeedMutation, FeedQuery, FeedSubscription
 from api.grid.mutations import GridMutation
@@ -84,7 +84,7 @@ def build_schema() -> strawberry.Schema:
         config=StrawberryConfig(relay_max_results=settings.GRAPHQL["MAX_PAGE_SIZE"], scalar_map=COLUMN_SCALARS,
                                 name_converter=CachedNameConverter()),
         scalar_overrides=SCALAR_OVERRIDES,
-        execution_context_class=LeafExecutor,
+        execution_context_class=OneGridExecutor,
     )
 
 

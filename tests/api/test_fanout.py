@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 
-from api.execution import LeafExecutor
+from api.execution import OneGridExecutor
 from core.feed import change_record
 from gridapp.geography.models import GridNotice
 from gridapp.geography.services import grid_assign_worker
@@ -38,13 +38,13 @@ def _workers(grid, count: int) -> list[str]:
 
 async def test_one_change_is_executed_once_for_the_subscribers_of_one_operation(users, district, monkeypatch):
     executed = []
-    original = LeafExecutor.execute_operation
+    original = OneGridExecutor.execute_operation
 
     def counting(self, *args, **kwargs):
         executed.append(type(self.root_value).__name__)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(LeafExecutor, "execute_operation", counting)
+    monkeypatch.setattr(OneGridExecutor, "execute_operation", counting)
     tokens = await database_sync_to_async(_workers)(district.grid, 4)
     query = "subscription($after: String) { changes(after: $after) { cursor kind objectType } }"
     clients = []
