@@ -13,8 +13,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
-from config.asgi import application as onegrid  # noqa: E402  (sets Django up)
 from api.websocket import GraphQLWebsocketConsumer  # noqa: E402
+from config.asgi import application as onegrid  # noqa: E402  (sets Django up)
 
 GROUP = "bench.fanout"
 
