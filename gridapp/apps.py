@@ -13,13 +13,20 @@ class GridappConfig(AppConfig):
     verbose_name = _("Grid governance")
 
     def ready(self) -> None:
+        from django.db.models.signals import m2m_changed
+
         from core.audiences import audience_register
         from core.files import file_kind_register
         from core.workflow import workflow_register
+        from gridapp.geography.access import supervisors_changed
+        from gridapp.geography.models import Community, Street
         from gridapp.incidents.photos import EVENT_PHOTOS
         from gridapp.incidents.services.transitions import INCIDENT_WORKFLOW
 
         # A grid's changes reach the workers who patrol it and the supervisors of its community.
         audience_register("grid", members_of=_grids_of)
+        for area in (Street, Community):  # a supervisor's grids changed: their subscriptions read them again
+            m2m_changed.connect(supervisors_changed, sender=area.supervisors.through,
+                                dispatch_uid=f"gridapp.supervisors_changed.{area.__name__}")
         workflow_register(INCIDENT_WORKFLOW)  # the incident lifecycle on the platform's workflow engine
         file_kind_register(EVENT_PHOTOS)  # event photos on the file service, seen by the API's rule for them

@@ -135,3 +135,19 @@ async def test_a_role_changed_in_the_admin_reaches_the_open_subscription(users, 
     assert await database_sync_to_async(
         lambda: Change.objects.filter(kind="user.access_changed", scopes=[f"access:{staff.pk}"]).count())() == 1
     await client.ws.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_supervisor_taken_off_a_community_stops_receiving_its_grids_at_once(users, district, supervisors):
+    supervisor, community = supervisors["community"], district.community
+    token = await database_sync_to_async(issue)(supervisor)
+    _connected, client = await open_socket(token)
+    await client.subscribe("feed", SUBSCRIBE_CHANGES)
+    await asyncio.sleep(0.3)
+    await database_sync_to_async(_notice)(district.grid, users["operator"], grid_id=district.grid.pk)
+    assert (await client.next())["payload"]["data"]["changes"]["kind"] == "grid_notice.posted"
+
+    await database_sync_to_async(community.supervisors.remove)(supervisor)  # as the admin's form does
+    await database_sync_to_async(_notice)(district.grid, users["operator"], grid_id=district.grid.pk)
+    assert await client.nothing(1.0)
+    await client.ws.disconnect()
