@@ -35,8 +35,8 @@ def change_page_in(keys: frozenset[str], *, after: int, first: int) -> list[Chan
     if not keys:
         return []
     ids = (ChangeScope.objects.filter(key__in=sorted(keys), change_id__gt=after)
-           .order_by("change_id").values_list("change_id", flat=True).distinct()[:first])
-    return list(Change.objects.filter(id__in=list(ids)).order_by("id"))
+           .order_by("change_id").values("change_id").distinct()[:first])
+    return list(Change.objects.filter(id__in=ids).order_by("id"))  # one query: the page's ids as a subquery
 
 
 def change_latest_id(user) -> int:
