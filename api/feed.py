@@ -36,7 +36,7 @@ from api.permissions import IsAuthenticated
 from api.restrict import Payload, Restricted
 from api.watcher import ChangeRow, watcher
 from core import selectors as feed_selectors
-from core.audiences import access_scope, user_scopes
+from core.audiences import access_scope, scope, user_scopes
 from core.models import Change, Notification
 from core.services import notification_mark_read
 
@@ -185,7 +185,7 @@ async def visible_changes(who, start: int | None) -> AsyncGenerator[tuple[object
     if user is None:
         raise _token_expired(cursor)
     who.user = user  # every field of the messages below is resolved for the user as they are now
-    personal, control = f"user:{user.pk}", access_scope(user.pk)
+    personal, control = scope("user", user.pk), access_scope(user.pk)
     listener = watcher.listen(scopes | {control})
     try:
         catch_up = True

@@ -81,7 +81,7 @@ def user_scopes(user) -> frozenset[str]:
     feed, its subscriptions and their in-memory fan-out."""
     if user is None or not user.is_authenticated or not user.is_active:
         return frozenset()
-    keys = {f"user:{user.pk}"}
+    keys = {scope("user", user.pk)}
     if user.sees_whole_district:
         keys.add(DISTRICT)
     for audience in _AUDIENCES.values():
