@@ -124,6 +124,8 @@ def run(args, settings) -> bool:
                 ChangeScope.objects.bulk_create(ChangeScope(change_id=row.pk, key=key)
                                                 for row in rows for key in row.scopes)
             bar.update(size)
+    with connection.cursor() as cursor:  # statistics, as autovacuum (or SQLite's optimize) keeps them in production
+        cursor.execute("ANALYZE")
 
     query = ("query($a: String, $f: Int!) { changes(after: $a, first: $f) "
              "{ changes { cursor kind at objectId nodeId } endCursor hasMore } }")

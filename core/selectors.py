@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Max, QuerySet
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 from core.audiences import user_scopes
 from core.models import AuditEntry, Change, ChangeScope, Notification
@@ -31,20 +33,42 @@ def change_page(*, user, after: int, first: int) -> list[Change]:
 
 
 def change_page_in(keys: frozenset[str], *, after: int, first: int) -> list[Change]:
-    """Up to ``first`` changes addressed to any of ``keys`` with a cursor above ``after``, oldest first."""
+    """Up to ``first`` changes addressed to any of ``keys`` with a cursor above ``after``, oldest first
+    (``scopes`` deferred).
+
+    One query: per key, the first ``first`` cursors above ``after`` (a range read of the (key, change) index),
+    their union, its first ``first``.  A plain ``key IN (...)`` would read every row of every key above the
+    cursor and sort them, once per page, and the command centre's ``district`` scope holds nearly every change.
+    """
     if not keys:
         return []
-    ids = (ChangeScope.objects.filter(key__in=sorted(keys), change_id__gt=after)
-           .order_by("change_id").values("change_id").distinct()[:first])
-    return list(Change.objects.filter(id__in=ids).order_by("id"))  # one query: the page's ids as a subquery
+    ids = _per_key_union(keys, "change_id > %s", [after], "change_id", first)
+    # Without the scopes: the page is chosen by them already, and decoding their JSON costs a fifth of the page.
+    return list(Change.objects.filter(id__in=ids).order_by("id").defer("scopes"))
 
 
 def change_latest_id(user) -> int:
-    """The newest cursor ``user`` may see (0: none)."""
+    """The newest cursor ``user`` may see (0: none): the largest of each scope's newest, one index read each."""
     keys = user_scopes(user)
     if not keys:
         return 0
-    return ChangeScope.objects.filter(key__in=sorted(keys)).aggregate(top=Max("change_id"))["top"] or 0
+    newest = _per_key_union(keys, "1 = 1", [], "change_id DESC", 1)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX(change_id) FROM ({newest.sql}) AS newest", newest.params)
+        return cursor.fetchone()[0] or 0
+
+
+def _per_key_union(keys: frozenset[str], where: str, params: list, order: str, limit: int) -> RawSQL:
+    """``SELECT change_id`` of the first ``limit`` index entries per key that match ``where``, in ``order``;
+    their union, first ``limit`` again.  Each part is wrapped because SQLite takes no LIMIT in a compound's
+    arm (and Django's ``union`` of sliced querysets refuses it there)."""
+    table = connection.ops.quote_name(ChangeScope._meta.db_table)
+    part = (f"SELECT change_id FROM (SELECT change_id FROM {table} WHERE key = %s AND {where} "
+            f"ORDER BY {order} LIMIT {int(limit)}) AS part_{{}}")
+    ordered = sorted(keys)
+    sql = " UNION ".join(part.format(index) for index in range(len(ordered)))
+    return RawSQL(f"{sql} ORDER BY {order} LIMIT {int(limit)}",
+                  [value for key in ordered for value in (key, *params)])
 
 
 def audit_entries_for(user) -> QuerySet[AuditEntry]:
