@@ -12,7 +12,7 @@ applied in three places, which together cover every way an object leaves the API
 * ``Payload``, the base of every mutation payload: each object (or list of objects) it is built with is
   re-read through the rule as the acting viewer, so a service's return value never leaves unfiltered.
 
-A node type whose objects every signed-in user may see (categories, departments, industry grids) says so by
+A node type whose objects every signed-in user may see (categories, departments) says so by
 deriving from ``Public`` instead.  ``tests/api/test_restriction.py`` holds every node type and every payload
 to this.
 """
@@ -32,7 +32,7 @@ from core.models import AuditEntry, Notification
 from core.restriction import restricted_to
 from core.selectors import audit_entries_for
 from gridapp.geography import selectors as grid
-from gridapp.geography.models import BaseRecord, Community, Grid, GridNotice, Street
+from gridapp.geography.models import BaseRecord, Community, Grid, GridNotice, IndustryGrid, Street
 from gridapp.incidents import selectors as incidents
 from gridapp.incidents.models import Event, EventPhoto
 from vision.models import Camera, Situation
@@ -62,6 +62,7 @@ RULES: dict[type[Model], Rule] = {
     Street: lambda user, qs: qs.filter(pk__in=grid.streets_visible_to(user).values("pk")),
     Community: lambda user, qs: qs.filter(pk__in=grid.communities_visible_to(user).values("pk")),
     Grid: lambda user, qs: qs.filter(pk__in=grid.grids_visible_to(user).values("pk")),
+    IndustryGrid: lambda user, qs: qs.filter(pk__in=grid.industry_grids_visible_to(user).values("pk")),
     BaseRecord: lambda user, qs: qs.filter(pk__in=grid.records_visible_to(user).values("pk")),
     GridNotice: lambda user, qs: qs.filter(grid__in=grid.grids_visible_to(user).values("pk")),
     Camera: lambda user, qs: cameras_visible_to(user, qs),

@@ -20,6 +20,7 @@ from api.extensions import OneGridSchema, protection_extensions
 from api.feed import FeedMutation, FeedQuery, FeedSubscription
 from api.grid.mutations import GridMutation
 from api.grid.queries import GridQuery
+from api.grid.types import IndustryGridType
 from api.incidents.mutations import EventMutation
 from api.incidents.queries import EventQuery
 from api.incidents.statistics import StatisticsQuery
@@ -80,6 +81,7 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        types=[IndustryGridType],  # reached only by node(id:), with the ids that locate hands out
         extensions=[QuerysetOptimizer, *protection_extensions()],
         config=StrawberryConfig(relay_max_results=settings.GRAPHQL["MAX_PAGE_SIZE"], scalar_map=COLUMN_SCALARS,
                                 name_converter=CachedNameConverter()),

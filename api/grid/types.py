@@ -14,7 +14,7 @@ from api.base.places import PlaceType
 from api.context import viewer
 from api.fields import django_type, field
 from api.nodes import MODEL_ID
-from api.restrict import Public, Restricted
+from api.restrict import Restricted
 from gridapp.geography import selectors
 from gridapp.geography.models import (
     BaseRecord,
@@ -133,7 +133,7 @@ class GridType(Restricted, relay.Node):
 
 
 @django_type(IndustryGrid, name="IndustryGrid")
-class IndustryGridType(Public, relay.Node):
+class IndustryGridType(Restricted, relay.Node):
     _id_attr = MODEL_ID
     code: str
     name: str
@@ -167,7 +167,8 @@ class BaseRecordType(Restricted, relay.Node):
 @strawberry.type(name="IndustryHit")
 class IndustryHitType:
     department_code: str
-    industry_grid_id: relay.GlobalID
+    industry_grid_id: relay.GlobalID = strawberry.field(
+        description="An `IndustryGrid`: its details are behind `node(id:)`, for those who may see it.")
     industry_grid_code: str
 
 

@@ -94,6 +94,21 @@ def grid_ids_of_department(department_id: int) -> QuerySet:
         industrygrid__department_id=department_id).values("grid_id")
 
 
+def industry_grids_visible_to(user) -> QuerySet[IndustryGrid]:
+    """Industry-grid versions a user may see: as basic grids are seen.
+
+    The district-wide roles and department staff see every industry grid (a zone's boundary is no more
+    private than the basic grids, which they all see); a grid worker sees the zones that overlap the grids
+    they work in; others none (``locate`` still tells anyone a point's zone codes, as it names a grid).
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return IndustryGrid.objects.none()
+    if user.sees_whole_district or user.is_department_staff:
+        return IndustryGrid.objects.all()
+    return IndustryGrid.objects.filter(pk__in=IndustryGrid.basic_grids.through.objects.filter(
+        grid_id__in=grid_ids_of_worker(user)).values("industrygrid_id"))
+
+
 def records_visible_to(user) -> QuerySet[BaseRecord]:
     """Base records a user may see.
 

@@ -12,7 +12,7 @@ from gridapp.geography.crs import CRS, from_wgs84
 from gridapp.geography.demo import build_district, district_outline
 from gridapp.geography.locator import OUTSIDE, Layer, locator_reset
 from gridapp.geography.models import BaseRecord, Grid
-from gridapp.geography.services import boundaries_redraw
+from gridapp.geography.services import boundaries_redraw, industry_coverage_refresh
 from tests.factories import IndustryGridFactory
 
 LOCATE = """query($lat: Float!, $lng: Float!, $crs: CoordinateSystem!) {
@@ -132,6 +132,60 @@ def test_locate_names_community_street_and_each_departments_industry_grid(gql, u
     assert result["street"] == {"code": district.street.code}
     assert sorted((hit["departmentCode"], hit["industryGridCode"]) for hit in result["industry"]) == [
         ("market", "MKT-1"), ("sanitation", "SAN-1")]
+
+
+LOCATE_IDS = """query($lat: Float!, $lng: Float!) { locate(lat: $lat, lng: $lng, crs: WGS84) {
+  grid { id } community { id } street { id } industry { industryGridId industryGridCode } } }"""
+NODE = "query($id: ID!) { node(id: $id) { id } }"
+
+EVERYTHING = {"grid", "community", "street", "URB-1", "MKT-1"}
+#: Which of the ids in a locate answer for a point in ``district.grid`` each role may open: the grid,
+#: community and street as their rules say; an industry grid as a basic grid (the district and department
+#: staff all, a grid worker the zones over their grids: URB-1 covers ``district.grid``, MKT-1 both grids).
+RESOLVES = {
+    "admin": EVERYTHING,
+    "operator": EVERYTHING,
+    "auditor": EVERYTHING,
+    "urban": EVERYTHING,
+    "worker": EVERYTHING,
+    "worker2": {"community", "street", "MKT-1"},
+    "citizen": set(),
+    "business": set(),
+    "employee": set(),
+    "parkop": set(),
+}
+
+
+@pytest.mark.parametrize("username", sorted(RESOLVES))
+def test_every_id_locate_hands_out_resolves_through_node_for_a_viewer_who_may_see_it(
+        gql, users, district, token_for, username):
+    IndustryGridFactory(lng=120.30, lat=36.00, size=0.04, department=users["urban"].department, code="URB-1")
+    IndustryGridFactory(lng=120.30, lat=36.00, size=0.2, department__code="market", code="MKT-1")
+    industry_coverage_refresh()
+    token = token_for(users[username])
+    answer = gql(LOCATE_IDS, {"lat": 36.01, "lng": 120.31}, token=token).data["locate"]
+    ids = {name: answer[name]["id"] for name in ("grid", "community", "street")}
+    ids.update((hit["industryGridCode"], hit["industryGridId"]) for hit in answer["industry"])
+    assert set(ids) == EVERYTHING
+    opened = set()
+    for name, global_id in ids.items():
+        response = gql(NODE, {"id": global_id}, token=token)
+        assert response.errors == [], (name, response.errors)
+        if response.data["node"] is not None:
+            assert response.data["node"] == {"id": global_id}
+            opened.add(name)
+    assert opened == RESOLVES[username]
+
+
+def test_an_industry_grid_opens_with_its_details_for_those_who_see_it(gql, users, district, token_for):
+    zone = IndustryGridFactory(lng=120.30, lat=36.00, size=0.04, department=users["urban"].department, code="URB-1")
+    industry_coverage_refresh()
+    zone.refresh_from_db()
+    query = "query($id: ID!) { node(id: $id) { ... on IndustryGrid { code departmentCode boundary } } }"
+    found = gql(query, {"id": to_base64("IndustryGrid", zone.pk)}, token=token_for(users["worker"])).data["node"]
+    assert found == {"code": "URB-1", "departmentCode": "urban", "boundary": zone.boundary}
+    assert gql(query, {"id": to_base64("IndustryGrid", zone.pk)},
+               token=token_for(users["worker2"])).data["node"] is None
 
 
 def test_a_point_on_the_border_of_two_grids_goes_to_the_lower_code(gql, users, district, token_for):
