@@ -1,0 +1,183 @@
+"""One object of every node type and who may see it, the schema's node types and payloads, and rows for every list.
+
+The generated tests build their worlds from here: ``tests/api/test_node_permissions.py`` (every node type and every
+object field of every mutation payload against the roles of the ``users`` fixture) and
+``tests/api/test_query_counts.py`` (the committed query counts of every root query).  A node type the schema gains
+needs a ``NodeCase`` below; both tests fail, naming it, until it has one.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db.models import Model
+from django.utils import timezone
+from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_type
+
+from api.schema import schema
+from core.audit import audit_record
+from core.services import notification_send
+from gridapp.geography.models import BaseRecord, RecordKind
+from gridapp.geography.services import grid_assign_worker, grid_notice_post
+from gridapp.incidents.models import EventCategory, Platform
+from gridapp.incidents.services import event_report, event_transition
+from tests.factories import CommunityFactory, GridFactory, IndustryGridFactory, StreetFactory, jpeg_bytes
+from vision.models import Camera, CameraRule, FlowSample, Situation, SourceKind
+from vision.rules import Algorithm
+
+#: The users of the ``users`` fixture (tests/conftest.py), one per role.
+ROLES = ("admin", "auditor", "operator", "worker", "worker2", "urban", "citizen", "business", "employee", "parkop")
+DISTRICT_WIDE = frozenset({"admin", "auditor", "operator"})
+EVERYONE = frozenset(ROLES)
+SPOT = (120.31, 36.01)  # inside district.grid, the grid of ``worker``; 02-05 there is routed to ``urban``
+
+
+@dataclass
+class World:
+    """The fixtures a case is made from, and the objects made so far (one per node type, shared: a situation's
+    incident is the event's case)."""
+
+    users: dict
+    district: object
+    made: dict[str, Model] = field(default_factory=dict)
+    serial: Iterator[int] = field(default_factory=itertools.count)
+
+    def object(self, type_name: str) -> Model:
+        """The object of ``type_name``'s case, made on first use."""
+        if type_name not in self.made:
+            self.made[type_name] = NODE_CASES[type_name].make(self)
+        return self.made[type_name]
+
+
+@dataclass(frozen=True)
+class NodeCase:
+    """How to make an object of one node type, and which roles may see it (the others, and no token, may not)."""
+
+    make: Callable[[World], Model]
+    sees: frozenset[str]
+
+
+def _record(world: World, kind: str = RecordKind.SMALL_SHOP, grid=None) -> BaseRecord:
+    n = next(world.serial)
+    return BaseRecord.objects.create(kind=kind, external_id=f"CASE-{n}", name=f"记录{n}", address=f"地址{n}",
+                                     lng=SPOT[0], lat=SPOT[1], grid=grid or world.district.grid)
+
+
+def _event(world: World):
+    """A citizen's report in ``worker``'s grid, with a photo, accepted and dispatched to ``worker`` by ``urban``."""
+    n = next(world.serial)
+    users = world.users
+    event = event_report(reporter=users["citizen"], category_code="02-05", description=f"占道经营{n}",
+                         lng=SPOT[0] - 0.008 + 0.0012 * (n % 30), lat=SPOT[1] - 0.008 + 0.0012 * (n // 30 % 30),
+                         photos=[jpeg_bytes(size=(64, 48))]).event
+    event_transition(actor=users["urban"], event_id=event.pk, action="accept")
+    return event_transition(actor=users["urban"], event_id=event.pk, action="dispatch", assignee=users["worker"])
+
+
+def _industry_grid(world: World):
+    """A zone of ``urban``'s department over ``worker``'s grid."""
+    zone = IndustryGridFactory(department=world.users["urban"].department, lng=120.30, lat=36.00, size=0.04)
+    zone.basic_grids.add(world.district.grid)
+    return zone
+
+
+def _camera(world: World) -> Camera:
+    camera = Camera.objects.create(record=_record(world, RecordKind.CAMERA), source_kind=SourceKind.FILE,
+                                   source="bus.jpg")
+    CameraRule.objects.create(camera=camera, algorithm=Algorithm.CROWD)
+    CameraRule.objects.create(camera=camera, algorithm=Algorithm.PEOPLE_FLOW)
+    return camera
+
+
+def _situation(world: World, camera: Camera | None = None) -> Situation:
+    camera = camera or world.object("Camera")
+    now = timezone.now()
+    return Situation.objects.create(rule=camera.rules.get(algorithm=Algorithm.CROWD), camera=camera, started_at=now,
+                                    last_seen_at=now, peak=4, event=world.object("Event"))
+
+
+NODE_CASES: dict[str, NodeCase] = {
+    "AuditEntry": NodeCase(lambda w: audit_record(action="case", actor=w.users["operator"]),
+                           frozenset({"admin", "auditor"})),
+    "BaseRecord": NodeCase(_record, DISTRICT_WIDE | {"worker"}),
+    "Camera": NodeCase(_camera, DISTRICT_WIDE | {"worker"}),
+    "Community": NodeCase(lambda w: w.district.community, DISTRICT_WIDE | {"urban", "worker", "worker2"}),
+    "Department": NodeCase(lambda w: w.users["urban"].department, EVERYONE),
+    "Event": NodeCase(_event, DISTRICT_WIDE | {"urban", "worker", "citizen"}),
+    "EventCategory": NodeCase(lambda w: EventCategory.objects.get(code="02-05"), EVERYONE),
+    "EventPhoto": NodeCase(lambda w: w.object("Event").photos.get(), DISTRICT_WIDE | {"urban", "worker", "citizen"}),
+    "Grid": NodeCase(lambda w: w.district.grid, DISTRICT_WIDE | {"urban", "worker"}),
+    "GridNotice": NodeCase(lambda w: grid_notice_post(author=w.users["operator"], grid=w.district.grid, title="通知"),
+                           DISTRICT_WIDE | {"urban", "worker"}),
+    "IndustryGrid": NodeCase(_industry_grid, DISTRICT_WIDE | {"urban", "worker"}),
+    "Notification": NodeCase(lambda w: notification_send(recipient=w.users["worker"], title="只给worker"),
+                             frozenset({"worker"})),
+    "Situation": NodeCase(_situation, DISTRICT_WIDE | {"worker"}),
+    "Street": NodeCase(lambda w: w.district.street, DISTRICT_WIDE | {"urban", "worker", "worker2"}),
+    "User": NodeCase(lambda w: w.users["worker"], DISTRICT_WIDE | {"worker"}),
+}
+
+
+def rows_add(world: World, count: int) -> None:
+    """``count`` more rows of everything the root lists list, each visible to the list's viewer in
+    ``tests/api/query_counts.json``; each grid in a street and community of its own, so a per-row lookup of a
+    relation shows in the count."""
+    users = world.users
+    camera = world.object("Camera")
+    flow = camera.rules.get(algorithm=Algorithm.PEOPLE_FLOW)
+    department = users["urban"].department
+    for _ in range(count):
+        n = next(world.serial)
+        street = StreetFactory(lng=121 + n * 0.02, lat=37, size=0.01)
+        grid = GridFactory(community=CommunityFactory(street=street, lng=121 + n * 0.02, lat=37, size=0.01),
+                           lng=121 + n * 0.02, lat=37, size=0.01)
+        grid_assign_worker(actor=None, grid=grid, worker=users["worker"])
+        _record(world)
+        event = _event(world)
+        if n % 2:
+            event_transition(actor=users["worker"], event_id=event.pk, action="start")
+        _situation(world, _camera(world))
+        notification_send(recipient=users["worker"], title=f"通知{n}")
+        audit_record(action="seed", actor=users["operator"], target=f"row {n}")
+        FlowSample.objects.create(rule=flow, interval_start=timezone.now() - timedelta(minutes=5 * n), count=n)
+        EventCategory.objects.create(code=f"99-{n:02d}", major_code="99", major_name="测试", major_name_en="Test",
+                                     name=f"测试{n}", name_en=f"Test {n}", platform=Platform.CITY_OPERATIONS,
+                                     department=department)
+
+
+# --- the schema ---------------------------------------------------------------------------------------------
+
+
+def _definition(graphql_type):
+    extensions = getattr(graphql_type, "extensions", None) or {}
+    return extensions.get("strawberry-definition")
+
+
+def node_types() -> dict[str, type]:
+    """Every object type of the schema that implements ``Node``: its name and its strawberry class."""
+    found = {}
+    for name, graphql_type in schema._schema.type_map.items():
+        if isinstance(graphql_type, GraphQLObjectType) and any(i.name == "Node" for i in graphql_type.interfaces):
+            found[name] = _definition(graphql_type).origin
+    return found
+
+
+def payload_types() -> dict[str, GraphQLObjectType]:
+    """Each mutation's payload type, by the mutation's name."""
+    return {name: get_named_type(field.type) for name, field in schema._schema.mutation_type.fields.items()}
+
+
+def is_list_or_connection(graphql_type) -> bool:
+    """A list, or a relay connection (an object with ``edges``)."""
+    inner = graphql_type.of_type if isinstance(graphql_type, GraphQLNonNull) else graphql_type
+    return isinstance(inner, GraphQLList) or (
+        isinstance(inner, GraphQLObjectType) and "edges" in inner.fields and "pageInfo" in inner.fields)
+
+
+def returns_node(graphql_type) -> bool:
+    named = get_named_type(graphql_type)
+    return named.name == "Node" or (isinstance(named, GraphQLObjectType)
+                                    and any(i.name == "Node" for i in named.interfaces))
