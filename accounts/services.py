@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import AnonymousUser
 from django.core import signing
 from django.db import transaction
 from django.db.models import Q
@@ -211,6 +212,31 @@ def token_authenticate(raw: str, *, kind: str = TokenKind.ACCESS) -> tuple[User,
     if token.expires_at <= timezone.now():
         raise AuthError("token_expired", _("The token has expired. Refresh it or log in again."))
     return token.user, token
+
+
+def bearer_authenticate(credentials: object, *, required: bool,
+                        bare: bool = False) -> tuple[User | AnonymousUser, AuthToken | None]:
+    """The user and token of ``credentials``, an ``Authorization`` value ``Bearer <token>``: the one reading of
+    a bearer token, for ``/graphql/``, the exports and the websocket's ``connection_init``.
+
+    No credentials (None, not text, or blank) are an anonymous user, or ``AuthError("unauthenticated")`` when
+    ``required``.  With ``bare``, a value without the ``Bearer`` scheme is the token itself (the websocket's
+    ``{"token": ...}``); otherwise another scheme, or the scheme without a token, is ``token_invalid``.  Raises
+    ``AuthError`` as ``token_authenticate`` does for the token itself.
+    """
+    text = credentials.strip() if isinstance(credentials, str) else ""
+    if not text:
+        if required:
+            raise AuthError("unauthenticated", _("Log in first: this needs an access token."))
+        return AnonymousUser(), None
+    scheme, _sep, raw = text.partition(" ")
+    if scheme.lower() == "bearer":
+        text = raw
+    elif not bare:
+        raise AuthError("token_invalid", _("Use the header 'Authorization: Bearer <token>'."))
+    if not text.strip():
+        raise AuthError("token_invalid", _("Use the header 'Authorization: Bearer <token>'."))
+    return token_authenticate(text)
 
 
 def token_still_valid(*, token_id: int) -> bool:

@@ -60,6 +60,14 @@ def json_error(status: int, code: str, message: str, *, graphql: bool = False, *
                         json_dumps_params={"ensure_ascii": False})
 
 
+def unauthorized_response(error, *, graphql: bool = False) -> JsonResponse:
+    """401 for a refused bearer token (``accounts.services.AuthError``), with the ``WWW-Authenticate`` challenge
+    of RFC 6750 naming the reason's code: ``/graphql/`` (``graphql``) and the exports alike."""
+    response = json_error(401, error.code, error.message, graphql=graphql)
+    response["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{error.code}"'
+    return response
+
+
 def invalid_text_message() -> str:
     return _("Text may not contain the NUL character (U+0000).")
 

@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from strawberry import relay
 
-from accounts.services import AuthError, token_authenticate
-from api.errors import contains_nul, invalid_text_message, json_error
+from accounts.services import AuthError, bearer_authenticate
+from api.errors import contains_nul, invalid_text_message, json_error, unauthorized_response
 from api.incidents.statistics import statistics_compute, statistics_params_parse
 from api.nodes import is_pk
 from gridapp.incidents.statistics import StatDimension, StatKey, StatPeriod, StatRow
@@ -39,31 +39,14 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     return json_error(status, code, message)
 
 
-def bearer_user(request: HttpRequest):
-    """The user of the request's bearer token; raises ``AuthError`` as ``/graphql/`` would."""
-    scheme, _sep, raw = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if not scheme:
-        raise AuthError("unauthenticated", _("Log in first: this needs an access token."))
-    if scheme.lower() != "bearer" or not raw.strip():
-        raise AuthError("token_invalid", _("Use the header 'Authorization: Bearer <token>'."))
-    user, _token = token_authenticate(raw)
-    return user
-
-
-def unauthorized(error: AuthError) -> JsonResponse:
-    response = _error(401, error.code, error.message)
-    response["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{error.code}"'
-    return response
-
-
 @require_GET
 def statistics_export(request: HttpRequest, fmt: str) -> HttpResponse:
     """The viewer's figures as ``fmt``: 401 without a valid bearer token, 400 (``invalid_grouping``,
     ``invalid_filter``) for parameters it cannot take."""
     try:
-        user = bearer_user(request)
+        user, _token = bearer_authenticate(request.META.get("HTTP_AUTHORIZATION"), required=True)
     except AuthError as error:
-        return unauthorized(error)
+        return unauthorized_response(error)
     if any(contains_nul(values) for values in request.GET.lists()):
         return _error(400, "invalid_text", invalid_text_message())  # PostgreSQL cannot compare text with NUL
     try:
@@ -367,9 +350,9 @@ def camera_flow_export(request: HttpRequest, fmt: str) -> HttpResponse:
     chart, with its alert threshold.  401 without a valid bearer token, 404 for a camera the viewer may not
     see, 400 for hours outside 1 to a week."""
     try:
-        user = bearer_user(request)
+        user, _token = bearer_authenticate(request.META.get("HTTP_AUTHORIZATION"), required=True)
     except AuthError as error:
-        return unauthorized(error)
+        return unauthorized_response(error)
     try:
         hours = int(request.GET.get("hours", "24"))
         global_id = relay.GlobalID.from_id(request.GET.get("camera", ""))

@@ -6,7 +6,6 @@ import sys
 
 import orjson
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import OperationalError, connections
@@ -17,9 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView
 
-from accounts.services import AuthError, token_authenticate
+from accounts.services import AuthError, bearer_authenticate
 from api.context import Viewer, client_ip_from_scope_or_meta
-from api.errors import database_unavailable, database_unavailable_response, json_error
+from api.errors import database_unavailable, database_unavailable_response, json_error, unauthorized_response
 from api.schema import schema
 from core.files.images import image_pixels
 
@@ -51,9 +50,7 @@ class OneGridGraphQLView(GraphQLView):
         except RequestRefused as refused:
             return error_response(refused.status, refused.code, refused.message)
         except AuthError as error:
-            response = error_response(401, error.code, error.message)
-            response["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{error.code}"'
-            return response
+            return unauthorized_response(error, graphql=True)
         except TooManyFilesSent:
             return error_response(400, "too_many_files", _("Too many files in one request (limit %(limit)d).") % {
                 "limit": settings.DATA_UPLOAD_MAX_NUMBER_FILES})
@@ -143,13 +140,7 @@ class OneGridGraphQLView(GraphQLView):
 
     @staticmethod
     def _viewer(request: HttpRequest) -> Viewer:
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        user, token = AnonymousUser(), None
-        if header:
-            scheme, _sep, raw = header.partition(" ")
-            if scheme.lower() != "bearer" or not raw.strip():
-                raise AuthError("token_invalid", _("Use the header 'Authorization: Bearer <token>'."))
-            user, token = token_authenticate(raw)
+        user, token = bearer_authenticate(request.META.get("HTTP_AUTHORIZATION"), required=False)
         return Viewer(
             user=user,
             token=token,

@@ -22,7 +22,7 @@ from strawberry.channels.handlers.ws_handler import ChannelsWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from accounts.services import AuthError, token_authenticate
+from accounts.services import AuthError, bearer_authenticate
 from api.context import Viewer, client_ip_from_scope_or_meta
 from api.i18n import language_from_header
 from api.schema import schema
@@ -94,15 +94,9 @@ class GraphQLWebsocketConsumer(GraphQLWSConsumer):
 
     async def on_ws_connect(self, context):
         params = context.get("connection_params") or {}
-        raw = params.get("Authorization") or params.get("authorization") or params.get("token") or ""
-        if not isinstance(raw, str) or not raw.strip():
-            self.onegrid_rejection = "unauthenticated"
-            raise ConnectionRejectionError({"code": "unauthenticated"})
-        scheme, _sep, rest = raw.strip().partition(" ")
-        if scheme.lower() == "bearer":
-            raw = rest
+        credentials = params.get("Authorization") or params.get("authorization") or params.get("token")
         try:
-            user, token = await database_sync_to_async(token_authenticate)(raw)
+            user, token = await database_sync_to_async(bearer_authenticate)(credentials, required=True, bare=True)
         except AuthError as error:
             self.onegrid_rejection = error.code
             raise ConnectionRejectionError({"code": error.code}) from None

@@ -10,17 +10,16 @@ from django.urls import path
 from django.utils import timezone
 from strawberry import relay
 
-from accounts.services import AuthError, token_authenticate
+from accounts.services import AuthError, bearer_authenticate
 from api.media import photo_url
 from config.urls import urlpatterns as onegrid_urlpatterns
 from core.i18n import localized
 from gridapp.incidents.models import OPEN_STATUSES, EventPhoto, EventStatus
-from gridapp.incidents.selectors import event_overdue, event_tasks_of, events_visible_to
+from gridapp.incidents.selectors import TASK_ORDER, event_overdue, event_tasks_of, events_visible_to
 
 
 def _user(request):
-    _scheme, _sep, raw = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    return token_authenticate(raw)[0]
+    return bearer_authenticate(request.META.get("HTTP_AUTHORIZATION"), required=True)[0]
 
 
 def home_view(request):
@@ -28,7 +27,7 @@ def home_view(request):
         user = _user(request)
     except AuthError as error:
         return JsonResponse({"errors": [{"message": error.message}]}, status=401)
-    events = (event_tasks_of(user).select_related("grid", "category")
+    events = (event_tasks_of(user).order_by(*TASK_ORDER).select_related("grid", "category")  # myTasks' order
               .only("id", "case_number", "status", "deadline", "grid__code", "grid__name", "category__code",
                     "category__name", "category__name_en")
               .prefetch_related(Prefetch("photos", queryset=EventPhoto.objects.order_by("id").only("id", "event_id"),
