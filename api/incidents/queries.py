@@ -105,8 +105,9 @@ class EventQuery:
         return event_layer(events_filtered(selectors.events_visible_to(user), filter, user), limit=first)
 
     @strawberry_django.connection(CursorConnection[EventType], permission_classes=[IsAuthenticated],
-                                  description="My tasks: open events waiting for the viewer, soonest deadline first.")
+                                  description="My tasks: open events waiting for the viewer, soonest deadline "
+                                              "first, then those without a deadline (on hold), oldest first.")
     def my_tasks(self, info: strawberry.Info, filter: EventFilter | None = None) -> Iterable[Event]:
         user = viewer(info).user
         tasks = selectors.event_tasks_of(user)  # never a duplicate report: no need to exclude them
-        return (tasks if filter is None else events_filtered(tasks, filter, user)).order_by("deadline", "id")
+        return (tasks if filter is None else events_filtered(tasks, filter, user)).order_by(*selectors.TASK_ORDER)

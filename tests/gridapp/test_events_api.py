@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from gridapp.incidents.models import Event
 from gridapp.incidents.services import event_report, event_transition
 from tests.factories import jpeg_bytes
 from tests.gridapp.test_event_intake import SPOT
@@ -75,6 +79,53 @@ def test_my_tasks_is_the_work_waiting_for_me(spread, users, gql, token_for):
                      assignee=users["urban"])
     event_transition(actor=users["urban"], event_id=spread["other_grid"].pk, action="resolve", note="ok")
     assert tasks("worker2") == [spread["other_grid"].case_number]  # to verify in their grid
+
+
+PAGE = """query($first: Int, $after: String, $last: Int, $before: String) {
+  myTasks(first: $first, after: $after, last: $last, before: $before) {
+    edges { node { caseNumber deadline } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+
+
+def test_my_tasks_put_those_with_a_deadline_first_soonest_first_then_those_without_on_every_database(
+        users, district, event_categories, gql, token_for):
+    """What a worker expects: the task due soonest on top, tasks whose clock is stopped (a case on hold has no
+    deadline) below every dated one, oldest first; ties by age.  SQLite sorts NULL first and PostgreSQL last,
+    so the order says where NULL goes, and the keyset cursor pages it on both."""
+    now = timezone.now()
+    deadlines = [now + timedelta(hours=5), None, now + timedelta(hours=1), None, now + timedelta(hours=5),
+                 now - timedelta(hours=2), None]
+    made = []
+    for i, deadline in enumerate(deadlines):
+        event = report(users["worker"], at=(SPOT[0] + 0.0012 * i, SPOT[1]))
+        Event.objects.filter(pk=event.pk).update(deadline=deadline)
+        made.append((deadline, event.pk, event.case_number))
+    expected = [number for _deadline, _pk, number in sorted(
+        made, key=lambda row: (row[0] is None, row[0] or now, row[1]))]
+    token = token_for(users["urban"])
+
+    whole = gql(PAGE, {"first": 20}, token=token).data["myTasks"]["edges"]
+    assert [edge["node"]["caseNumber"] for edge in whole] == expected
+    assert [edge["node"]["deadline"] is None for edge in whole] == [False] * 4 + [True] * 3
+
+    forward, after = [], None
+    while True:
+        page = gql(PAGE, {"first": 2, "after": after}, token=token)
+        assert page.errors == [], page.errors
+        forward += [edge["node"]["caseNumber"] for edge in page.data["myTasks"]["edges"]]
+        if not page.data["myTasks"]["pageInfo"]["hasNextPage"]:
+            break
+        after = page.data["myTasks"]["pageInfo"]["endCursor"]
+    assert forward == expected
+
+    backward, before = [], None
+    while True:
+        page = gql(PAGE, {"last": 2, "before": before}, token=token)
+        assert page.errors == [], page.errors
+        backward = [edge["node"]["caseNumber"] for edge in page.data["myTasks"]["edges"]] + backward
+        if not page.data["myTasks"]["pageInfo"]["hasPreviousPage"]:
+            break
+        before = page.data["myTasks"]["pageInfo"]["startCursor"]
+    assert backward == expected
 
 
 def test_filters(spread, users, gql, token_for):
