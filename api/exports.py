@@ -19,12 +19,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
-from strawberry import relay
 
 from accounts.services import AuthError, bearer_authenticate
+from api.base.ids import node_pk_or_none
 from api.errors import contains_nul, invalid_text_message, json_error, unauthorized_response
 from api.incidents.statistics import statistics_compute, statistics_params_parse
-from api.nodes import is_pk
 from gridapp.incidents.statistics import StatDimension, StatKey, StatPeriod, StatRow
 from vision.selectors import MAX_FLOW_HOURS, camera_flow, cameras_visible_to
 
@@ -355,10 +354,9 @@ def camera_flow_export(request: HttpRequest, fmt: str) -> HttpResponse:
         return unauthorized_response(error)
     try:
         hours = int(request.GET.get("hours", "24"))
-        global_id = relay.GlobalID.from_id(request.GET.get("camera", ""))
-        camera_pk = int(global_id.node_id) if global_id.type_name == "Camera" and is_pk(global_id.node_id) else None
-    except (ValueError, TypeError):
-        hours, camera_pk = 0, None
+    except ValueError:
+        hours = 0
+    camera_pk = node_pk_or_none(request.GET.get("camera", ""), "Camera")
     if not 1 <= hours <= MAX_FLOW_HOURS:
         return _error(400, "invalid_range", _("hours must be 1 to %(max)d.") % {"max": MAX_FLOW_HOURS})
     camera = cameras_visible_to(user).select_related("record").filter(pk=camera_pk).first() if camera_pk else None

@@ -25,12 +25,13 @@ from django.utils.translation import gettext as _
 from strawberry import relay
 
 from accounts.services import token_still_valid
+from api.base.ids import input_pk
 from api.context import viewer
 from api.errors import GraphQLCodedError, MutationError, errors_from, not_authenticated
 from api.execution import SharedPayload
 from api.extensions import AuditMutation
 from api.fields import django_type
-from api.nodes import MODEL_ID, NODE_TYPES, is_pk
+from api.nodes import MODEL_ID, NODE_TYPES
 from api.paging import ListConnection
 from api.permissions import IsAuthenticated
 from api.restrict import Payload, Restricted
@@ -140,10 +141,9 @@ class FeedQuery:
 class FeedMutation:
     @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[AuditMutation()])
     def mark_notification_read(self, info: strawberry.Info, id: relay.GlobalID) -> NotificationPayload:
-        if id.type_name != "Notification" or not is_pk(id.node_id):
-            return NotificationPayload(errors=[MutationError(code="not_found", field="id", message=_("Notification not found."))])
         try:
-            notification = notification_mark_read(user=viewer(info).user, notification_id=int(id.node_id))
+            pk = input_pk(id, "Notification", field="id", message=_("Notification not found."))
+            notification = notification_mark_read(user=viewer(info).user, notification_id=pk)
         except ValidationError as exc:
             return NotificationPayload(errors=errors_from(exc))
         return NotificationPayload(errors=[], notification=notification)

@@ -1,12 +1,10 @@
 """Relay ids of model types."""
 
 import inspect
-import re
 
-from django.utils.translation import gettext as _
 from strawberry.extensions import FieldExtension
 
-from api.errors import GraphQLCodedError
+from api.base.ids import node_pk
 
 #: Set as ``_id_attr`` on every model type that implements ``relay.Node``.  Without it strawberry finds no
 #: ``NodeID`` annotation, so for *every* id it resolves it re-scans and re-evaluates every annotation of
@@ -17,16 +15,6 @@ MODEL_ID = "pk"
 #: feed names in ``Change.nodeId``.  Filled by ``api.fields.django_type`` as each node type is declared (the
 #: first node type of a model names it).
 NODE_TYPES: dict[str, str] = {}
-
-
-#: Every node's id is its integer primary key: ASCII digits (``str.isdigit`` also takes "²", which ``int``
-#: refuses), short enough for a 64-bit column.
-_PK = re.compile(r"[0-9]{1,18}")
-
-
-def is_pk(text: object) -> bool:
-    """Whether a global id's node part can be a primary key."""
-    return isinstance(text, str) and _PK.fullmatch(text) is not None
 
 
 class NodeIdCheck(FieldExtension):
@@ -43,6 +31,6 @@ class NodeIdCheck(FieldExtension):
 
     @staticmethod
     def _check(kwargs: dict) -> None:
-        ids = kwargs.get("ids") or [kwargs.get("id")]
-        if any(global_id is not None and not is_pk(str(global_id.node_id)) for global_id in ids):
-            raise GraphQLCodedError(_("The id is not valid."), "invalid_id")
+        for global_id in kwargs.get("ids") or [kwargs.get("id")]:
+            if global_id is not None:
+                node_pk(global_id, None)

@@ -7,11 +7,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 from strawberry import relay
 
+from api.base.ids import node_pk_or_none
 from api.context import viewer
 from api.errors import MutationError, errors_from
 from api.extensions import AuditMutation
 from api.grid.types import GridNoticeType
-from api.nodes import is_pk
 from api.permissions import IsAuthenticated
 from api.restrict import Payload
 from gridapp.geography import selectors, services
@@ -49,6 +49,5 @@ class GridMutation:
 
 
 def _visible_grid(user, global_id: relay.GlobalID) -> Grid | None:
-    if global_id.type_name != "Grid" or not is_pk(global_id.node_id):
-        return None
-    return selectors.grids_visible_to(user).filter(pk=int(global_id.node_id)).first()
+    pk = node_pk_or_none(global_id, "Grid")
+    return selectors.grids_visible_to(user).filter(pk=pk).first() if pk is not None else None

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from strawberry import relay
 
-from api.base.ids import pk_of
+from api.base.ids import node_pk
 from api.base.places import CrsEnum, PlaceType
 from api.context import viewer
 from api.errors import GraphQLCodedError
@@ -56,7 +56,7 @@ class GridQuery:
     def grids(self, info: strawberry.Info, community_id: relay.GlobalID | None = None) -> Iterable[Grid]:
         grids = selectors.grids_visible_to(viewer(info).user).current().order_by("code")
         if community_id is not None:
-            grids = grids.filter(community_id=pk_of(community_id, "Community"))
+            grids = grids.filter(community_id=node_pk(community_id, "Community"))
         return grids
 
     @strawberry_django.connection(ListConnection[StreetType],
@@ -69,7 +69,7 @@ class GridQuery:
     def communities(self, info: strawberry.Info, street_id: relay.GlobalID | None = None) -> Iterable[Community]:
         communities = selectors.communities_visible_to(viewer(info).user).current().order_by("code")
         if street_id is not None:
-            communities = communities.filter(street_id=pk_of(street_id, "Street"))
+            communities = communities.filter(street_id=node_pk(street_id, "Street"))
         return communities
 
     @strawberry_django.connection(CursorConnection[BaseRecordType], permission_classes=[IsAuthenticated],
@@ -79,7 +79,7 @@ class GridQuery:
                 bbox: BoundingBoxInput | None = None, search: str | None = None) -> Iterable[BaseRecord]:
         records = selectors.records_visible_to(viewer(info).user)
         if grid_id is not None:
-            records = records.filter(grid_id=pk_of(grid_id, "Grid"))
+            records = records.filter(grid_id=node_pk(grid_id, "Grid"))
         if kind is not None:
             records = records.filter(kind=kind.value)
         if bbox is not None:

@@ -8,7 +8,7 @@ import strawberry
 from django.db.models import Q
 from strawberry import relay
 
-from api.base.ids import pk_of
+from api.base.ids import node_pk
 from api.incidents.types import EventSourceEnum, EventStatusEnum
 from gridapp.incidents import selectors
 from gridapp.incidents.models import OPEN_STATUSES, EventStatus
@@ -49,11 +49,11 @@ def events_filtered(events, filters: EventFilter | None, user):
     if filters.department_code:
         events = events.filter(department__code=filters.department_code)
     if filters.grid_id is not None:
-        events = events.filter(grid_id=pk_of(filters.grid_id, "Grid"))
+        events = events.filter(grid_id=node_pk(filters.grid_id, "Grid"))
     if filters.community_id is not None:
-        events = events.filter(community_id=pk_of(filters.community_id, "Community"))
+        events = events.filter(community_id=node_pk(filters.community_id, "Community"))
     if filters.street_id is not None:
-        events = events.filter(street_id=pk_of(filters.street_id, "Street"))
+        events = events.filter(street_id=node_pk(filters.street_id, "Street"))
     if filters.overdue is not None:
         late = selectors.event_overdue()
         events = events.filter(late) if filters.overdue else events.exclude(late)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
-from api.base.ids import pk_or_none
+from api.base.ids import input_pk
 from api.base.places import CrsEnum
 from api.context import viewer
 from api.errors import MutationError, errors_from
@@ -119,10 +119,8 @@ class EventMutation:
                                      "close, return, hold, resume, reopen, extensions. `availableActions` lists "
                                      "what the viewer may do.")
     def transition_event(self, info: strawberry.Info, input: EventTransitionInput) -> EventPayload:
-        event_id = pk_or_none(input.event_id, "Event")
         try:
-            if event_id is None:
-                raise ValidationError({"eventId": ValidationError(_("Event not found."), code="not_found")})
+            event_id = input_pk(input.event_id, "Event", field="eventId", message=_("Event not found."))
             event = services.event_transition(
                 actor=viewer(info).user, event_id=event_id, action=input.action.value, note=input.note,
                 photos=input.photos, assignee=_assignee(input.assignee), hours=input.hours,
@@ -135,10 +133,9 @@ class EventMutation:
                          description="One action on many events from a work queue (accept, dispatch, assign, ...): "
                                      "each succeeds or fails on its own.")
     def transition_events(self, info: strawberry.Info, input: EventBulkInput) -> EventBulkPayload:
-        ids = [pk_or_none(global_id, "Event") for global_id in input.event_ids]
         try:
-            if None in ids:
-                raise ValidationError({"eventIds": ValidationError(_("Event not found."), code="not_found")})
+            ids = [input_pk(global_id, "Event", field="eventIds", message=_("Event not found."))
+                   for global_id in input.event_ids]
             outcomes = services.events_transition_bulk(
                 actor=viewer(info).user, event_ids=ids, action=input.action.value, note=input.note,
                 assignee=_assignee(input.assignee))

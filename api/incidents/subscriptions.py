@@ -6,12 +6,11 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 from channels.db import database_sync_to_async
-from django.utils.translation import gettext as _
 from strawberry import relay
 
-from api.base.ids import pk_or_none
+from api.base.ids import node_pk
 from api.context import viewer
-from api.errors import GraphQLCodedError, not_authenticated
+from api.errors import not_authenticated
 from api.feed import cursor_parse, visible_changes
 from api.incidents.types import EventStatusEnum, EventType, first_photos
 from gridapp.incidents import selectors
@@ -55,11 +54,7 @@ class EventSubscription:
         who = viewer(info)
         if not who.user.is_authenticated:
             raise not_authenticated()
-        only = None
-        if event_id is not None:
-            only = pk_or_none(event_id, "Event")
-            if only is None:
-                raise GraphQLCodedError(_("This id is not a %(type)s id.") % {"type": "Event"}, "invalid_id")
+        only = node_pk(event_id, "Event") if event_id is not None else None
         start = cursor_parse(after) if after is not None else None
         async for user, row in visible_changes(who, start):
             if row.object_type != EVENT_LABEL or (only is not None and row.object_id != only):

@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
+from api.base.ids import input_pk
 from api.context import viewer
 from api.errors import MutationError, errors_from
 from api.extensions import AuditMutation
-from api.nodes import is_pk
 from api.permissions import IsAuthenticated
 from api.restrict import Payload
 from api.vision.types import CategorySuggestionType, DetectedObjectType
@@ -72,12 +72,10 @@ class VisionMutation:
                                      "the command centre): the training data of new detectors.")
     def box_event_photo(self, info: strawberry.Info, input: PhotoBoxesInput) -> PhotoBoxesPayload:
         try:
-            if input.photo_id.type_name != "EventPhoto" or not is_pk(input.photo_id.node_id):
-                raise ValidationError({"photoId": ValidationError(_("Photo not found."), code="not_found")})
+            photo_id = input_pk(input.photo_id, "EventPhoto", field="photoId", message=_("Photo not found."))
             if any(len(item.box) != 4 for item in input.boxes):
                 raise ValidationError({"boxes": ValidationError(_("A box is four numbers: x1, y1, x2, y2."),
                                                                 code="invalid_box")})
-            photo_id = int(input.photo_id.node_id)
             photo_boxes_set(actor=viewer(info).user, photo_id=photo_id,
                             boxes=[Box(item.label, *item.box) for item in input.boxes])
         except (ValidationError, PermissionDenied) as exc:

@@ -9,7 +9,7 @@ import strawberry_django
 from django.utils.translation import gettext as _
 from strawberry import relay
 
-from api.base.ids import pk_of
+from api.base.ids import node_pk
 from api.context import viewer
 from api.errors import GraphQLCodedError
 from api.paging import CursorConnection
@@ -30,7 +30,7 @@ class VisionQuery:
             if filter.status is not None:
                 cameras = cameras.filter(status=filter.status.value)
             if filter.grid_id is not None:
-                cameras = cameras.filter(record__grid_id=pk_of(filter.grid_id, "Grid"))
+                cameras = cameras.filter(record__grid_id=node_pk(filter.grid_id, "Grid"))
             if filter.algorithm is not None:
                 cameras = cameras.filter(rules__algorithm=filter.algorithm.value, rules__enabled=True).distinct()
             if filter.situation is not None:
@@ -42,7 +42,7 @@ class VisionQuery:
                       description="A camera's people-flow series over the last `hours` (at most a week), oldest "
                                   "first; empty for a camera without a flow rule or one the viewer may not see.")
     def camera_flow(self, info: strawberry.Info, camera_id: relay.GlobalID, hours: int = 24) -> list[FlowPointType]:
-        camera = cameras_visible_to(viewer(info).user).filter(pk=pk_of(camera_id, "Camera")).first()
+        camera = cameras_visible_to(viewer(info).user).filter(pk=node_pk(camera_id, "Camera")).first()
         try:
             series = camera_flow(camera, hours=hours)
         except ValueError:

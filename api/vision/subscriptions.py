@@ -10,10 +10,10 @@ from channels.db import database_sync_to_async
 from django.utils.translation import gettext as _
 from strawberry import relay
 
+from api.base.ids import node_pk_or_none
 from api.context import viewer
 from api.errors import GraphQLCodedError, MutationError, not_authenticated
 from api.feed import visible_changes
-from api.nodes import is_pk
 from api.vision.mutations import PhotoSuggestionPayload
 from api.watcher import watcher
 from vision.detections import Detection
@@ -36,7 +36,7 @@ class VisionSubscription:
             raise not_authenticated()
         await watcher.ensure_started()
         start = watcher.latest  # before reading the ticket: a change after this is not missed
-        pk = int(ticket.node_id) if ticket.type_name == "PhotoSuggestion" and is_pk(ticket.node_id) else None
+        pk = node_pk_or_none(ticket, "PhotoSuggestion")
         found = await _ticket_for(who.user, pk)
         if found is None:
             raise GraphQLCodedError(_("No such suggestion ticket (it may have expired)."), "not_found")
