@@ -9,7 +9,7 @@ TEST_VAR := $(CURDIR)/var/test
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/onegrid
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-embedded test-services install install-dev models schema messages clean
+.PHONY: run test test-embedded test-services query-counts install install-dev models schema messages clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,17 @@ test-services: install-dev models
 	  echo ""; \
 	  echo "NOTICE: PostgreSQL or Redis did not answer: the services half of the suite was SKIPPED."; \
 	  echo "        Start them (or set TEST_DATABASE_URL / TEST_REDIS_URL) to run it."; \
+	fi
+
+# Record the SQL query counts of tests/api/query_counts.json: on SQLite, then on PostgreSQL when it answers.
+query-counts: install-dev
+	env -u DATABASE_URL -u REDIS_URL ONEGRID_VAR_DIR=$(TEST_VAR) ONEGRID_UPDATE_QUERY_COUNTS=1 \
+	  $(PY) -m pytest -q tests/api/test_query_counts.py
+	@if $(PY) -m tests.services_check "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"; then \
+	  DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" ONEGRID_VAR_DIR=$(TEST_VAR)-services \
+	    ONEGRID_UPDATE_QUERY_COUNTS=1 $(PY) -m pytest -q tests/api/test_query_counts.py; \
+	else \
+	  echo "NOTICE: PostgreSQL or Redis did not answer: only SQLite's counts were recorded."; \
 	fi
 
 schema: install
