@@ -3,6 +3,7 @@ from guardian.admin import GuardedModelAdmin
 
 from core.admin import ReadOnlyAdmin
 from gridapp.geography.models import BaseRecord, Community, Generation, Grid, GridNotice, IndustryGrid, Street
+from gridapp.geography.services import grid_notice_post
 from gridapp.incidents.models import Event, EventCategory, EventHistory, EventPhoto
 
 
@@ -62,8 +63,27 @@ class BaseRecordAdmin(admin.ModelAdmin):
 
 @admin.register(GridNotice)
 class GridNoticeAdmin(admin.ModelAdmin):
+    """A notice added here is posted by ``grid_notice_post``, as the API posts it: with its change-feed row and
+    its delivery task, by the command centre only.  A posted notice is read, not edited: its grid's workers
+    already have it in their inboxes."""
+
     list_display = ["id", "grid", "title", "author", "created_at", "delivered_at"]
-    raw_id_fields = ["grid", "author"]
+    raw_id_fields = ["grid"]
+
+    def get_fields(self, request, obj=None):
+        return ["grid", "title", "body"] if obj is None else ["grid", "title", "body", "author", "created_at",
+                                                               "delivered_at"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and request.user.commands_district
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        posted = grid_notice_post(author=request.user, grid=obj.grid, title=obj.title, body=obj.body)
+        for column in GridNotice._meta.concrete_fields:  # the admin logs and links the object it was given
+            setattr(obj, column.attname, getattr(posted, column.attname))
 
 
 @admin.register(EventCategory)

@@ -41,3 +41,51 @@ def test_changing_a_communitys_supervisors_is_audited(users, district):
     district.community.supervisors.add(users["operator"])
     entry = AuditEntry.objects.filter(action="permission.add").latest("id")
     assert entry.target.startswith("community:") and entry.details["items"] == [str(users["operator"])]
+
+
+def test_a_notice_added_in_the_admin_is_posted_as_the_api_posts_it(client, users, district):
+    """Through ``grid_notice_post``: the change-feed row to the grid and the delivery task in the outbox, with
+    the notice; the delivery puts it in the grid worker's inbox."""
+    from core.models import Change, Notification, OutboxTask
+    from gridapp.geography.models import GridNotice
+    from gridapp.geography.services import grid_notice_deliver
+
+    client.force_login(users["admin"])
+    response = client.post("/admin/gridapp/gridnotice/add/",
+                           {"grid": district.grid.pk, "title": "  暴雨预警 ", "body": "请巡查低洼路段"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    notice = GridNotice.objects.get()
+    assert (notice.grid, notice.author, notice.title, notice.body) == (
+        district.grid, users["admin"], "暴雨预警", "请巡查低洼路段")
+    change = Change.objects.get(kind="grid_notice.posted")
+    assert (change.object_type, change.object_id) == ("gridapp.gridnotice", notice.pk)
+    assert f"grid:{district.grid.pk}" in change.scopes
+    task = OutboxTask.objects.get(task="gridapp.tasks.grid_notice_deliver_task")
+    assert task.args == [notice.pk]
+    assert grid_notice_deliver(notice_id=notice.pk) == 1
+    assert Notification.objects.get(recipient=users["worker"]).title == "暴雨预警"
+    # read in the admin afterwards, not edited: its workers already have it
+    page = client.get(f"/admin/gridapp/gridnotice/{notice.pk}/change/")
+    assert page.status_code == 200 and "暴雨预警" in page.content.decode()
+    client.post(f"/admin/gridapp/gridnotice/{notice.pk}/change/", {"grid": district.grid.pk, "title": "改了"})
+    notice.refresh_from_db()
+    assert notice.title == "暴雨预警"
+
+
+def test_an_empty_notice_is_refused_by_the_admin_form_and_only_the_command_centre_may_add_one(client, users, district):
+    from core.models import Change
+    from gridapp.geography.models import GridNotice
+
+    client.force_login(users["admin"])
+    response = client.post("/admin/gridapp/gridnotice/add/", {"grid": district.grid.pk, "title": "   "})
+    assert response.status_code == 200 and response.context["adminform"].form.errors["title"]
+    users["auditor"].is_staff = True  # staff with every model permission, but a role that writes nothing
+    users["auditor"].is_superuser = False
+    users["auditor"].save()
+    from django.contrib.auth.models import Permission
+
+    users["auditor"].user_permissions.set(Permission.objects.filter(codename__endswith="gridnotice"))
+    client.force_login(users["auditor"])
+    assert client.post("/admin/gridapp/gridnotice/add/",
+                       {"grid": district.grid.pk, "title": "审计员的通知"}).status_code == 403
+    assert not GridNotice.objects.exists() and not Change.objects.filter(kind="grid_notice.posted").exists()
