@@ -1,4 +1,5 @@
-"""Reads of the change feed, audit log and inbox, restricted to the reader."""
+"""Reads of the change feed and the audit log, restricted to the reader (an inbox is read through its rule,
+``core.apps``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from core.audiences import user_scopes
-from core.models import AuditEntry, Change, ChangeScope, Notification
+from core.models import AuditEntry, Change, ChangeScope
 
 
 def change_visible_to(user) -> QuerySet[Change]:
@@ -76,9 +77,3 @@ def audit_entries_for(user) -> QuerySet[AuditEntry]:
     if user is None or not user.is_authenticated or not user.may_read_audit:
         return AuditEntry.objects.none()
     return AuditEntry.objects.all().order_by("-id")
-
-
-def notifications_for(user) -> QuerySet[Notification]:
-    if user is None or not user.is_authenticated:
-        return Notification.objects.none()
-    return Notification.objects.filter(recipient=user).order_by("-id")

@@ -160,13 +160,6 @@ def snapshots_record(batch: Sequence[Seen]) -> list[SnapshotOutcome]:
     return outcomes
 
 
-def snapshot_record(*, camera: Camera, taken_at: datetime, image: Frame, detections: Sequence[Detection],
-                    models_used: str = "") -> SnapshotOutcome:
-    """One picture with ``snapshots_record``; its errors are raised."""
-    [outcome] = snapshots_record([Seen(Picture(camera, taken_at, image), detections, models_used)])
-    return outcome
-
-
 def _record(batch: Sequence[Seen]) -> list[SnapshotOutcome]:
     written: list[str] = []  # evidence files, deleted if the transaction fails
     try:
