@@ -1,5 +1,5 @@
-"""Reads of the change feed and the audit log, restricted to the reader (an inbox is read through its rule,
-``core.apps``)."""
+"""Reads of the change feed and the audit log, restricted to the reader (an inbox is read through its
+visibility rule, which narrows the asked queryset to its recipient)."""
 
 from __future__ import annotations
 
