@@ -162,6 +162,14 @@ class MaskUnexpectedErrors(MaskErrors):
     def __init__(self) -> None:
         super().__init__(should_mask_error=_should_mask)
 
+    def _process_result(self, result: object) -> None:
+        # strawberry's own checks ``isinstance`` against a runtime-checkable Protocol, which inspects the class's
+        # members every time: per subscription message, per socket, the most of a fan-out's CPU (py-spy on
+        # bench/fanout.py).  The same test, by the attribute.
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = self._process_errors(errors)
+
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         self.error_message = gettext("Internal server error.")
         masked = super().anonymise_error(error)

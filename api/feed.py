@@ -202,7 +202,8 @@ async def visible_changes(who, start: int | None) -> AsyncGenerator[tuple[object
                 read_at = time.monotonic()
                 catch_up = False
             try:
-                await asyncio.wait_for(listener.woken.wait(), IDLE_RECHECK_SECONDS)
+                async with asyncio.timeout(IDLE_RECHECK_SECONDS):  # no task per wait, unlike wait_for
+                    await listener.woken.wait()
             except TimeoutError:
                 if expires_at is not None and timezone.now() >= expires_at:
                     raise _token_expired(checked) from None

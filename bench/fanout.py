@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -231,11 +232,6 @@ def _group_send(text: str) -> float:
 
 
 def run(args, env: dict) -> bool:
-    import httpx
-    import psutil
-
-    from bench.api import _free_port, _wait_for
-
     parts = set(args.only.split(","))
     need = max(args.subscribers if "latency" in parts else 0, args.lossless if "lossless" in parts else 0,
                args.idle if "idle" in parts else 0)
@@ -244,33 +240,51 @@ def run(args, env: dict) -> bool:
     grid, operator, tokens = _seed(users)
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu, client_cpu = (cpus[0], cpus[-1]) if len(cpus) > 1 else (None, None)
+    log_dir = Path(env.get("ONEGRID_VAR_DIR", ROOT / "var")) / "bench-fanout"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    print(f"server: uvicorn x1 on CPU {server_cpu}, production mode, PostgreSQL + Redis channel layer, a fresh "
+          f"process per part; client process on CPU {client_cpu}; changes committed from this process", flush=True)
+    verdicts = []
+    if "latency" in parts:
+        with _server(env, server_cpu, log_dir / "server-latency.log") as (port, _process):
+            verdicts.append(_latency(args, grid, operator, tokens[:args.subscribers], f"ws://127.0.0.1:{port}/graphql/",
+                                     f"ws://127.0.0.1:{port}/bench/group/", client_cpu, log_dir))
+    if "lossless" in parts:
+        with _server(env, server_cpu, log_dir / "server-lossless.log") as (port, process):
+            verdicts.append(_lossless(args, grid, operator, tokens, f"ws://127.0.0.1:{port}/graphql/", client_cpu,
+                                      log_dir, process))
+    if "idle" in parts:
+        with _server(env, server_cpu, log_dir / "server-idle.log") as (port, process):
+            verdicts.append(_idle(args, grid, operator, tokens, f"ws://127.0.0.1:{port}/graphql/", client_cpu, log_dir,
+                                  process))
+    return all(verdict == "PASS" for verdict in verdicts)
+
+
+@contextlib.contextmanager
+def _server(env: dict, cpu: int | None, log: Path):
+    """A fresh uvicorn process serving bench/fanout_asgi.py: (its port, its psutil process)."""
+    import httpx
+    import psutil
+
+    from bench.api import _free_port, _wait_for
+
     port = _free_port()
     command = [sys.executable, "-m", "uvicorn", "bench.fanout_asgi:application", "--host", "127.0.0.1", "--port",
                str(port), "--workers", "1", "--lifespan", "off", "--no-access-log", "--log-level", "warning"]
-    if server_cpu is not None:
-        command = ["taskset", "-c", str(server_cpu), *command]
-    log_dir = Path(env.get("ONEGRID_VAR_DIR", ROOT / "var")) / "bench-fanout"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=open(log_dir / "server.log", "w"),
-                              stderr=subprocess.STDOUT)
-    ws_url, group_url = f"ws://127.0.0.1:{port}/graphql/", f"ws://127.0.0.1:{port}/bench/group/"
-    print(f"server: uvicorn x1 on CPU {server_cpu}, production mode, PostgreSQL + Redis channel layer; "
-          f"client process on CPU {client_cpu}; changes committed from this process", flush=True)
-    verdicts = []
+    if cpu is not None:
+        command = ["taskset", "-c", str(cpu), *command]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz")
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
-        if "latency" in parts:
-            verdicts.append(_latency(args, grid, operator, tokens[:args.subscribers], ws_url, group_url, client_cpu,
-                                     log_dir))
-        if "lossless" in parts:
-            verdicts.append(_lossless(args, grid, operator, tokens, ws_url, client_cpu, log_dir))
-        if "idle" in parts:
-            verdicts.append(_idle(args, grid, operator, tokens, ws_url, client_cpu, log_dir, psutil.Process(server.pid)))
+        yield port, psutil.Process(server.pid)
     finally:
         server.terminate()
-        server.wait(20)
-    return all(verdict == "PASS" for verdict in verdicts)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:  # thousands of sockets still closing
+            server.kill()
+            server.wait(30)
 
 
 def _spread(tokens: list[str], count: int) -> list[str]:
@@ -316,7 +330,7 @@ def _latency(args, grid, operator, tokens, ws_url, group_url, client_cpu, log_di
         "cursor": "1000000", "kind": "grid_notice.posted", "objectType": "gridapp.gridnotice",
         "nodeId": "R3JpZE5vdGljZToxMDAwMDAw"}}}})
     _warm(base, count, lambda: _group_send(sample))
-    spacing = max(0.3, count / 2000)
+    spacing = max(1.0, count / 500)  # each message delivered before the next is sent: no overlap between the two
     ours_at: dict[str, float] = {}
     base_at: dict[str, float] = {}
     for round_ in range(args.rounds):
@@ -341,12 +355,14 @@ def _latency(args, grid, operator, tokens, ws_url, group_url, client_cpu, log_di
     return verdict
 
 
-def _lossless(args, grid, operator, tokens, ws_url, client_cpu, log_dir) -> str:
+def _lossless(args, grid, operator, tokens, ws_url, client_cpu, log_dir, server) -> str:
     count = args.lossless
     print(f"\n2. {args.rounds} changes to {count:,} subscribers: each socket gets each change once, in order",
           flush=True)
+    before = server.memory_info().rss
     client = Client(ws_url, _spread(tokens, count), graphql=True, cpu=client_cpu, log=log_dir / "lossless.log")
     _warm(client, count, lambda: _commit_notice(grid, operator))
+    held = server.memory_info().rss
     committed: dict[str, float] = {}
     for _round in range(args.rounds):
         cursor, at = _commit_notice(grid, operator)
@@ -354,6 +370,8 @@ def _lossless(args, grid, operator, tokens, ws_url, client_cpu, log_dir) -> str:
         time.sleep(max(0.3, count / 2000))
     time.sleep(3)
     received = client.stop()
+    time.sleep(5)  # the server closes the sockets and forgets the subscriptions
+    after = server.memory_info().rss
     by_socket: dict[int, list[int]] = {}
     for index, _at, cursor in received:
         by_socket.setdefault(index, []).append(int(cursor) if cursor.isdigit() else -1)
@@ -364,6 +382,8 @@ def _lossless(args, grid, operator, tokens, ws_url, client_cpu, log_dir) -> str:
     print(f"   {len(received):,} messages of {count * len(committed):,}; sockets with a gap, a duplicate or "
           f"disorder: {wrong}; every socket p50 {_p(every, .5):.1f} ms p99 {_p(every, .99):.1f} ms, slowest socket "
           f"per change p99 {_p(last, .99):.1f} ms -> {verdict}")
+    print(f"   server RSS {before / 2**20:.0f} MiB before the sockets, {held / 2**20:.0f} MiB holding them, "
+          f"{after / 2**20:.0f} MiB after they closed")
     return verdict
 
 

@@ -7,14 +7,17 @@ and writes it to its socket.  No authentication, no GraphQL: the channel layer's
 
 import os
 
+import django
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.fanout_settings")
+django.setup()  # before the imports below, which need models
 
 from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from api.websocket import GraphQLWebsocketConsumer  # noqa: E402
-from config.asgi import application as onegrid  # noqa: E402  (sets Django up)
+from config.asgi import application as onegrid  # noqa: E402
 
 GROUP = "bench.fanout"
 
