@@ -19,6 +19,7 @@ from strawberry.extensions import FieldExtension, MaskErrors, SchemaExtension
 from strawberry.utils.logging import StrawberryLogger
 
 from api.context import viewer, viewer_from_context
+from api.depth import depth_rule
 from api.errors import NUL, GraphQLCodedError, contains_nul, invalid_text_message
 from core.actor import acting_as
 from core.audit import audit_record
@@ -222,13 +223,12 @@ def protection_extensions() -> list:
         ValidationCache,
     )
     from strawberry.extensions.max_aliases import create_validator as aliases_rule
-    from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
     limits = settings.GRAPHQL
     # The rule classes are made once: the validation cache is keyed by the rules, and QueryDepthLimiter and
     # MaxAliasesLimiter make new classes per request, which made every request miss it (a full validation,
     # about 3 ms, on every request).
-    rules = [depth_rule(limits["MAX_DEPTH"], None), aliases_rule(limits["MAX_ALIASES"])]
+    rules = [depth_rule(limits["MAX_DEPTH"]), aliases_rule(limits["MAX_ALIASES"])]  # depth: introspection too
     extensions = [
         ActivateLanguage,
         lambda: MaxTokensLimiter(max_token_count=limits["MAX_TOKENS"]),

@@ -22,6 +22,48 @@ def test_query_deeper_than_the_limit_is_refused(gql, users, token_for, settings)
     response = gql(f"{{ node(id: \"R3JpZDox\") {{ {fragment} }} }}", token=token_for(users["operator"]))
     assert response.data is None
     assert "exceeds maximum operation depth" in response.errors[0]["message"]
+    assert response.error_codes[0] == "too_deep"
+
+
+def _of_type_chain(levels: int) -> str:
+    chain = "name"
+    for _ in range(levels):
+        chain = f"ofType {{ kind {chain} }}"
+    return chain
+
+
+@pytest.mark.parametrize("query", [
+    '{ __type(name: "Event") { ' + _of_type_chain(11) + " } }",
+    "{ __schema { types { fields { type { " + _of_type_chain(11) + " } } } } }",
+    # a fan-out over every field of every type at each level: what a depth limit is for
+    "{ __schema { types { " + "fields { type { " * 5 + "name" + " } }" * 5 + " } } }",
+])
+def test_introspection_counts_towards_the_depth_limit(gql, users, token_for, settings, query):
+    """strawberry's limiter skipped every field named ``__...`` and all below it: the ``ofType`` chains passed
+    (graphql-core's own introspection rule counts only lists of types in each other, as in the third)."""
+    assert settings.GRAPHQL["INTROSPECTION"]
+    response = gql(query, token=token_for(users["operator"]))
+    assert response.data is None
+    assert response.error_codes[0] == "too_deep"
+    assert "exceeds maximum operation depth" in response.errors[0]["message"]
+
+
+def test_the_standard_introspection_query_passes_the_depth_limit(gql, users, token_for, settings):
+    """The query GraphiQL and client generators send (graphql-js's, which graphql-core copies: type references
+    nested nine deep), with every optional part asked: its depth, measured the way the limit counts it, is
+    within the limit, and it answers."""
+    from graphql import get_introspection_query, parse
+
+    from api.depth import operation_depths
+
+    query = get_introspection_query(descriptions=True, specified_by_url=True, directive_is_repeatable=True,
+                                    schema_description=True, input_value_deprecation=True, one_of=True)
+    depth = max(operation_depths(parse(query)).values())
+    assert 0 < depth <= settings.GRAPHQL["MAX_DEPTH"]
+    response = gql(query, token=token_for(users["worker"]))
+    assert response.errors == [] and response.data["__schema"]["queryType"]["name"] == "Query"
+    assert gql('{ __type(name: "Event") { fields { type { ' + _of_type_chain(9) + " } } } }",
+               token=token_for(users["worker"])).errors == []
 
 
 def test_five_hundred_aliases_are_refused(gql, users, token_for):
