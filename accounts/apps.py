@@ -7,6 +7,11 @@ def _departments_of(user) -> tuple[int, ...]:
     return (user.department_id,) if user.is_department_staff else ()
 
 
+def _people(user, people):
+    """A person's account: themselves, and the district-wide roles."""
+    return people if user.sees_whole_district else people.filter(pk=user.pk)
+
+
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Accounts")
@@ -17,7 +22,9 @@ class AccountsConfig(AppConfig):
         from accounts.access import access_announce, access_remember
         from accounts.models import User
         from core.audiences import audience_register
+        from core.restriction import visibility_register
 
         audience_register("department", members_of=_departments_of)
+        visibility_register(User, _people)
         pre_save.connect(access_remember, sender=User, dispatch_uid="accounts.access_remember")
         post_save.connect(access_announce, sender=User, dispatch_uid="accounts.access_announce")

@@ -42,7 +42,9 @@ from strawberry_django.fields.field import StrawberryDjangoField
 from strawberry_django.relay.utils import resolve_model_id
 from strawberry_django.resolvers import django_resolver
 
+from api.context import viewer
 from api.nodes import NODE_TYPES
+from api.restrict import Public, Restricted, visible
 
 #: Descriptors whose ``__get__`` returns the instance's ``__dict__`` entry as it is (``FileDescriptor`` and
 #: other subclasses wrap it, so they are left to the library).
@@ -54,8 +56,6 @@ class OneGridField(StrawberryDjangoField):
     def restricted_relation(self) -> str | None:
         """The model attribute of a to-one relation to a restricted type (``api.restrict.Restricted``) that this
         field reads itself; None for any other field."""
-        from api.restrict import Restricted
-
         target = self.django_type
         if (self.base_resolver is not None or self.is_list or self.is_connection or self.is_paginated
                 or target is None or not issubclass(target, Restricted)):
@@ -121,9 +121,6 @@ class OneGridField(StrawberryDjangoField):
     def _restricted_related(self, source, info):
         """The related object as the viewer may see it: what the optimizer prefetched through the type's rule, or
         else read through the rule (never a bare attribute read, which would load it unfiltered)."""
-        from api.context import viewer
-        from api.restrict import visible
-
         model_field = source._meta.get_field(self.restricted_relation)
         if model_field.is_cached(source):
             return model_field.get_cached_value(source)
@@ -176,10 +173,17 @@ def _basic_node_id(cls: type) -> None:
 
 
 def django_type(model, **kwargs):
-    """``strawberry_django.type`` with OneGrid's fields (and a node's ``id`` on the basic path)."""
+    """``strawberry_django.type`` with OneGrid's fields (and a node's ``id`` on the basic path).
+
+    A node type says who may see its objects: it derives from ``Restricted`` (its model's registered rule
+    narrows every queryset) or ``Public``; one that says neither is a ``TypeError`` where it is declared.
+    """
     decorate = strawberry_django.type(model, field_cls=OneGridField, **kwargs)
 
     def wrap(cls):
+        if issubclass(cls, relay.Node) and not issubclass(cls, Restricted | Public):
+            raise TypeError(f"{cls.__name__} is a node type: derive it from api.restrict.Restricted (its model's "
+                            f"visibility rule applies) or api.restrict.Public")
         cls = decorate(cls)
         _basic_node_id(cls)
         if issubclass(cls, relay.Node):

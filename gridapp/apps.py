@@ -17,14 +17,26 @@ class GridappConfig(AppConfig):
 
         from core.audiences import audience_register
         from core.files import file_kind_register
+        from core.restriction import visibility_register, visible_through
         from core.workflow import workflow_register
+        from gridapp.geography import selectors as geography
         from gridapp.geography.access import supervisors_changed
-        from gridapp.geography.models import Community, Street
+        from gridapp.geography.models import BaseRecord, Community, Grid, GridNotice, IndustryGrid, Street
+        from gridapp.incidents import selectors as incidents
+        from gridapp.incidents.models import Event, EventPhoto
         from gridapp.incidents.photos import EVENT_PHOTOS
         from gridapp.incidents.services.transitions import INCIDENT_WORKFLOW
 
         # A grid's changes reach the workers who patrol it and the supervisors of its community.
         audience_register("grid", members_of=_grids_of)
+        # Who sees which of the app's objects, wherever they leave the API.
+        for model, selector in ((Street, geography.streets_visible_to), (Community, geography.communities_visible_to),
+                                (Grid, geography.grids_visible_to), (IndustryGrid, geography.industry_grids_visible_to),
+                                (BaseRecord, geography.records_visible_to)):
+            visibility_register(model, visible_through(selector))
+        visibility_register(GridNotice, visible_through(geography.grids_visible_to, via="grid"))  # the grid's
+        visibility_register(Event, incidents.events_visible_to)
+        visibility_register(EventPhoto, incidents.event_photos_visible_to)  # the event's
         for area in (Street, Community):  # a supervisor's grids changed: their subscriptions read them again
             m2m_changed.connect(supervisors_changed, sender=area.supervisors.through,
                                 dispatch_uid=f"gridapp.supervisors_changed.{area.__name__}")

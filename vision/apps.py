@@ -13,10 +13,15 @@ class VisionConfig(AppConfig):
         from django.conf import settings
         from django.core import checks
 
+        from core.restriction import visibility_register, visible_through
         from gridapp.incidents.verification import site_check_register
         from vision.checks import detectors_check
+        from vision.models import Camera, Situation
+        from vision.selectors import cameras_visible_to
         from vision.verification import camera_site_check
 
+        visibility_register(Camera, cameras_visible_to)  # by its catalogue entry
+        visibility_register(Situation, visible_through(cameras_visible_to, via="camera"))  # its camera's
         site_check_register(camera_site_check)  # a camera's incident is verified once it shows the place clear
         checks.register(detectors_check, "vision")
         worker_ready.connect(_worker_warn, weak=False)  # a Celery worker runs no system checks

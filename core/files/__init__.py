@@ -18,7 +18,6 @@ from core.files.kinds import (
     file_kind_register,
     file_kind_unregister,
     file_kinds,
-    file_visibility_default_register,
 )
 from core.files.links import (
     FileLinkRefused,
@@ -33,5 +32,4 @@ __all__ = [
     "CONTENT_TYPES", "FileKind", "FileLinkRefused", "Images", "IngestedFile", "Pdfs", "ServedFile", "Videos",
     "file_discard", "file_ingest", "file_kind", "file_kind_register", "file_kind_unregister", "file_kinds",
     "file_link_issue", "file_link_open", "file_link_sign", "file_links_issue", "file_store",
-    "file_visibility_default_register",
 ]

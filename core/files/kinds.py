@@ -8,8 +8,8 @@
 
 and then ingests uploads with ``file_ingest(kind=...)``, stores them with ``file_store`` and hands out links
 with ``file_link_issue``; one view serves every kind.  ``visibility(user, queryset)`` narrows a queryset of the
-model to the rows the user may see; left out, the model's rule in the API (``api.restrict``) applies, which
-the API registers with ``file_visibility_default_register``.
+model to the rows the user may see; left out, the model's own rule applies (``core.restriction``: what its app
+registered, the rule the API applies to the object too).
 """
 
 from __future__ import annotations
@@ -27,11 +27,10 @@ from django.utils.translation import gettext_lazy as _
 
 from core.files.images import THUMBNAIL_SIDE
 from core.files.videos import CONTAINERS
+from core.restriction import visible
 
 #: Narrows a queryset of the kind's model to what a (signed-in, active) user may see.
 Visibility = Callable[[Any, QuerySet], QuerySet]
-#: The same for any model, given the model: what the API applies to every object it hands out.
-DefaultVisibility = Callable[[type[Model], Any, QuerySet], QuerySet]
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _VARIANT = re.compile(r"[a-z0-9]{1,8}")
@@ -125,20 +124,17 @@ class FileKind:
 
     def visible(self, user, queryset: QuerySet | None = None) -> QuerySet:
         """``queryset`` (default: all rows of the model) narrowed to what ``user`` may see; nothing for no user,
-        an anonymous or an inactive one.  Raises ``LookupError`` when the kind has no rule and none is
-        registered as the default (a bug, never an answer)."""
+        an anonymous or an inactive one.  Raises ``LookupError`` when neither the kind nor its model has a rule
+        (a bug, never an answer)."""
         queryset = self.model_class._default_manager.all() if queryset is None else queryset
+        if self.visibility is None:
+            return visible(queryset.model, user, queryset)
         if user is None or not user.is_authenticated or not user.is_active:
             return queryset.none()
-        if self.visibility is not None:
-            return self.visibility(user, queryset)
-        if _default_visibility is None:
-            raise LookupError(f"file kind {self.name}: no visibility rule, and no default one registered")
-        return _default_visibility(queryset.model, user, queryset)
+        return self.visibility(user, queryset)
 
 
 _kinds: dict[str, FileKind] = {}
-_default_visibility: DefaultVisibility | None = None
 
 
 def file_kind_register(kind: FileKind) -> FileKind:
@@ -165,10 +161,3 @@ def file_kind(name: str) -> FileKind:
 
 def file_kinds() -> list[FileKind]:
     return list(_kinds.values())
-
-
-def file_visibility_default_register(rule: DefaultVisibility) -> None:
-    """Set the rule for kinds registered without one (the API's per-model rule).  Call from an
-    ``AppConfig.ready``."""
-    global _default_visibility
-    _default_visibility = rule

@@ -16,7 +16,7 @@ from core.db import binary_cursor, rows_fetch
 from core.restriction import restricted
 from gridapp.geography.models import Grid, GridUserObjectPermission
 from gridapp.geography.selectors import PATROL_PERMISSION, grid_ids_of_worker, grid_ids_supervised_by
-from gridapp.incidents.models import OPEN_STATUSES, EscalationLevel, Event, EventCategory, EventStatus
+from gridapp.incidents.models import OPEN_STATUSES, EscalationLevel, Event, EventCategory, EventPhoto, EventStatus
 
 
 def event_audience(user) -> Q | None:
@@ -35,8 +35,8 @@ def event_audience(user) -> Q | None:
     return audience
 
 
-def events_visible_to(user) -> QuerySet[Event]:
-    """Events (cases and duplicate reports) ``user`` may see.
+def events_visible_to(user, events: QuerySet[Event] | None = None) -> QuerySet[Event]:
+    """Events (cases and duplicate reports; of ``events``, default all) ``user`` may see.
 
     The command centre and auditors see all; everyone sees what they reported
     or are assigned; department staff see what is routed to their department;
@@ -45,8 +45,16 @@ def events_visible_to(user) -> QuerySet[Event]:
     change to the same audience (grid, department, reporter), so what a user
     may read here is what reaches them live.
     """
+    events = Event.objects.all() if events is None else events
     audience = event_audience(user)
-    return Event.objects.all() if audience is None else Event.objects.filter(audience)
+    return events if audience is None else events.filter(audience)
+
+
+def event_photos_visible_to(user, photos: QuerySet[EventPhoto] | None = None) -> QuerySet[EventPhoto]:
+    """The photos (of ``photos``, default all) of the events ``user`` may see."""
+    photos = EventPhoto.objects.all() if photos is None else photos
+    audience = event_audience(user)
+    return photos if audience is None else photos.filter(event__in=Event.objects.filter(audience).values("pk"))
 
 
 def event_overdue(now=None) -> Q:

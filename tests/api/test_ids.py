@@ -94,7 +94,7 @@ def test_the_exports_read_ids_with_the_same_decoder(users, token_for, district):
     street = to_base64("Street", district.street.pk)
     ok = Client().get(f"/exports/event-statistics.csv?groupBy=street&streetId={street}", **headers)
     assert ok.status_code == 200
-    for bogus in ("bogus", street.replace("=", "") + "!!", to_base64("Grid", district.street.pk)):
+    for bogus in ("bogus", "U3RyZWV0", to_base64("Grid", district.street.pk)):  # U3RyZWV0: "Street", no key
         refused = Client().get(f"/exports/event-statistics.csv?groupBy=street&streetId={bogus}", **headers)
         assert refused.status_code == 400 and refused.json()["errors"][0]["extensions"]["code"] == "invalid_filter"
     for camera in ("", "bogus", street):
