@@ -165,8 +165,8 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def _process_result(self, result: object) -> None:
         # strawberry's own checks ``isinstance`` against a runtime-checkable Protocol, which inspects the class's
-        # members every time: per subscription message, per socket, the most of a fan-out's CPU (py-spy on
-        # bench/fanout.py).  The same test, by the attribute.
+        # members every time: per subscription message, per socket (its share of a fan-out's CPU: py-spy on the
+        # server of `bench/fanout.py --only latency`).  The same test, by the attribute.
         errors = getattr(result, "errors", None)
         if errors:
             result.errors = self._process_errors(errors)
@@ -226,8 +226,8 @@ def protection_extensions() -> list:
 
     limits = settings.GRAPHQL
     # The rule classes are made once: the validation cache is keyed by the rules, and QueryDepthLimiter and
-    # MaxAliasesLimiter make new classes per request, which made every request miss it (a full validation,
-    # about 3 ms, on every request).
+    # MaxAliasesLimiter make new classes per request, which made every request miss it (a full validation on
+    # every request; what a request costs: `bench/api.py --only home`).
     rules = [depth_rule(limits["MAX_DEPTH"]), aliases_rule(limits["MAX_ALIASES"])]  # depth: introspection too
     extensions = [
         ActivateLanguage,

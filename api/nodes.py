@@ -8,7 +8,7 @@ from api.base.ids import node_pk
 
 #: Set as ``_id_attr`` on every model type that implements ``relay.Node``.  Without it strawberry finds no
 #: ``NodeID`` annotation, so for *every* id it resolves it re-scans and re-evaluates every annotation of
-#: the class: 6 ms per object on the mobile home-screen query (bench/api.py), most of the request.
+#: the class, per object of every list (measured by `bench/api.py --only home`, the mobile home screen).
 MODEL_ID = "pk"
 
 #: The GraphQL node type of each model, by the model's label (``gridapp.event`` -> ``Event``): what the change

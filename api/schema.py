@@ -53,7 +53,7 @@ class QuerysetOptimizer(DjangoOptimizerExtension):
 
     Its fields optimize their own querysets (``StrawberryDjangoField.get_queryset`` asks the active optimizer);
     the hook only catches querysets returned by other resolvers, and OneGrid has none, while it wrapped every
-    field of every response (a tenth of a list query's time).
+    field of every response (its share of a list query's time: `bench/api.py --only home`).
     """
 
     resolve = SchemaExtension.resolve
@@ -61,7 +61,7 @@ class QuerysetOptimizer(DjangoOptimizerExtension):
 
 class CachedNameConverter(NameConverter):
     """strawberry's names, each Python name camel-cased once: the optimizer looks up the GraphQL name of every
-    field of a type for each field it plans (about 150 conversions per home-screen request)."""
+    field of a type for each field it plans, on every request (`bench/api.py --only home` shows their cost)."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -73,8 +73,8 @@ class OneGridGraphQLView(GraphQLView):
         return response
 
     def encode_json(self, data: object) -> bytes:
-        # orjson: several times faster than json on large answers (a 10,000-event map layer), and UTF-8
-        # instead of \u escapes for Chinese text.
+        # orjson: faster than json on large answers (the 10,000-event map layer of `bench/api.py --only
+        # layer`), and UTF-8 instead of \u escapes for Chinese text.
         return orjson.dumps(data, default=_json_default)
 
     def decode_json(self, data: str | bytes) -> object:
@@ -104,8 +104,9 @@ class OneGridGraphQLView(GraphQLView):
     def _check_pixels(files) -> None:
         """All the images of one request together may declare at most ``UPLOAD_MAX_PIXELS_PER_REQUEST`` pixels.
 
-        Decoding is what costs (a 40-megapixel PNG of 116 KB takes 1.8 s of CPU), so the headers are weighed
-        before any resolver decodes a pixel.
+        Decoding is what costs, by the pixels, not the bytes (a 40-megapixel PNG can weigh little; the settings'
+        ``UPLOAD_MAX_PIXELS_PER_REQUEST`` gives the command that times one), so the headers are weighed before any
+        resolver decodes a pixel.
         """
         limit = settings.UPLOAD_MAX_PIXELS_PER_REQUEST
         total = 0

@@ -24,7 +24,8 @@ machine stays the same from run to run):
     .venv/bin/python bench/api.py [--database onegrid_bench] [--duration 5] [--connections 16] [--samples 40]
 
 Without ``--database``, a scratch database of this run (``onegrid_bench_api_<pid>_<random>``, bench/scratch.py)
-is created, seeded with ``seed_demo --scale full`` (about four minutes here) and dropped at the end; with it, an
+is created, seeded with ``seed_demo --scale full`` (minutes: ``time manage.py seed_demo --scale full`` says how
+many) and dropped at the end; with it, an
 existing seeded and migrated database is used as it is.  Needs PostgreSQL, Redis, ``wrk`` (Debian package
 ``wrk``) and ``taskset`` (util-linux).
 """

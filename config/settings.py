@@ -338,8 +338,12 @@ PHOTO_GPS_TOLERANCE_M = float(env_str("PHOTO_GPS_TOLERANCE_M", "1000"))
 PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024)
 PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 40_000_000)
 PHOTO_MAX_SIDE = env_int("PHOTO_MAX_SIDE", 2048)
-# Decoding is what a photo costs (about 45 ms of CPU per megapixel of PNG): the photos of one request together
-# may declare this many pixels (six 12-megapixel phone photos), judged from their headers before any is decoded.
+# Decoding is what a photo costs, by its pixels, not its bytes: the photos of one request together may declare
+# this many pixels (six 12-megapixel phone photos), judged from their headers before any is decoded.  Timed by
+#   DJANGO_SETTINGS_MODULE=config.settings .venv/bin/python -m timeit -n 1 -r 3 -s "import django, io;
+#   django.setup(); from PIL import Image; from core.files.images import image_ingest; b = io.BytesIO();
+#   Image.new('RGB', (8000, 5000)).save(b, 'PNG'); png = b.getvalue()" "image_ingest(upload=png)"
+# (a 40-megapixel PNG that weighs little).
 UPLOAD_MAX_PIXELS_PER_REQUEST = env_int("UPLOAD_MAX_PIXELS_PER_REQUEST", 72_000_000)
 # Reports one person may send a minute (rate_limited after that); a device's alarms come through tasks instead.
 EVENT_REPORTS_PER_MINUTE = env_int("EVENT_REPORTS_PER_MINUTE", 10)
@@ -389,7 +393,8 @@ VISION_SUGGEST_WAIT_SECONDS = float(env_str("VISION_SUGGEST_WAIT_SECONDS", "1.5"
 VISION_SUGGEST_KEEP_SECONDS = float(env_str("VISION_SUGGEST_KEEP_SECONDS", "3600"))
 # Photos a server process holds for its detection thread at most; more are refused as busy.
 VISION_SUGGEST_QUEUE = env_int("VISION_SUGGEST_QUEUE", 16)
-# An ongoing situation's evidence picture is redrawn at most this often (drawing costs a tenth of an inference).
+# An ongoing situation's evidence picture is redrawn at most this often (drawing costs a share of an inference:
+# `bench/vision.py` times the batches that draw evidence against bare inference).
 VISION_EVIDENCE_REFRESH_SECONDS = float(env_str("VISION_EVIDENCE_REFRESH_SECONDS", "60"))
 # A camera's incident is verified only once the camera has shown the place clear this long after the
 # resolution; the problem coming back within this many hours of closing reopens it.

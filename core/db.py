@@ -36,8 +36,9 @@ def binary_cursor(using: str = "default") -> Iterator:
     logged in debug and counted by tests, errors mapped to Django's).
 
     Django's psycopg cursors bind parameters on the client, which rules out binary results; this one binds
-    on the server.  Numbers, booleans and arrays then arrive ready to use instead of as text to parse: several
-    times faster for thousands of rows.  PostgreSQL only.
+    on the server.  Numbers, booleans and arrays then arrive ready to use instead of as text to parse: faster
+    for thousands of rows (the map layer and the statistics rollup: `bench/api.py --only layer,stats`).
+    PostgreSQL only.
     """
     import psycopg
     from django.db.backends.utils import CursorDebugWrapper, CursorWrapper

@@ -80,7 +80,7 @@ def restricted(queryset: QuerySet, user) -> QuerySet:
     """Mark ``queryset`` as narrowed to what ``user`` may see of its model (by that model's visibility
     selector: ``gridapp.incidents.selectors.event_tasks_of``, ``vision.selectors.cameras_visible_to``).  The
     mark survives filtering, ordering and slicing, and lets ``visible`` skip the rule (a node type's
-    ``get_queryset`` applying it again), which on the mobile home screen cost a tenth of the request.  Only a
+    ``get_queryset`` applying it again), a cost the mobile home screen shows (`bench/api.py --only home`).  Only a
     subset of what the selector returns may be marked, and only narrowing may follow: ``|`` with a wider
     queryset would keep the mark."""
     queryset._hints = {**queryset._hints, "onegrid_restricted_for": user.pk}

@@ -78,7 +78,7 @@ def _time(model: DetectorModel) -> float:
 EXPORT_FORMATS = (ModelFormat.ONNX, ModelFormat.OPENVINO)
 #: Ultralytics' export options per format.  Dynamic input shapes let a camera's 4:3 or 16:9 picture be
 #: letterboxed to 640 x 480 or 640 x 384 rather than padded to 640 x 640: a quarter to two fifths fewer pixels
-#: (OpenVINO on vtest's 4:3 frames here: 31-33 ms instead of 38-40).  ONNX is left unsimplified: that needs onnxslim, which is not installed (and
+#: (`bench/vision.py` times each format per picture).  ONNX is left unsimplified: that needs onnxslim, which is not installed (and
 #: Ultralytics would try to install it, offline).
 EXPORT_OPTIONS = {ModelFormat.ONNX: {"simplify": False, "dynamic": True},
                   ModelFormat.OPENVINO: {"dynamic": True}}

@@ -300,7 +300,9 @@ def gcj02_to_wgs84_array(lng: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, 
     """Vectorised :func:`gcj02_to_wgs84` (exact inverse to 1e-9 degrees, unchanged outside China).
 
     Each iteration only works on the points that have not converged yet, so a batch
-    costs about four full evaluations of the series (~1.5 s per million points).
+    costs a few full evaluations of the series; timed by ``.venv/bin/python -m timeit -n 1 -r 3 -s "import
+    numpy as np; from gridapp.geography.crs import gcj02_to_wgs84_array; lng = np.random.uniform(120.2, 120.6,
+    10**6); lat = np.random.uniform(35.9, 36.3, 10**6)" "gcj02_to_wgs84_array(lng, lat)"`` (a million points).
     """
     lng, lat = _as_float_arrays(lng, lat)
     inside = ~out_of_china_array(lng, lat)

@@ -1,10 +1,12 @@
 """The event statistics rollup (PostgreSQL): what the triggers of migration 0007 keep, and reading it at once.
 
 Why: the statistics over every event (the command centre's street x category over a year: 400,000 events)
-read each event twice, for its counts and for its group's sorted resolution times: 300-600 ms a request.
+read each event twice, for its counts and for its group's sorted resolution times, on every request
+(`bench/api.py --only stats` times the rollup against reading the events, in the same run).
 
 What: one row per month (of the report time, in ``settings.TIME_ZONE``), street, department and category:
-about 9,400 rows for 400,000 events.  Each holds the counts that do not move with the clock (cases, open,
+far fewer rows than events (``SELECT count(*) FROM gridapp_event_rollup`` on a ``seed_demo --scale full``
+database).  Each holds the counts that do not move with the clock (cases, open,
 closed, resolved, escalated as overdue, duplicate reports) and, exactly, the two lists the other figures need:
 
 * the deadlines of its open cases not escalated as overdue: "overdue" is the escalated ones plus those whose
@@ -87,12 +89,13 @@ class RollupCells:
 
 
 def rollup_cells(*, using: str = "default") -> RollupCells | None:
-    """The whole rollup in one query (about 4 MB at full scale), or None when it cannot answer: not PostgreSQL,
+    """The whole rollup in one query (its size: ``SELECT pg_size_pretty(pg_table_size('gridapp_event_rollup'))``
+    at full scale), or None when it cannot answer: not PostgreSQL,
     or built for another time zone or other open statuses than the code's (then ``event_rollup_rebuild``)."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         return None
-    with binary_cursor(using) as cursor:  # the 4 MB as bytes, not hex text
+    with binary_cursor(using) as cursor:  # the packed arrays as bytes, not hex text
         cursor.execute(_READ)
         zone, open_statuses, count, packed, deadlines, resolutions = cursor.fetchone()
     if zone != settings.TIME_ZONE or sorted(open_statuses) != sorted(OPEN_STATUSES):

@@ -37,7 +37,8 @@ pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 SIZE = 320
-# Tuned to learn the piles from scratch in ~30 s on two CPU cores.  Ultralytics' defaults suit real data sets:
+# Tuned to learn the piles from scratch quickly on two CPU cores (`pytest tests/vision/test_training.py
+# --durations=3` says how quickly).  Ultralytics' defaults suit real data sets:
 # with 16 pictures an epoch, its nominal batch of 64 would step the optimiser once every four epochs (nbs=4 steps
 # every batch), and mosaics at this size shrink the piles to a few pixels.  The piles are large, so 128 px do.
 EPOCHS, IMAGE_SIZE, BATCH = 40, 128, 4
