@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from asgiref.sync import async_to_sync
 from django.db import connection, transaction
 
-from core.audiences import change_scopes, scope
+from core.audiences import change_scopes
 from core.models import Change, ChangeScope
 
 log = logging.getLogger(__name__)
@@ -31,15 +31,11 @@ def change_record(
     obj,
     to: Iterable[str] = (),
     facts: dict | None = None,
-    grid_id: int | None = None,
-    department_id: int | None = None,
-    user_id: int | None = None,
 ) -> Change:
     """Append a change about ``obj`` to the feed, addressed to the scopes ``to``, inside the caller's transaction.
 
     ``to`` holds scope keys of registered audiences (``core.audiences.scope("grid", 12)``); a change addressed
-    to an overseen audience, or to no one in particular, also reaches the district-wide roles.  ``grid_id``,
-    ``department_id`` and ``user_id`` are shorthands for the scopes of those three audiences.
+    to an overseen audience, or to no one in particular, also reaches the district-wide roles.
 
     Who may call: services only, inside ``transaction.atomic``.  On PostgreSQL a
     transaction-scoped advisory lock is taken first, so cursors become visible
@@ -51,10 +47,6 @@ def change_record(
     """
     if not connection.in_atomic_block:
         raise transaction.TransactionManagementError("change_record() must run inside transaction.atomic")
-    to = list(to)
-    for name, pk in (("grid", grid_id), ("department", department_id), ("user", user_id)):
-        if pk is not None:
-            to.append(scope(name, pk))
     keys = change_scopes(to)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.audiences import scope
 from core.feed import change_record
 from core.models import Notification
 
@@ -21,7 +22,7 @@ def notification_send(*, recipient, title: str, body: str = "", source: str = ""
     try:
         with transaction.atomic():
             notification = Notification.objects.create(recipient=recipient, title=title, body=body, source=source)
-            change_record(kind="notification.created", obj=notification, user_id=recipient.pk)
+            change_record(kind="notification.created", obj=notification, to=[scope("user", recipient.pk)])
     except IntegrityError:
         if source and Notification.objects.filter(recipient=recipient, source=source).exists():
             return None
@@ -38,5 +39,5 @@ def notification_mark_read(*, user, notification_id: int) -> Notification:
         if notification.read_at is None:
             notification.read_at = timezone.now()
             notification.save(update_fields=["read_at"])
-            change_record(kind="notification.read", obj=notification, user_id=user.pk)
+            change_record(kind="notification.read", obj=notification, to=[scope("user", user.pk)])
     return notification

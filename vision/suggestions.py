@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image
 
+from core.audiences import scope
 from core.feed import change_record
 from gridapp.incidents.models import EventCategory
 from gridapp.incidents.photos import photo_ingest
@@ -199,7 +200,7 @@ class _Job:
             PhotoSuggestion.objects.filter(pk=ticket.pk).update(
                 done_at=timezone.now(), failed=self.failure is not None,
                 detections=[[d.label, d.confidence, *d.box] for d in self.detections])
-            change_record(kind="photo_suggestion.ready", obj=ticket, user_id=ticket.user_id)
+            change_record(kind="photo_suggestion.ready", obj=ticket, to=[scope("user", ticket.user_id)])
 
 
 def _ranked(detections: list[Detection]) -> list[CategorySuggestion]:

@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
+from core.audiences import scope
 from core.feed import change_record
 from core.outbox import task_enqueue
 from core.workflow.engine import Attempt, QueuedTask, Workflow, workflow_get
@@ -62,7 +63,8 @@ class CaseWorkflow(Workflow):
 
     def _change(self, case: WorkflowCase) -> dict:
         """By default the case's change reaches whoever opened it."""
-        return {"user_id": case.opened_by_id, "facts": {"status": case.status, "version": case.version}}
+        return {"to": [scope("user", case.opened_by_id)] if case.opened_by_id is not None else [],
+                "facts": {"status": case.status, "version": case.version}}
 
     def start(self, case: WorkflowCase, *, definition_key: str | None, now: datetime) -> None:
         """Put a new case in its first status and start that stage's clock (a step workflow also pins its

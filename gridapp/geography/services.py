@@ -10,6 +10,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import Role
 from core.actor import acting_as
+from core.audiences import scope
 from core.feed import change_record
 from core.outbox import task_enqueue
 from core.services import notification_send
@@ -39,7 +40,7 @@ def grid_assign_worker(*, actor, grid: Grid, worker, client_ip: str | None = Non
     with transaction.atomic():
         with acting_as(actor, client_ip):  # audited by core.permission_audit
             assign_perm(PATROL_PERM, worker, grid)
-        change_record(kind="grid.assigned", obj=grid, user_id=worker.pk)
+        change_record(kind="grid.assigned", obj=grid, to=[scope("user", worker.pk)])
 
 
 def grid_unassign_worker(*, actor, grid: Grid, worker, client_ip: str | None = None) -> None:
@@ -49,7 +50,7 @@ def grid_unassign_worker(*, actor, grid: Grid, worker, client_ip: str | None = N
     with transaction.atomic():
         with acting_as(actor, client_ip):
             remove_perm(PATROL_PERM, worker, grid)
-        change_record(kind="grid.unassigned", obj=grid, user_id=worker.pk)
+        change_record(kind="grid.unassigned", obj=grid, to=[scope("user", worker.pk)])
 
 
 def grid_notice_post(*, author, grid: Grid, title: str, body: str = "") -> GridNotice:
@@ -70,7 +71,7 @@ def grid_notice_post(*, author, grid: Grid, title: str, body: str = "") -> GridN
 
     with transaction.atomic():
         notice = GridNotice.objects.create(grid=grid, author=author, title=title, body=body)
-        change_record(kind="grid_notice.posted", obj=notice, grid_id=grid.pk)
+        change_record(kind="grid_notice.posted", obj=notice, to=[scope("grid", grid.pk)])
         task_enqueue(grid_notice_deliver_task, notice.pk)
     return notice
 
@@ -181,8 +182,8 @@ def boundaries_redraw(*, actor, changes: dict[str, dict], description: str) -> l
                 GridUserObjectPermission(user_id=row.user_id, permission_id=row.permission_id, content_object=grid)
                 for row in GridUserObjectPermission.objects.filter(content_object=previous)
             )
-            change_record(kind="grid.redrawn", obj=grid, grid_id=previous.pk)
-            change_record(kind="grid.redrawn", obj=grid, grid_id=grid.pk)
+            change_record(kind="grid.redrawn", obj=grid, to=[scope("grid", previous.pk)])
+            change_record(kind="grid.redrawn", obj=grid, to=[scope("grid", grid.pk)])
             redrawn.append(grid)
         industry_coverage_refresh()
     return redrawn

@@ -8,6 +8,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from api.execution import OneGridExecutor
+from core.audiences import scope
 from core.feed import change_record
 from gridapp.geography.models import GridNotice
 from gridapp.geography.services import grid_assign_worker
@@ -22,7 +23,7 @@ def _notice(grid, author):
 
     with transaction.atomic():
         notice = GridNotice.objects.create(grid=grid, author=author, title="t", body="b")
-        return change_record(kind="grid_notice.posted", obj=notice, grid_id=grid.pk)
+        return change_record(kind="grid_notice.posted", obj=notice, to=[scope("grid", grid.pk)])
 
 
 def _workers(grid, count: int) -> list[str]:

@@ -10,6 +10,7 @@ from channels.testing import WebsocketCommunicator
 
 from accounts.services import token_issue, user_logout
 from config.asgi import application
+from core.audiences import scope
 from core.feed import change_record
 from core.services import notification_send
 from gridapp.geography.models import GridNotice
@@ -137,7 +138,7 @@ def _notice_for(grid, author):
 
     with transaction.atomic():
         notice = GridNotice.objects.create(grid=grid, author=author, title="积水")
-        return change_record(kind="grid_notice.posted", obj=notice, grid_id=grid.pk)
+        return change_record(kind="grid_notice.posted", obj=notice, to=[scope("grid", grid.pk)])
 
 
 async def test_each_user_receives_exactly_the_changes_they_may_see(users, district):

@@ -30,10 +30,10 @@ def park_audience():
     audiences._AUDIENCES.pop("testpark", None)
 
 
-def _notice(grid, author, *, to=(), **columns) -> Change:
+def _notice(grid, author, *, to=()) -> Change:
     with transaction.atomic():
         notice = GridNotice.objects.create(grid=grid, author=author, title="t", body="b")
-        return change_record(kind="grid_notice.posted", obj=notice, to=to, **columns)
+        return change_record(kind="grid_notice.posted", obj=notice, to=to)
 
 
 def test_scopes_of_the_registered_audiences(users, district, urban_department):
@@ -44,10 +44,10 @@ def test_scopes_of_the_registered_audiences(users, district, urban_department):
 
 
 def test_a_change_is_stored_under_its_scopes_and_the_districts_when_overseen(users, district):
-    change = _notice(district.grid, users["operator"], grid_id=district.grid.pk, user_id=users["worker"].pk)
+    change = _notice(district.grid, users["operator"], to=[scope("grid", district.grid.pk), scope("user", users["worker"].pk)])
     assert change.scopes == sorted([f"grid:{district.grid.pk}", f"user:{users['worker'].pk}"]) + ["district"]
     assert sorted(ChangeScope.objects.filter(change=change).values_list("key", flat=True)) == sorted(change.scopes)
-    personal = _notice(district.grid, users["operator"], user_id=users["worker"].pk)
+    personal = _notice(district.grid, users["operator"], to=[scope("user", users["worker"].pk)])
     assert personal.scopes == [f"user:{users['worker'].pk}"]  # a person's own: not the command centre's
     assert _notice(district.grid, users["operator"]).scopes == ["district"]
 
@@ -76,7 +76,7 @@ def test_a_scope_no_app_has_today_reaches_exactly_its_members(users, district, p
 
 def test_a_demoted_department_member_loses_the_departments_changes_at_once(users, district, urban_department):
     staff = users["urban"]
-    change = _notice(district.grid, users["operator"], department_id=urban_department.pk)
+    change = _notice(district.grid, users["operator"], to=[scope("department", urban_department.pk)])
     assert change in change_visible_to(staff)
     staff.role = Role.CITIZEN
     staff.save()  # the department column stays; the role decides
@@ -86,8 +86,8 @@ def test_a_demoted_department_member_loses_the_departments_changes_at_once(users
 def test_reading_the_feed_costs_the_same_queries_whatever_the_scopes(users, district, urban_department,
                                                                      park_audience):
     for index in range(5):
-        _notice(district.grid, users["operator"], grid_id=district.grid.pk, department_id=urban_department.pk,
-                user_id=users["worker"].pk, to=[scope("testpark", index)])
+        _notice(district.grid, users["operator"], to=[scope("grid", district.grid.pk), scope("department", urban_department.pk),
+                                                      scope("user", users["worker"].pk), scope("testpark", index)])
 
     def queries(user) -> int:
         with CaptureQueriesContext(connection) as captured:
@@ -122,7 +122,7 @@ async def test_a_role_changed_in_the_admin_reaches_the_open_subscription(users, 
     _connected, client = await open_socket(token)
     await client.subscribe("feed", SUBSCRIBE_CHANGES)
     await asyncio.sleep(0.3)
-    await database_sync_to_async(_notice)(district.grid, users["operator"], department_id=urban_department.pk)
+    await database_sync_to_async(_notice)(district.grid, users["operator"], to=[scope("department", urban_department.pk)])
     assert (await client.next())["payload"]["data"]["changes"]["kind"] == "grid_notice.posted"
 
     def demote():
@@ -130,7 +130,7 @@ async def test_a_role_changed_in_the_admin_reaches_the_open_subscription(users, 
         staff.save()
 
     await database_sync_to_async(demote)()  # the admin's save: a change to the user's control scope
-    await database_sync_to_async(_notice)(district.grid, users["operator"], department_id=urban_department.pk)
+    await database_sync_to_async(_notice)(district.grid, users["operator"], to=[scope("department", urban_department.pk)])
     assert await client.nothing(1.0)  # neither the control change (no feed shows it) nor the department's
     assert await database_sync_to_async(
         lambda: Change.objects.filter(kind="user.access_changed", scopes=[f"access:{staff.pk}"]).count())() == 1
@@ -144,10 +144,10 @@ async def test_a_supervisor_taken_off_a_community_stops_receiving_its_grids_at_o
     _connected, client = await open_socket(token)
     await client.subscribe("feed", SUBSCRIBE_CHANGES)
     await asyncio.sleep(0.3)
-    await database_sync_to_async(_notice)(district.grid, users["operator"], grid_id=district.grid.pk)
+    await database_sync_to_async(_notice)(district.grid, users["operator"], to=[scope("grid", district.grid.pk)])
     assert (await client.next())["payload"]["data"]["changes"]["kind"] == "grid_notice.posted"
 
     await database_sync_to_async(community.supervisors.remove)(supervisor)  # as the admin's form does
-    await database_sync_to_async(_notice)(district.grid, users["operator"], grid_id=district.grid.pk)
+    await database_sync_to_async(_notice)(district.grid, users["operator"], to=[scope("grid", district.grid.pk)])
     assert await client.nothing(1.0)
     await client.ws.disconnect()

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from core.audiences import scope
 from core.feed import change_record
 from core.models import AppendOnlyError, Change
 from core.selectors import change_visible_to
@@ -22,7 +23,8 @@ CHANGES = "query($after: String, $first: Int!) { changes(after: $after, first: $
 def notice_change(grid, author, department_id=None):
     with transaction.atomic():
         notice = GridNotice.objects.create(grid=grid, author=author, title="通知")
-        return change_record(kind="grid_notice.posted", obj=notice, grid_id=grid.pk, department_id=department_id)
+        to = [scope("grid", grid.pk)] + ([scope("department", department_id)] if department_id is not None else [])
+        return change_record(kind="grid_notice.posted", obj=notice, to=to)
 
 
 @pytest.fixture
@@ -125,7 +127,7 @@ def test_a_rolled_back_change_is_neither_stored_nor_published(users, district, d
         with pytest.raises(RuntimeError):
             with transaction.atomic():
                 notice = GridNotice.objects.create(grid=district.grid, author=users["operator"], title="x")
-                change_record(kind="grid_notice.posted", obj=notice, grid_id=district.grid.pk)
+                change_record(kind="grid_notice.posted", obj=notice, to=[scope("grid", district.grid.pk)])
                 raise RuntimeError("the service failed after writing")
     assert Change.objects.count() == before and callbacks == []
 
@@ -160,7 +162,7 @@ def test_cursors_become_visible_in_commit_order_under_concurrent_writers(users, 
             for _ in range(per_writer):
                 with transaction.atomic():
                     notice = GridNotice.objects.create(grid=district.grid, author=operator, title="并发")
-                    change_record(kind="grid_notice.posted", obj=notice, grid_id=district.grid.pk)
+                    change_record(kind="grid_notice.posted", obj=notice, to=[scope("grid", district.grid.pk)])
                     time.sleep(rng.uniform(0, 0.01))  # commit late, after others may have inserted
         finally:
             connection.close()

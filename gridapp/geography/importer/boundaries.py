@@ -210,11 +210,12 @@ class _BoundaryLoader:
 
 def _grid_carry_over(previous: Grid, grid: Grid) -> None:
     """What ``boundaries_redraw`` does for a redrawn grid: keep its workers, tell both versions' subscribers."""
+    from core.audiences import scope
     from core.feed import change_record
 
     GridUserObjectPermission.objects.bulk_create(
         GridUserObjectPermission(user_id=row.user_id, permission_id=row.permission_id, content_object=grid)
         for row in GridUserObjectPermission.objects.filter(content_object=previous)
     )
-    change_record(kind="grid.redrawn", obj=grid, grid_id=previous.pk)
-    change_record(kind="grid.redrawn", obj=grid, grid_id=grid.pk)
+    change_record(kind="grid.redrawn", obj=grid, to=[scope("grid", previous.pk)])
+    change_record(kind="grid.redrawn", obj=grid, to=[scope("grid", grid.pk)])

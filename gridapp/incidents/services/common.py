@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.audiences import scope
 from core.feed import change_record
 from core.files import IngestedFile, file_discard, file_ingest, file_store
 from gridapp.incidents.models import Event, EventCategory, EventHistory, EventPhoto, EventStatus
@@ -90,7 +91,8 @@ def files_discard(names: list[str]) -> None:
 
 def event_change_fields(event: Event) -> dict:
     """Whom an event's change reaches and what it says it produced: ``change_record``'s arguments."""
-    return {"grid_id": event.grid_id, "department_id": event.department_id, "user_id": event.reporter_id,
+    members = (("grid", event.grid_id), ("department", event.department_id), ("user", event.reporter_id))
+    return {"to": [scope(name, pk) for name, pk in members if pk is not None],
             "facts": {"status": event.status, "version": event.version}}
 
 
