@@ -1,5 +1,5 @@
 """The event statistics rollup (PostgreSQL): one row per month, street, department and category, kept current by
-triggers on gridapp_event in the writing statement's own transaction.  See ``gridapp/rollup.py`` for what it
+triggers on gridapp_event in the writing statement's own transaction.  See ``gridapp/incidents/rollup.py`` for what it
 holds and how it is read.  SQLite (the embedded mode, small data) has no rollup: its statistics read the events.
 """
 
@@ -8,7 +8,7 @@ from django.db import migrations
 
 # The statuses that count as open and the time zone of the months, as the code knew them when this ran; the
 # reader checks both against the code's on every read and falls back to the events when they differ
-# (``gridapp.rollup.event_rollup_rebuild`` brings them in line).
+# (``gridapp.incidents.rollup.event_rollup_rebuild`` brings them in line).
 OPEN_STATUSES = ["accepted", "dispatched", "in_progress", "on_hold", "reported", "resolved", "verified"]
 
 FORWARD = r"""

@@ -1,4 +1,4 @@
-"""Each rollup row also holds itself in the binary form the reader takes (``gridapp/rollup.py``): its key and
+"""Each rollup row also holds itself in the binary form the reader takes (``gridapp/incidents/rollup.py``): its key and
 counts packed big-endian, and its two lists as their values' bytes, big-endian, one after the other.  Encoding ~9,400 rows and
 400,000 list elements at every read cost most of it; now a write encodes the one or two rows it changes (a
 BEFORE trigger on the rollup) and a read only concatenates.
