@@ -1,6 +1,21 @@
-"""Typed errors: what a user can cause comes back as data, never a bare 500."""
+"""Typed errors: what a user can cause comes back as data, never a bare 500.
+
+A mutation's payload carries ``errors``: a list of its domain's error type (``AccountError``, ``GridError``,
+``EventError``, ``VisionError``, ``FeedError``), each a ``MutationError`` whose ``code`` is the domain's enum
+(``EventErrorCode``, ...).  The enums' values are the services' codes as they are (``not_found``,
+``permission_denied``), so the wire shows the same strings that ``code: String`` showed.  Every enum has
+``invalid`` (a ``ValidationError`` without a code) and ``permission_denied`` (``PermissionDenied``).
+
+``errors_from`` turns a service's exception into a domain's errors.  A code the domain's enum lacks is a bug
+of ours, not of the client's: it is answered as ``invalid`` with the service's message and field, and logged
+at ERROR on ``api.errors`` (``tests/api/test_error_codes.py`` scans the services so that it never ships).
+"""
 
 from __future__ import annotations
+
+import enum
+import logging
+from typing import Any
 
 import strawberry
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -8,36 +23,99 @@ from django.db import OperationalError, connections
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from graphql import GraphQLError
+from strawberry.types.base import get_object_definition
+from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.utils.str_converters import to_camel_case
 
+from accounts.services import AuthError
+
 NUL = "\x00"
+#: The code of a ``ValidationError`` that names none, and of a code a domain's enum lacks.
+INVALID = "invalid"
+PERMISSION_DENIED = "permission_denied"
+#: The exceptions by which a service refuses: what a mutation answers as typed errors.
+SERVICE_ERRORS = (ValidationError, PermissionDenied, AuthError)
+
+logger = logging.getLogger(__name__)
+
+
+class ErrorCode(enum.StrEnum):
+    """Base of a domain's error codes: each member's name is its value, the code a service raises."""
+
+    @staticmethod
+    def _generate_next_value_(name, start, count, last_values):
+        return name
 
 
 @strawberry.type(description="A problem with the request that the user can fix or must be told about.")
 class MutationError:
+    """Base of each domain's error type (``error_type``), which narrows ``code`` to the domain's enum."""
+
     code: str = strawberry.field(description="Stable machine-readable code, e.g. `required`, `permission_denied`.")
     message: str = strawberry.field(description="Human-readable message in the request's language.")
     field: str | None = strawberry.field(default=None, description="The input field at fault, if any.")
 
+    @classmethod
+    def codes(cls) -> type[ErrorCode]:
+        """The domain's enum of codes (the type of its ``code``)."""
+        definition = get_object_definition(cls, strict=True).get_field("code").type
+        if not isinstance(definition, StrawberryEnumDefinition):
+            raise TypeError(f"{cls.__name__}.code is not an enum of error codes")
+        return definition.wrapped_cls
 
-def errors_from_validation(error: ValidationError) -> list[MutationError]:
-    """A service names the argument it refuses in Python (``category_code``); the client knows it by its
-    GraphQL name (``categoryCode``)."""
-    if hasattr(error, "error_dict"):
-        return [
-            MutationError(code=item.code or "invalid", message=" ".join(item.messages), field=to_camel_case(field))
-            for field, items in error.error_dict.items()
-            for item in items
-        ]
-    return [MutationError(code=item.code or "invalid", message=" ".join(item.messages)) for item in error.error_list]
+    @classmethod
+    def of(cls, code: str | None, message: str, field: str | None = None) -> MutationError:
+        """The error with ``code`` in this domain's enum: ``invalid`` for none, and for one the enum lacks (logged:
+        a service raised a code its domain's enum was not given)."""
+        codes = cls.codes()
+        try:
+            member = codes(code or INVALID)
+        except ValueError:
+            logger.error("error code %r is not in %s: answered as %r; add it to the enum", code, codes.__name__,
+                         INVALID)
+            member = codes(INVALID)
+        return cls(code=member, message=message, field=field)
 
 
-def errors_from(exc: Exception) -> list[MutationError]:
-    """Turn a service's exception into typed errors; anything else is re-raised."""
+def error_enum(*, name: str, description: str):
+    """Declares a domain's ``ErrorCode`` enum in the schema; refuses one without the codes any service may raise
+    (``invalid``, ``permission_denied``) or whose names are not its codes."""
+    def wrap(codes: type[ErrorCode]) -> type[ErrorCode]:
+        missing = {INVALID, PERMISSION_DENIED} - {member.value for member in codes}
+        if missing or not issubclass(codes, ErrorCode) or any(member.name != member.value for member in codes):
+            raise TypeError(f"{codes.__name__}: an ErrorCode whose names are its codes, with {sorted(missing)}")
+        return strawberry.enum(codes, name=name, description=description)
+    return wrap
+
+
+def error_type(codes: type[ErrorCode], *, name: str, description: str) -> type[MutationError]:
+    """A domain's error type: a ``MutationError`` whose ``code`` is the domain's enum (``error_enum``)::
+
+        GridError = error_type(GridErrorCode, name="GridError", description="A refused change to the grid.")
+    """
+    namespace: dict[str, Any] = {
+        "__annotations__": {"code": codes}, "__module__": codes.__module__, "__qualname__": name,
+        "code": strawberry.field(description="Stable machine-readable code: what went wrong, for the app to act on."),
+    }
+    return strawberry.type(type(name, (MutationError,), namespace), name=name, description=description)
+
+
+def errors_from(exc: Exception, error_type: type[MutationError]) -> list[MutationError]:
+    """A service's refusal as ``error_type``'s errors; any other exception is re-raised.
+
+    A ``ValidationError`` gives one error per message, on the field it names: a service names the argument in
+    Python (``category_code``), the client knows it by its GraphQL name (``categoryCode``).  ``PermissionDenied``
+    is ``permission_denied``; an ``AuthError`` keeps its code.
+    """
     if isinstance(exc, ValidationError):
-        return errors_from_validation(exc)
+        if hasattr(exc, "error_dict"):
+            return [error_type.of(item.code, " ".join(item.messages), to_camel_case(field))
+                    for field, items in exc.error_dict.items() for item in items]
+        return [error_type.of(item.code, " ".join(item.messages)) for item in exc.error_list]
     if isinstance(exc, PermissionDenied):
-        return [MutationError(code="permission_denied", message=str(exc) or _("You may not do this."))]
+        return [error_type.of(PERMISSION_DENIED, str(exc) or _("You may not do this."))]
+    if isinstance(exc, AuthError):
+        return [error_type.of(exc.code, exc.message)]
     raise exc
 
 

@@ -13,13 +13,13 @@ import collections
 import time
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from enum import auto
 
 import strawberry
 import strawberry_django
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from strawberry import relay
@@ -27,10 +27,10 @@ from strawberry import relay
 from accounts.services import token_still_valid
 from api.base.ids import input_pk
 from api.context import viewer
-from api.errors import GraphQLCodedError, MutationError, errors_from, not_authenticated
+from api.errors import ErrorCode, GraphQLCodedError, error_enum, error_type, not_authenticated
 from api.execution import SharedPayload
-from api.extensions import AuditMutation
 from api.fields import django_type
+from api.mutations import mutation
 from api.nodes import MODEL_ID, NODE_TYPES
 from api.paging import ListConnection
 from api.permissions import IsAuthenticated
@@ -106,9 +106,19 @@ class NotificationType(Restricted, relay.Node):
     read_at: datetime | None
 
 
+@error_enum(name="FeedErrorCode", description="Why a change to the viewer's inbox was refused.")
+class FeedErrorCode(ErrorCode):
+    invalid = auto()
+    permission_denied = auto()
+    not_found = auto()
+
+
+FeedError = error_type(FeedErrorCode, name="FeedError", description="A refused change to the viewer's inbox.")
+
+
 @strawberry.type
 class NotificationPayload(Payload):
-    errors: list[MutationError]
+    errors: list[FeedError] = strawberry.field(default_factory=list)
     notification: NotificationType | None = None
 
 
@@ -139,14 +149,10 @@ class FeedQuery:
 
 @strawberry.type
 class FeedMutation:
-    @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[AuditMutation()])
+    @mutation(description="Mark one of the viewer's notifications read.")
     def mark_notification_read(self, info: strawberry.Info, id: relay.GlobalID) -> NotificationPayload:
-        try:
-            pk = input_pk(id, "Notification", field="id", message=_("Notification not found."))
-            notification = notification_mark_read(user=viewer(info).user, notification_id=pk)
-        except ValidationError as exc:
-            return NotificationPayload(errors=errors_from(exc))
-        return NotificationPayload(errors=[], notification=notification)
+        pk = input_pk(id, "Notification", field="id", message=_("Notification not found."))
+        return NotificationPayload(notification=notification_mark_read(user=viewer(info).user, notification_id=pk))
 
 
 @database_sync_to_async

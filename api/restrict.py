@@ -24,8 +24,10 @@ from __future__ import annotations
 import dataclasses
 
 from django.db.models import Model
+from strawberry.types.base import get_object_definition
 
 from api.context import viewer
+from api.errors import MutationError, errors_from
 from core.actor import current_actor
 from core.restriction import VISIBILITY_RULES, visible
 
@@ -77,6 +79,22 @@ class Payload:
     Mutations run as their viewer (``api.extensions.AuditMutation`` sets ``core.actor``); a payload built
     outside that shows no object at all.
     """
+
+    @classmethod
+    def error_type(cls) -> type[MutationError]:
+        """The domain's error type that the payload's ``errors`` lists."""
+        errors = get_object_definition(cls, strict=True).get_field("errors")
+        error_type = getattr(errors.type if errors is not None else None, "of_type", None)
+        if not (isinstance(error_type, type) and issubclass(error_type, MutationError)
+                and error_type is not MutationError):
+            raise TypeError(f"{cls.__name__}.errors must be a list of a domain's error type (api.errors)")
+        return error_type
+
+    @classmethod
+    def failed(cls, error: Exception) -> Payload:
+        """The payload of a call a service refused: ``error`` as its typed errors, nothing else.  A payload that
+        tells more about a refusal (when to try again) says so by overriding this."""
+        return cls(errors=errors_from(error, cls.error_type()))
 
     def __post_init__(self) -> None:
         actor = current_actor()

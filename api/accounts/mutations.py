@@ -7,18 +7,17 @@ from datetime import datetime
 import strawberry
 
 from accounts import services as account_services
+from api.accounts.errors import AccountError
 from api.accounts.types import UserType
 from api.context import viewer
-from api.errors import MutationError
-from api.extensions import AuditMutation
-from api.permissions import IsAuthenticated
+from api.mutations import mutation
 from api.restrict import Payload
 from core.actor import acting_as
 
 
 @strawberry.type
 class AuthPayload(Payload):
-    errors: list[MutationError]
+    errors: list[AccountError] = strawberry.field(default_factory=list)
     access_token: str | None = None
     access_expires_at: datetime | None = None
     refresh_token: str | None = None
@@ -28,6 +27,12 @@ class AuthPayload(Payload):
     device_token: str | None = strawberry.field(
         default=None, description="After a login: keep it on the device and send it with every later login, so that "
                                   "this device still gets in while strangers' failed guesses throttle the account.")
+
+    @classmethod
+    def failed(cls, error: Exception) -> AuthPayload:
+        payload = super().failed(error)
+        payload.retry_after_seconds = getattr(error, "retry_after", None)  # throttled: when to try again
+        return payload
 
 
 @strawberry.input
@@ -40,19 +45,13 @@ class LoginInput:
 
 @strawberry.type
 class LogoutPayload(Payload):
-    errors: list[MutationError]
+    errors: list[AccountError] = strawberry.field(default_factory=list)
     revoked_tokens: int = 0
 
 
-def _auth_payload(call) -> AuthPayload:
-    try:
-        pair = call()
-    except account_services.AuthError as error:
-        return AuthPayload(errors=[MutationError(code=error.code, message=error.message)],
-                           retry_after_seconds=error.retry_after)
+def _auth_payload(pair: account_services.TokenPair) -> AuthPayload:
     with acting_as(pair.user):  # the payload shows the account as the one who just signed in sees it
         return AuthPayload(
-            errors=[],
             access_token=pair.access_token,
             access_expires_at=pair.access_expires_at,
             refresh_token=pair.refresh_token,
@@ -64,24 +63,26 @@ def _auth_payload(call) -> AuthPayload:
 
 @strawberry.type
 class AccountMutation:
-    @strawberry.mutation(description="Log in with a username or phone number; returns an access and a refresh token.")
+    # Login and refresh are audited by their services, with the name that was typed and the outcome.
+    @mutation(authenticated=False, audited=False,
+              description="Log in with a username or phone number; returns an access and a refresh token.")
     def login(self, info: strawberry.Info, input: LoginInput) -> AuthPayload:
         who = viewer(info)
-        return _auth_payload(lambda: account_services.user_login(
+        return _auth_payload(account_services.user_login(
             identifier=input.username[:150], password=input.password[:256],
             client_ip=who.client_ip, user_agent=who.user_agent, device_token=input.device_token,
         ))
 
-    @strawberry.mutation(description="Exchange a refresh token for a new pair; the old refresh token stops working.")
+    @mutation(authenticated=False, audited=False,
+              description="Exchange a refresh token for a new pair; the old refresh token stops working.")
     def refresh_token(self, info: strawberry.Info, refresh_token: str) -> AuthPayload:
         who = viewer(info)
-        return _auth_payload(lambda: account_services.token_refresh(
+        return _auth_payload(account_services.token_refresh(
             refresh_token=refresh_token, client_ip=who.client_ip, user_agent=who.user_agent,
         ))
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[AuditMutation()],
-                         description="Revoke the access token of this request and every token of its login.")
+    @mutation(description="Revoke the access token of this request and every token of its login.")
     def logout(self, info: strawberry.Info) -> LogoutPayload:
         who = viewer(info)
         revoked = account_services.user_logout(token=who.token, client_ip=who.client_ip, user_agent=who.user_agent)
-        return LogoutPayload(errors=[], revoked_tokens=revoked)
+        return LogoutPayload(revoked_tokens=revoked)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from strawberry import relay
 from strawberry.file_uploads import Upload
@@ -13,11 +13,11 @@ from strawberry.file_uploads import Upload
 from api.base.ids import input_pk
 from api.base.places import CrsEnum
 from api.context import viewer
-from api.errors import MutationError, errors_from
-from api.extensions import AuditMutation
+from api.errors import errors_from
+from api.incidents.errors import EventError
 from api.incidents.types import EventActionEnum, EventType
 from api.limits import mutation_rate_check
-from api.permissions import IsAuthenticated
+from api.mutations import mutation
 from api.restrict import Payload
 from gridapp.geography.crs import CRS
 from gridapp.incidents import services
@@ -39,7 +39,7 @@ class EventReportInput:
 
 @strawberry.type
 class EventReportPayload(Payload):
-    errors: list[MutationError]
+    errors: list[EventError] = strawberry.field(default_factory=list)
     event: EventType | None = None
     duplicate_of: EventType | None = strawberry.field(
         default=None, description="The open case this report was linked to instead of opening a new one.")
@@ -60,7 +60,7 @@ class EventTransitionInput:
 
 @strawberry.type
 class EventPayload(Payload):
-    errors: list[MutationError]
+    errors: list[EventError] = strawberry.field(default_factory=list)
     event: EventType | None = None
 
 
@@ -76,13 +76,13 @@ class EventBulkInput:
 class EventBulkResultType:
     event_id: relay.GlobalID
     ok: bool
-    errors: list[MutationError]
+    errors: list[EventError]
 
 
 @strawberry.type
 class EventBulkPayload(Payload):
-    errors: list[MutationError]
-    results: list[EventBulkResultType]
+    errors: list[EventError] = strawberry.field(default_factory=list)
+    results: list[EventBulkResultType] = strawberry.field(default_factory=list)
 
 
 def _assignee(username: str | None):
@@ -97,51 +97,38 @@ def _assignee(username: str | None):
 
 @strawberry.type
 class EventMutation:
-    @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[AuditMutation()],
-                         description="Report an incident: located, routed to its department and numbered, or linked "
-                                     "to an open case of the same category nearby.")
+    @mutation(description="Report an incident: located, routed to its department and numbered, or linked to an "
+                          "open case of the same category nearby.")
     def report_event(self, info: strawberry.Info, input: EventReportInput) -> EventReportPayload:
         user = viewer(info).user
         key = f"u{user.pk}:{input.client_request_id.strip()[:100]}" if input.client_request_id else None
-        try:
-            mutation_rate_check(user=user, mutation="reportEvent", per_minute=settings.EVENT_REPORTS_PER_MINUTE,
-                                message=_("Too many reports from you in a minute."))
-            outcome = services.event_report(
-                reporter=user, category_code=input.category_code, lng=input.lng, lat=input.lat, crs=CRS(input.crs),
-                description=input.description, address=input.address, photos=input.photos, source_key=key)
-        except (ValidationError, PermissionDenied) as exc:
-            return EventReportPayload(errors=errors_from(exc))
-        return EventReportPayload(errors=[], event=outcome.event, duplicate_of=outcome.duplicate_of,
-                                  replayed=outcome.replayed)
+        mutation_rate_check(user=user, mutation="reportEvent", per_minute=settings.EVENT_REPORTS_PER_MINUTE,
+                            message=_("Too many reports from you in a minute."))
+        outcome = services.event_report(
+            reporter=user, category_code=input.category_code, lng=input.lng, lat=input.lat, crs=CRS(input.crs),
+            description=input.description, address=input.address, photos=input.photos, source_key=key)
+        return EventReportPayload(event=outcome.event, duplicate_of=outcome.duplicate_of, replayed=outcome.replayed)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[AuditMutation()],
-                         description="Move an event along its lifecycle: accept, dispatch, start, resolve, verify, "
-                                     "close, return, hold, resume, reopen, extensions. `availableActions` lists "
-                                     "what the viewer may do.")
+    @mutation(description="Move an event along its lifecycle: accept, dispatch, start, resolve, verify, close, "
+                          "return, hold, resume, reopen, extensions. `availableActions` lists what the viewer may do.")
     def transition_event(self, info: strawberry.Info, input: EventTransitionInput) -> EventPayload:
-        try:
-            event_id = input_pk(input.event_id, "Event", field="eventId", message=_("Event not found."))
-            event = services.event_transition(
-                actor=viewer(info).user, event_id=event_id, action=input.action.value, note=input.note,
-                photos=input.photos, assignee=_assignee(input.assignee), hours=input.hours,
-                expected_version=input.expected_version)
-        except (ValidationError, PermissionDenied) as exc:
-            return EventPayload(errors=errors_from(exc))
-        return EventPayload(errors=[], event=event)
+        event_id = input_pk(input.event_id, "Event", field="eventId", message=_("Event not found."))
+        event = services.event_transition(
+            actor=viewer(info).user, event_id=event_id, action=input.action.value, note=input.note,
+            photos=input.photos, assignee=_assignee(input.assignee), hours=input.hours,
+            expected_version=input.expected_version)
+        return EventPayload(event=event)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[AuditMutation()],
-                         description="One action on many events from a work queue (accept, dispatch, assign, ...): "
-                                     "each succeeds or fails on its own.")
+    @mutation(description="One action on many events from a work queue (accept, dispatch, assign, ...): each "
+                          "succeeds or fails on its own.")
     def transition_events(self, info: strawberry.Info, input: EventBulkInput) -> EventBulkPayload:
-        try:
-            ids = [input_pk(global_id, "Event", field="eventIds", message=_("Event not found."))
-                   for global_id in input.event_ids]
-            outcomes = services.events_transition_bulk(
-                actor=viewer(info).user, event_ids=ids, action=input.action.value, note=input.note,
-                assignee=_assignee(input.assignee))
-        except (ValidationError, PermissionDenied) as exc:
-            return EventBulkPayload(errors=errors_from(exc), results=[])
+        ids = [input_pk(global_id, "Event", field="eventIds", message=_("Event not found."))
+               for global_id in input.event_ids]
+        outcomes = services.events_transition_bulk(
+            actor=viewer(info).user, event_ids=ids, action=input.action.value, note=input.note,
+            assignee=_assignee(input.assignee))
         results = [EventBulkResultType(event_id=relay.GlobalID("Event", str(event_id)), ok=not problems,
-                                       errors=[error for problem in problems for error in errors_from(problem)])
+                                       errors=[error for problem in problems
+                                               for error in errors_from(problem, EventError)])
                    for event_id, problems in outcomes]
-        return EventBulkPayload(errors=[], results=results)
+        return EventBulkPayload(results=results)

@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
 from api.base.ids import input_pk
 from api.context import viewer
-from api.errors import MutationError, errors_from
-from api.extensions import AuditMutation
-from api.permissions import IsAuthenticated
+from api.mutations import mutation
 from api.restrict import Payload
+from api.vision.errors import VisionError
 from api.vision.types import CategorySuggestionType, DetectedObjectType
 from gridapp.incidents.models import EventPhoto
 from vision.boxing import Box, photo_boxes_set
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
 
 @strawberry.type(name="PhotoSuggestionPayload")
 class PhotoSuggestionPayload(Payload):
-    errors: list[MutationError]
+    errors: list[VisionError] = strawberry.field(default_factory=list)
     suggestions: list[CategorySuggestionType] = strawberry.field(
         default_factory=list, description="Most confident first; empty when nothing suggests a category.")
     description: str = strawberry.field(default="", description="A first line for the report, in your language.")
@@ -39,8 +38,7 @@ class PhotoSuggestionPayload(Payload):
 
     @classmethod
     def of(cls, found: PhotoSuggestions) -> PhotoSuggestionPayload:
-        return cls(errors=[],
-                   suggestions=[CategorySuggestionType(category=s.category, confidence=s.confidence, objects=s.objects)
+        return cls(suggestions=[CategorySuggestionType(category=s.category, confidence=s.confidence, objects=s.objects)
                                 for s in found.suggestions],
                    description=found.description,
                    objects=[DetectedObjectType(label=d.label, confidence=d.confidence, box=list(d.box))
@@ -61,37 +59,31 @@ class PhotoBoxesInput:
 
 @strawberry.type
 class PhotoBoxesPayload(Payload):
-    errors: list[MutationError]
+    errors: list[VisionError] = strawberry.field(default_factory=list)
     photo: Annotated[EventPhotoType, strawberry.lazy("api.incidents.types")] | None = None
 
 
 @strawberry.type
 class VisionMutation:
-    @strawberry.mutation(permission_classes=[IsAuthenticated], extensions=[AuditMutation()],
-                         description="Box the objects on an incident's photo (department staff of the incident and "
-                                     "the command centre): the training data of new detectors.")
+    @mutation(description="Box the objects on an incident's photo (department staff of the incident and the command "
+                          "centre): the training data of new detectors.")
     def box_event_photo(self, info: strawberry.Info, input: PhotoBoxesInput) -> PhotoBoxesPayload:
-        try:
-            photo_id = input_pk(input.photo_id, "EventPhoto", field="photoId", message=_("Photo not found."))
-            if any(len(item.box) != 4 for item in input.boxes):
-                raise ValidationError({"boxes": ValidationError(_("A box is four numbers: x1, y1, x2, y2."),
-                                                                code="invalid_box")})
-            photo_boxes_set(actor=viewer(info).user, photo_id=photo_id,
-                            boxes=[Box(item.label, *item.box) for item in input.boxes])
-        except (ValidationError, PermissionDenied) as exc:
-            return PhotoBoxesPayload(errors=errors_from(exc))
-        return PhotoBoxesPayload(errors=[], photo=EventPhoto.objects.get(pk=photo_id))
+        photo_id = input_pk(input.photo_id, "EventPhoto", field="photoId", message=_("Photo not found."))
+        if any(len(item.box) != 4 for item in input.boxes):
+            raise ValidationError({"boxes": ValidationError(_("A box is four numbers: x1, y1, x2, y2."),
+                                                            code="invalid_box")})
+        photo_boxes_set(actor=viewer(info).user, photo_id=photo_id,
+                        boxes=[Box(item.label, *item.box) for item in input.boxes])
+        return PhotoBoxesPayload(photo=EventPhoto.objects.get(pk=photo_id))
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated],
-                         description="Look at a photo before reporting it: the detectors suggest categories and a "
-                                     "description.  The photo is not stored.  When the detectors take longer than "
-                                     "the server waits, the answer is a `ticket` for `photoSuggestions`.  The error "
-                                     "`detectors_unavailable` says that no detector is installed on the server.")
+    # Not audited: the photo is looked at, not stored, and nothing changes.
+    @mutation(audited=False,
+              description="Look at a photo before reporting it: the detectors suggest categories and a "
+                          "description.  The photo is not stored.  When the detectors take longer than "
+                          "the server waits, the answer is a `ticket` for `photoSuggestions`.  The error "
+                          "`detectors_unavailable` says that no detector is installed on the server.")
     def suggest_event_categories(self, info: strawberry.Info, photo: Upload) -> PhotoSuggestionPayload:
-        try:
-            found = photo_suggestions_or_ticket(upload=photo, user=viewer(info).user)
-        except ValidationError as exc:
-            return PhotoSuggestionPayload(errors=errors_from(exc))
+        found = photo_suggestions_or_ticket(upload=photo, user=viewer(info).user)
         if isinstance(found, PhotoSuggestion):
-            return PhotoSuggestionPayload(errors=[], ticket=relay.GlobalID("PhotoSuggestion", str(found.pk)))
+            return PhotoSuggestionPayload(ticket=relay.GlobalID("PhotoSuggestion", str(found.pk)))
         return PhotoSuggestionPayload.of(found)

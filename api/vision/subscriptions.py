@@ -12,8 +12,9 @@ from strawberry import relay
 
 from api.base.ids import node_pk_or_none
 from api.context import viewer
-from api.errors import GraphQLCodedError, MutationError, not_authenticated
+from api.errors import GraphQLCodedError, not_authenticated
 from api.feed import visible_changes
+from api.vision.errors import VisionError
 from api.vision.mutations import PhotoSuggestionPayload
 from api.watcher import watcher
 from vision.detections import Detection
@@ -64,10 +65,10 @@ def _ticket_for(user, pk: int | None) -> PhotoSuggestion | None:
 @database_sync_to_async
 def _ticket_payload(ticket: PhotoSuggestion | None) -> PhotoSuggestionPayload:
     if ticket is None or ticket.done_at is None:
-        return PhotoSuggestionPayload(errors=[MutationError(
-            code="suggestions_timeout", message=_("The detectors did not answer in time; try the photo again."))])
+        return PhotoSuggestionPayload(errors=[VisionError.of(
+            "suggestions_timeout", _("The detectors did not answer in time; try the photo again."))])
     if ticket.failed:
-        return PhotoSuggestionPayload(errors=[MutationError(
-            code="detectors_failed", message=_("The detectors failed on this photo."))])
+        return PhotoSuggestionPayload(errors=[VisionError.of(
+            "detectors_failed", _("The detectors failed on this photo."))])
     return PhotoSuggestionPayload.of(suggestions_from([Detection(label, confidence, tuple(box))
                                                        for label, confidence, *box in ticket.detections]))
