@@ -182,6 +182,11 @@ STORAGES = {
 
 # GraphQL documents travel in the body; file uploads are counted separately.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024)
+#: How every ASGI process is started (run_stack, the test stack, bench/fanout.py, README's production command):
+#: no lifespan; websocket frames no larger than a request body; no permessage-deflate, whose compressor per
+#: connection made 10,000 idle subscriptions cost 108 KiB each instead of 64 (`bench/fanout.py --only idle`),
+#: for messages of a few hundred bytes (the default of Node's `ws` for the same reason).
+UVICORN_ARGS = ["--lifespan", "off", "--ws-max-size", str(DATA_UPLOAD_MAX_MEMORY_SIZE), "--ws-per-message-deflate", "false"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- redis: channel layer, broker, cache ----------------------------------------

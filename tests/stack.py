@@ -63,7 +63,7 @@ class Process:
 
 def asgi_process(name: str, port: int, log_dir: Path, env: dict | None = None) -> Process:
     return Process(name, [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-                          "--port", str(port), "--lifespan", "off", "--log-level", "warning"], log_dir, env)
+                          "--port", str(port), "--log-level", "warning", *settings.UVICORN_ARGS], log_dir, env)
 
 
 class RedisServer:

@@ -30,7 +30,7 @@ def server_without_database(tmp_path_factory):
            "ONEGRID_VAR_DIR": str(tmp_path_factory.mktemp("var")), "PYTHONPATH": str(settings.BASE_DIR)}
     with open(log, "wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-                                    "--port", str(port), "--lifespan", "off", "--log-level", "warning"],
+                                    "--port", str(port), "--log-level", "warning", *settings.UVICORN_ARGS],
                                    env=env, stdout=out, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -32,8 +32,7 @@ class Command(BaseCommand):
         celery = [os.path.join(bindir, "celery"), "-A", "config"]
         commands = {
             "asgi": [os.path.join(bindir, "uvicorn"), "config.asgi:application", "--host", host, "--port", str(port),
-                     "--workers", str(asgi_workers), "--ws-max-size", str(settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
-                     "--lifespan", "off"],
+                     "--workers", str(asgi_workers), *settings.UVICORN_ARGS],
             "worker": [*celery, *WORKER_ARGS],
             "beat": [*celery, "beat", "-l", "info", "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME],
         }
