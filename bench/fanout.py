@@ -1,8 +1,8 @@
 """One change to many live subscriptions, and what idle subscriptions cost, over real websockets.
 
 A production-mode ASGI process (uvicorn, one worker, PostgreSQL, the Redis channel layer) serves the
-subscriptions; a second process, pinned to the other core, holds the websockets (the `websockets` client,
-graphql-transport-ws); this process commits the changes.  Figures (issue 13):
+subscriptions; a second process, pinned to the other core, holds the websockets (websockets' sans-I/O protocol,
+graphql-transport-ws); this process commits the changes.  Each part runs on a fresh server.  Figures (issue 13):
 
 1. Latency: ``--subscribers`` (1,000) subscriptions of `changes`, one per user, every user a worker of the same
    grid; each of ``--rounds`` changes is a grid notice committed here.  Per change and socket: the time the
