@@ -1,6 +1,7 @@
 """ASGI entry point: Django for HTTP (GraphQL over POST/GET, admin, /healthz), the
 GraphQL websocket (graphql-transport-ws only) at the same ``/graphql/`` path."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -19,3 +20,12 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter([re_path(r"^graphql/?$", GraphQLWebsocketConsumer.as_asgi())]),
     }
 )
+
+# Everything loaded so far (Django, the schema, the models, with VISION_PRELOAD the detectors) lives as long as
+# the process: frozen out of the collector's sight.  And the youngest generation is collected after 100,000
+# allocations instead of 700, so that what a request or a message makes mostly dies before a collection
+# rather than being promoted, which is what set off the full collections: under a fan-out to thousands of
+# sockets they paused the process for a large part of a second every few seconds (measured with a
+# gc.callbacks timer in the server of `bench/fanout.py --only latency`; figures in bench/README.md).
+gc.freeze()
+gc.set_threshold(100_000, 50, 100)
