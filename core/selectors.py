@@ -43,7 +43,7 @@ def change_page_in(keys: frozenset[str], *, after: int, first: int) -> list[Chan
     """
     if not keys:
         return []
-    ids = _per_key_union(keys, "change_id > %s", [after], "change_id", first)
+    ids = _per_key_union(keys, after=after, newest_first=False, limit=first)
     # Without the scopes: the page is chosen by them already, and decoding their JSON is a share of the page's
     # time (`bench/feed.py` times the pages).
     return list(Change.objects.filter(id__in=ids).order_by("id").defer("scopes"))
@@ -54,23 +54,27 @@ def change_latest_id(user) -> int:
     keys = user_scopes(user)
     if not keys:
         return 0
-    newest = _per_key_union(keys, "1 = 1", [], "change_id DESC", 1)
+    newest = _per_key_union(keys, after=None, newest_first=True, limit=1)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT MAX(change_id) FROM ({newest.sql}) AS newest", newest.params)
         return cursor.fetchone()[0] or 0
 
 
-def _per_key_union(keys: frozenset[str], where: str, params: list, order: str, limit: int) -> RawSQL:
-    """``SELECT change_id`` of the first ``limit`` index entries per key that match ``where``, in ``order``;
-    their union, first ``limit`` again.  Each part is wrapped because SQLite takes no LIMIT in a compound's
-    arm (and Django's ``union`` of sliced querysets refuses it there)."""
-    table = connection.ops.quote_name(ChangeScope._meta.db_table)
-    part = (f"SELECT change_id FROM (SELECT change_id FROM {table} WHERE key = %s AND {where} "
+def _per_key_union(keys: frozenset[str], *, after: int | None, newest_first: bool, limit: int) -> RawSQL:
+    """``SELECT change_id``: per key, the first ``limit`` cursors (above ``after``, if given) in cursor order
+    (newest first if asked), each a range read of the (key, change) index; their union, first ``limit`` again.
+    Each arm is wrapped because SQLite takes no LIMIT in a compound's arm (nor does Django's ``union`` of
+    sliced querysets there)."""
+    quote = connection.ops.quote_name
+    table, key, change = quote(ChangeScope._meta.db_table), quote("key"), quote("change_id")
+    order = f"{change} DESC" if newest_first else change
+    above = f" AND {change} > %s" if after is not None else ""
+    part = (f"SELECT {change} FROM (SELECT {change} FROM {table} WHERE {key} = %s{above} "
             f"ORDER BY {order} LIMIT {int(limit)}) AS part_{{}}")
     ordered = sorted(keys)
     sql = " UNION ".join(part.format(index) for index in range(len(ordered)))
-    return RawSQL(f"{sql} ORDER BY {order} LIMIT {int(limit)}",
-                  [value for key in ordered for value in (key, *params)])
+    params = [value for name in ordered for value in ((name, after) if after is not None else (name,))]
+    return RawSQL(f"{sql} ORDER BY {order} LIMIT {int(limit)}", params)
 
 
 def audit_entries_for(user) -> QuerySet[AuditEntry]:
