@@ -12,32 +12,18 @@ from strawberry.relay import to_base64
 
 from accounts.models import Role
 from api.restrict import RULES, Payload, Public, Restricted, reread, visible
-from api.schema import schema
 from core.actor import acting_as
 from core.services import notification_send
 from gridapp.incidents.models import Event
 from gridapp.incidents.services import event_report, event_transition
+from tests.api.cases import node_types, payload_types
 from tests.gridapp.test_event_intake import SPOT
 from vision.models import Algorithm, Camera, CameraRule, Situation, SourceKind
 
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 
 
-def _node_types():
-    for name, graphql_type in schema._schema.type_map.items():
-        definition = graphql_type.extensions.get("strawberry-definition") if graphql_type.extensions else None
-        if definition is not None and any(i.name == "Node" for i in getattr(definition, "interfaces", [])):
-            yield name, definition.origin
-
-
-def _payload_types():
-    mutation = schema._schema.mutation_type
-    for name, field in mutation.fields.items():
-        payload = field.type.of_type if hasattr(field.type, "of_type") else field.type
-        yield name, payload.extensions["strawberry-definition"].origin
-
-
-@pytest.mark.parametrize("type_name,origin", list(_node_types()))
+@pytest.mark.parametrize("type_name,origin", list(node_types().items()))
 def test_every_node_type_is_restricted_by_its_models_rule_or_declared_public(type_name, origin):
     assert issubclass(origin, Restricted | Public), f"{type_name} derives from neither Restricted nor Public"
     if issubclass(origin, Restricted):
@@ -46,7 +32,9 @@ def test_every_node_type_is_restricted_by_its_models_rule_or_declared_public(typ
         assert "get_queryset" not in vars(origin), f"{type_name} filters by hand instead of through its rule"
 
 
-@pytest.mark.parametrize("mutation,payload", list(_payload_types()))
+@pytest.mark.parametrize("mutation,payload",
+                         [(name, graphql_type.extensions["strawberry-definition"].origin)
+                          for name, graphql_type in payload_types().items()])
 def test_every_mutation_payload_rereads_what_it_carries(mutation, payload):
     assert issubclass(payload, Payload), f"{mutation} returns {payload.__name__}, which is not a Payload"
 
@@ -178,7 +166,7 @@ def test_the_command_centre_feed_lists_no_other_persons_notifications(gql, users
 
 
 def test_every_rule_is_for_a_model_a_node_type_serves():
-    served = {origin.__strawberry_django_definition__.model for _name, origin in _node_types()}
+    served = {origin.__strawberry_django_definition__.model for origin in node_types().values()}
     assert set(RULES) <= served
 
 
