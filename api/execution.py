@@ -3,7 +3,8 @@
 A subscription message that derives from ``SharedPayload`` reads nothing but itself: the first of the
 subscribers of one operation (same document, same variables below the root field) that receives it executes
 it, the others take that result (``OneGridExecutor.build_per_event_executor``), so one change to a thousand
-sockets is executed once, not a thousand times.
+sockets is executed once, not a thousand times.  A live subscriber's sink (``api.multiplex``) takes the same
+result without strawberry's per-event pipeline (``OneGridExecutor.shared_result``).
 """
 
 from __future__ import annotations
@@ -14,12 +15,47 @@ from typing import Any
 from graphql import FieldNode, Visitor, visit
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from api.multiplex import current_executor
+
 
 class OneGridExecutor(StrawberryGraphQLCoreExecutionContext):
+    def cancellable_iterable(self, iterable):
+        # Called once per subscription, in its task, before its first event: the subscription's sink
+        # (``api.multiplex.Sink``) executes its shared payloads with this executor.
+        current_executor.set(self)
+        return super().cancellable_iterable(iterable)
+
     def build_per_event_executor(self, payload: Any):
         executor = super().build_per_event_executor(payload)
+        key = self._shared_key(payload)
+        return executor if key is None else _SharedEvent(executor, key, payload)
+
+    def shared_result(self, payload: SharedPayload) -> Any:
+        """The result of this operation for ``payload``, executed once for every subscriber that shares it; None
+        when it cannot be shared (a list or an input object among the selection's variables) or is not ready."""
+        key = self._shared_key(payload)
+        if key is None:
+            return None
+        cached = _SHARED_RESULTS.get(key)
+        if cached is not None and cached[0] is payload:
+            return cached[1]
+        result = _SharedEvent(super().build_per_event_executor(payload), key, payload).execute_operation(False)
+        return None if self.is_awaitable(result) else result
+
+    def _shared_key(self, payload: Any) -> tuple | None:
+        """What makes two subscribers' results for ``payload`` the same: the operation, the values of the
+        variables its selection uses, the payload; None when the payload is not shared or a value is not
+        hashable."""
         if not isinstance(payload, SharedPayload):
-            return executor
+            return None
+        try:
+            prefix = self._onegrid_shared  # the same for every event of the operation (copied to its executors)
+        except AttributeError:
+            prefix = self._onegrid_shared = self._shared_prefix()
+        return None if prefix is None else (*prefix, id(payload))
+
+    def _shared_prefix(self) -> tuple | None:
+        """The operation and the values of the variables its selection uses; None when one is not hashable."""
         operation = self.operation
         used = _VARIABLES_USED.get(id(operation))
         if used is None or used[0] is not operation:
@@ -32,8 +68,8 @@ class OneGridExecutor(StrawberryGraphQLCoreExecutionContext):
             values = tuple((name, variables.get(name)) for name in names)
             hash(values)
         except TypeError:  # a list or an input object: not shared
-            return executor
-        return _SharedEvent(executor, (id(operation), values, id(payload)), payload)
+            return None
+        return id(operation), values
 
 
 #: id(operation node) -> (the node, kept alive so that its id is not reused; the variables its selection uses).

@@ -30,6 +30,7 @@ from api.context import viewer
 from api.errors import ErrorCode, GraphQLCodedError, error_enum, error_type, not_authenticated
 from api.execution import SharedPayload
 from api.fields import django_type
+from api.multiplex import Sink
 from api.mutations import mutation
 from api.nodes import MODEL_ID, NODE_TYPES
 from api.paging import ListConnection
@@ -172,7 +173,8 @@ def _change_page(scopes: frozenset[str], after: int, first: int) -> list[Change]
     return feed_selectors.change_page_in(scopes, after=after, first=first)
 
 
-async def visible_changes(who, start: int | None) -> AsyncGenerator[tuple[object, Change | ChangeRow], None]:
+async def visible_changes(who, start: int | None, *, sink: Sink | None = None,
+                          ) -> AsyncGenerator[tuple[object, Change | ChangeRow], None]:
     """Every change ``who`` may see above ``start`` (None: from now), with the user as the database has them now.
 
     Behind every subscription: catches up from the log page by page, then is woken by the watcher only for a
@@ -181,6 +183,11 @@ async def visible_changes(who, start: int | None) -> AsyncGenerator[tuple[object
     or to their control scope (a grid assigned, a role changed, a token revoked), every ``USER_RECHECK_SECONDS`` when quiet, and when
     the watcher's window no longer reaches back to the cursor.  Raises ``token_expired`` when the user or the
     token is no longer valid, or the token's time is up.
+
+    With a ``sink`` (a subscription whose messages read nothing but the change), the live changes it may see are
+    pushed to the sink by the watcher while this generator waits, decided by the same rules in ``deliver``
+    below; the generator is woken only for what ``deliver`` leaves to it, and yields only once the sink's writes
+    are out, so the socket hears every change once, in cursor order.
     """
     await watcher.ensure_started()
     cursor = start if start is not None else watcher.latest
@@ -193,6 +200,26 @@ async def visible_changes(who, start: int | None) -> AsyncGenerator[tuple[object
     who.user = user  # every field of the messages below is resolved for the user as they are now
     personal, control = scope("user", user.pk), access_scope(user.pk)
     listener = watcher.listen(scopes | {control})
+    expires_ts = expires_at.timestamp() if expires_at is not None else float("inf")
+
+    def deliver(rows: list[ChangeRow]) -> bool:
+        """The watcher's new rows, pushed to the sink by the rules of the loop below; False: wake the loop for
+        the rest (a change to the user or their access, a token out of time, a payload the sink cannot send)."""
+        nonlocal checked, cursor
+        if time.time() >= expires_ts:
+            return False
+        for row in rows:
+            if row.id <= checked:
+                continue
+            if personal in row.scopes or control in row.scopes:
+                return False
+            if not scopes.isdisjoint(row.scopes):
+                if not sink.push(row):
+                    return False
+                cursor = row.id
+            checked = row.id
+        return True
+
     try:
         catch_up = True
         while True:
@@ -207,6 +234,8 @@ async def visible_changes(who, start: int | None) -> AsyncGenerator[tuple[object
                 checked = max(cursor, seen_up_to)
                 read_at = time.monotonic()
                 catch_up = False
+            if sink is not None:
+                listener.deliver = deliver
             try:
                 async with asyncio.timeout(IDLE_RECHECK_SECONDS):  # no task per wait, unlike wait_for
                     await listener.woken.wait()
@@ -217,7 +246,11 @@ async def visible_changes(who, start: int | None) -> AsyncGenerator[tuple[object
                     user, scopes = await _rescoped(who, listener, token_id, checked)
                     read_at = time.monotonic()
                 continue
+            finally:
+                listener.deliver = None
             listener.woken.clear()
+            if sink is not None:
+                await sink.drained()
             rows = watcher.rows_after(checked)
             if rows is None:  # the watcher's window no longer reaches back: read the log
                 user, scopes = await _rescoped(who, listener, token_id, checked)
@@ -263,5 +296,5 @@ class FeedSubscription:
         if not who.user.is_authenticated:
             raise not_authenticated()
         start = cursor_parse(after) if after is not None else None
-        async for _user, row in visible_changes(who, start):
+        async for _user, row in visible_changes(who, start, sink=Sink.current(info.context, ChangeType.from_row)):
             yield ChangeType.from_row(row)

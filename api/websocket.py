@@ -10,7 +10,6 @@ socket closes with 4403 and the reason's code (``unauthenticated``,
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import json
 
@@ -21,10 +20,12 @@ from strawberry.channels import GraphQLWSConsumer
 from strawberry.channels.handlers.ws_handler import ChannelsWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
 from accounts.services import AuthError, bearer_authenticate
 from api.context import Viewer, client_ip_from_scope_or_meta
 from api.i18n import language_from_header
+from api.multiplex import current_operation, data_json, next_frame
 from api.schema import schema
 
 
@@ -38,23 +39,16 @@ class _Adapter(ChannelsWebSocketAdapter):
         await super().close(code, reason)
 
 
-#: The JSON of the last results sent, by the identity of their data: (data, its JSON).
-_SENT: collections.OrderedDict[int, tuple[object, str]] = collections.OrderedDict()
-
-
-def _data_json(data: object) -> str:
-    found = _SENT.get(id(data))
-    if found is not None and found[0] is data:
-        return found[1]
-    text = json.dumps(data, separators=(",", ":"))
-    _SENT[id(data)] = (data, text)
-    while len(_SENT) > 256:
-        _SENT.popitem(last=False)
-    return text
+class _TransportWSHandler(BaseGraphQLTransportWSHandler):
+    async def run_operation(self, operation) -> None:
+        # The operation's own task: its subscription finds here where to write directly (``api.multiplex``).
+        current_operation.set(operation)
+        await super().run_operation(operation)
 
 
 class GraphQLWebsocketConsumer(GraphQLWSConsumer):
     websocket_adapter_class = _Adapter
+    graphql_transport_ws_handler_class = _TransportWSHandler
     # No channel of its own on the channel layer: subscriptions are woken by the process's one change watcher
     # (api/watcher.py).  A receive loop per socket would tie every socket's life to Redis: one timeout or one
     # restart of Redis and the consumer dies, closing the socket with no close code.
@@ -75,8 +69,7 @@ class GraphQLWebsocketConsumer(GraphQLWSConsumer):
         if type(data) is dict and data.get("type") == "next":
             payload = data.get("payload")
             if type(payload) is dict and payload.keys() == {"data"}:
-                return ('{"id":' + json.dumps(data["id"]) + ',"type":"next","payload":{"data":'
-                        + _data_json(payload["data"]) + "}}")
+                return next_frame(data["id"], data_json(payload["data"]))
         return json.dumps(data, separators=(",", ":"))
 
     async def get_context(self, request, response):

@@ -87,3 +87,110 @@ async def test_a_subscriber_outside_the_scope_is_not_woken_and_gets_nothing(user
     assert await outside.nothing()
     for client in (inside, outside):
         await client.ws.disconnect()
+
+
+async def test_live_changes_reach_every_socket_without_waking_its_subscriber(users, district, monkeypatch):
+    """The watcher hands a change to the waiting subscribers' sinks (api/multiplex.py): every socket gets its
+    message, and no subscriber's loop runs for it."""
+    from api.watcher import watcher
+
+    tokens = await database_sync_to_async(_workers)(district.grid, 3)
+    clients = []
+    for n, token in enumerate(tokens):
+        _connected, client = await open_socket(token)
+        await client.subscribe(f"op{n}", "subscription { changes { cursor kind } }")
+        clients.append(client)
+    await asyncio.sleep(0.3)
+    looked = []
+    original = watcher.rows_after
+    monkeypatch.setattr(watcher, "rows_after", lambda cursor: looked.append(cursor) or original(cursor))
+
+    changes = [await database_sync_to_async(_notice)(district.grid, users["operator"]) for _ in range(3)]
+    for n, client in enumerate(clients):
+        for change in changes:
+            message = await client.next()
+            assert message == {"id": f"op{n}", "type": "next", "payload": {"data": {"changes": {
+                "cursor": str(change.id), "kind": "grid_notice.posted"}}}}
+        assert await client.nothing(0.3)
+    assert looked == []  # every message was written by the watcher's pass, none by a woken subscriber
+    for client in clients:
+        await client.ws.disconnect()
+
+
+def _personal_then_grid(grid, author, worker):
+    """A change to the worker personally and a change to their grid, committed before the watcher looks."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        notice = GridNotice.objects.create(grid=grid, author=author, title="t", body="b")
+        personal = change_record(kind="note.personal", obj=notice, to=[scope("user", worker.pk)])
+    return personal, _notice(grid, author)
+
+
+async def test_a_change_the_sink_leaves_to_the_subscriber_keeps_the_order_of_the_socket(users, district):
+    """A change addressed to the user personally wakes the subscriber (it reads the user again); the grid
+    change behind it, in the same pass of the watcher, must not overtake it on the socket."""
+    token, = await database_sync_to_async(_workers)(district.grid, 1)
+    from django.contrib.auth import get_user_model
+    worker = await database_sync_to_async(get_user_model().objects.get)(username="fan-0")
+    _connected, client = await open_socket(token)
+    await client.subscribe("feed", "subscription { changes { cursor kind } }")
+    await asyncio.sleep(0.3)
+    first = await database_sync_to_async(_notice)(district.grid, users["operator"])
+    personal, grid_change = await database_sync_to_async(_personal_then_grid)(
+        district.grid, users["operator"], worker)
+    last = await database_sync_to_async(_notice)(district.grid, users["operator"])
+    cursors = [(await client.next())["payload"]["data"]["changes"]["cursor"] for _ in range(4)]
+    assert cursors == [str(first.id), str(personal.id), str(grid_change.id), str(last.id)]
+    assert await client.nothing(0.3)
+    await client.ws.disconnect()
+
+
+async def test_a_completed_subscription_gets_no_more_frames(users, district):
+    token, = await database_sync_to_async(_workers)(district.grid, 1)
+    _connected, client = await open_socket(token)
+    await client.subscribe("feed", "subscription { changes { cursor } }")
+    await client.subscribe("other", "subscription { changes { kind } }")
+    await asyncio.sleep(0.3)
+    await client.ws.send_json_to({"id": "feed", "type": "complete"})
+    await asyncio.sleep(0.1)
+    await database_sync_to_async(_notice)(district.grid, users["operator"])
+    assert (await client.next())["id"] == "other"
+    assert await client.nothing(0.5)
+    await client.ws.disconnect()
+
+
+class _SlowConsumer:
+    """A socket whose reader is slow: its first send waits until released; what it wrote, in order."""
+
+    def __init__(self) -> None:
+        self.written: list[str] = []
+        self.release = asyncio.Event()
+
+    async def base_send(self, message: dict) -> None:
+        if not self.written and not self.release.is_set():
+            await self.release.wait()
+        self.written.append(message["text"])
+
+
+async def test_a_slow_reader_gets_its_frames_in_order_without_holding_up_the_pass():
+    from types import SimpleNamespace
+
+    from api.multiplex import Sink
+
+    class Executor:
+        def shared_result(self, payload):
+            return SimpleNamespace(data={"n": payload}, errors=None)
+
+    consumer = _SlowConsumer()
+    handler = SimpleNamespace(operations={})
+    operation = SimpleNamespace(id="op", completed=False, handler=handler)
+    handler.operations["op"] = operation
+    sink = Sink(consumer, operation, Executor(), payload_of=lambda row: row)
+
+    assert all(sink.push(n) for n in range(3))  # returns at once although the first write waits
+    assert consumer.written == []
+    consumer.release.set()
+    await asyncio.wait_for(sink.drained(), 2)
+    assert consumer.written == [f'{{"id":"op","type":"next","payload":{{"data":{{"n":{n}}}}}}}' for n in range(3)]
+    assert sink.push(3) and consumer.written[-1].endswith('{"n":3}}}')  # written at once again
