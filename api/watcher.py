@@ -1,11 +1,13 @@
 """One change watcher per ASGI process: reads each new change once and wakes the subscribers it concerns.
 
-Signals, in order of speed: a channel-layer message on ``CHANGES_GROUP``
-(published after each commit, from any process, when a Redis layer is
-configured), and a poll of the log's highest id every
+Signals, in order of speed: an announcement on Redis pub/sub
+(``core.feed.change_publish``, after each commit, from any process, when Redis
+is configured), which carries the row, and a poll of the log every
 ``CHANGE_POLL_SECONDS`` (the only signal in embedded mode, the safety net in
-production).  The watcher reads each new row of the log once, with its scope
-keys, and keeps the recent ones in memory; subscribers register the scopes
+production).  An announced row is taken as it is only when it is the next
+cursor (cursors commit in order, so nothing can be missing below it);
+otherwise the watcher reads the log.  It reads each new row once, with its
+scope keys, and keeps the recent ones in memory; subscribers register the scopes
 they hold (``core.audiences.user_scopes``) and are woken only by a change
 addressed to one of them, found through an index by scope, so a change costs
 the subscribers it concerns, not every socket of the process.  The scopes are
@@ -20,26 +22,21 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+import redis.asyncio
 from channels.db import database_sync_to_async
-from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db.models import Max
 
-from core.feed import CHANGES_GROUP
+from core.feed import change_signal_row, changes_channel
 from core.models import Change
 
 log = logging.getLogger(__name__)
-
-#: The watcher joins the changes group again this often: after a Redis restart it is woken again within this
-#: time (the log is polled meanwhile), and channels-redis forgets members after a day.
-GROUP_REJOIN_SECONDS = 30.0
-
 
 @dataclass(frozen=True, slots=True)
 class ChangeRow:
@@ -145,45 +142,42 @@ class ChangeWatcher:
         return newer
 
     async def _run(self) -> None:
-        layer = get_channel_layer()
-        listens = layer is not None and not isinstance(layer, InMemoryChannelLayer)
-        channel = await layer.new_channel() if listens else None
-        joined_at, outage = 0.0, False
+        channel = changes_channel()
+        announcements = _Announcements(channel) if channel is not None else None
+        outage = False
         while True:
+            announced = None
             try:
-                if listens:
-                    if time.monotonic() - joined_at > GROUP_REJOIN_SECONDS:
-                        # Join again now and then (idempotent): a Redis restarted without its data has forgotten
-                        # the group even when no command of ours failed, and membership expires by itself.
-                        await layer.group_add(CHANGES_GROUP, channel)
-                        joined_at = time.monotonic()
-                    try:
-                        await asyncio.wait_for(layer.receive(channel), settings.CHANGE_POLL_SECONDS)
-                    except TimeoutError:
-                        pass
-                else:
+                if announcements is None:
                     await asyncio.sleep(settings.CHANGE_POLL_SECONDS)
+                else:
+                    announced = await announcements.next(settings.CHANGE_POLL_SECONDS)
                 if outage:
-                    log.info("change watcher: the channel layer answers again")
+                    log.info("change watcher: Redis answers again")
                     outage = False
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the channel layer is down: poll the log meanwhile, rejoin when it is back
+            except Exception:  # Redis is down: poll the log meanwhile, subscribe again when it is back
                 if not outage:
-                    log.warning("change watcher: channel layer unavailable; polling the log until it is back",
-                                exc_info=True)
-                outage, joined_at = True, 0.0
+                    log.warning("change watcher: Redis unavailable; polling the log until it is back", exc_info=True)
+                outage = True
                 await asyncio.sleep(settings.CHANGE_POLL_SECONDS)
             try:
-                await self._catch_up()
+                await self._catch_up(change_signal_row(announced) if announced is not None else None)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.warning("change watcher: could not read the log; retrying", exc_info=True)
                 await asyncio.sleep(1)
 
-    async def _catch_up(self) -> None:
-        rows = await _rows_after(self.latest)
+    async def _catch_up(self, announced: dict | None = None) -> None:
+        if announced is not None and announced["id"] <= self.latest:
+            return  # read already, after a later announcement or a poll
+        if announced is not None and announced["id"] == self.latest + 1:
+            rows = [ChangeRow(announced["id"], announced["at"], announced["kind"], announced["object_type"],
+                              announced["object_id"], announced["scopes"], announced["facts"])]
+        else:
+            rows = await _rows_after(self.latest)
         if not rows:
             return
         self.recent.extend(rows)
@@ -210,6 +204,37 @@ def _delivered(listener: Listener, rows: list[ChangeRow]) -> bool:
     except Exception:  # the subscriber's own path decides, and reports, whatever went wrong here
         log.warning("change watcher: direct delivery failed; waking the subscriber", exc_info=True)
         return False
+
+
+class _Announcements:
+    """The Redis pub/sub channel of change announcements, subscribed afresh after an outage."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self._client: redis.asyncio.Redis | None = None
+        self._pubsub = None
+
+    async def next(self, timeout: float) -> bytes | None:
+        """The next announcement, or None when none came within ``timeout``; raises when Redis is unreachable."""
+        try:
+            if self._pubsub is None:
+                self._client = redis.asyncio.Redis.from_url(
+                    settings.REDIS_URL, socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+                    socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT, health_check_interval=15)
+                self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+                await self._pubsub.subscribe(self.channel)
+            message = await self._pubsub.get_message(timeout=timeout)
+        except BaseException:
+            await self._close()
+            raise
+        return None if message is None else message["data"]
+
+    async def _close(self) -> None:
+        pubsub, client, self._pubsub, self._client = self._pubsub, self._client, None, None
+        for closing in (pubsub, client):
+            if closing is not None:
+                with contextlib.suppress(Exception):
+                    await closing.aclose()
 
 
 @database_sync_to_async

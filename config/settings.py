@@ -202,12 +202,15 @@ REDIS_CONNECT_TIMEOUT = float(env_str("REDIS_CONNECT_TIMEOUT", "3"))
 _REDIS_CONNECTION = {"socket_timeout": REDIS_SOCKET_TIMEOUT, "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
                      "socket_keepalive": True, "health_check_interval": 15, "retry_on_timeout": True}
 
+#: Names the deployment's keys and channels in a Redis it may share: the channel layer's, the change announcements.
+CHANNEL_PREFIX = env_str("CHANNEL_PREFIX", "onegrid")
+
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {"hosts": [{"address": REDIS_URL, **_REDIS_CONNECTION}],
-                       "prefix": env_str("CHANNEL_PREFIX", "onegrid")},
+                       "prefix": CHANNEL_PREFIX},
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,

@@ -194,3 +194,48 @@ async def test_a_slow_reader_gets_its_frames_in_order_without_holding_up_the_pas
     await asyncio.wait_for(sink.drained(), 2)
     assert consumer.written == [f'{{"id":"op","type":"next","payload":{{"data":{{"n":{n}}}}}}}' for n in range(3)]
     assert sink.push(3) and consumer.written[-1].endswith('{"n":3}}}')  # written at once again
+
+
+async def _watcher_reads(monkeypatch):
+    """A fresh watcher, and the cursors it asked the log for."""
+    import api.watcher
+    from api.watcher import ChangeWatcher
+
+    reads = []
+    original = api.watcher._rows_after
+
+    async def reading(cursor):
+        reads.append(cursor)
+        return await original(cursor)
+
+    monkeypatch.setattr(api.watcher, "_rows_after", reading)
+    return ChangeWatcher(), reads
+
+
+def _announced(change) -> dict:
+    return {"id": change.id, "at": change.at, "kind": change.kind, "object_type": change.object_type,
+            "object_id": change.object_id, "scopes": frozenset(change.scopes), "facts": change.facts}
+
+
+async def test_the_watcher_takes_the_announced_next_change_without_reading_the_log(users, district, monkeypatch):
+    watcher, reads = await _watcher_reads(monkeypatch)
+    first = await database_sync_to_async(_notice)(district.grid, users["operator"])
+    watcher.latest = first.id - 1
+    await watcher._catch_up(_announced(first))
+    assert reads == [] and watcher.latest == first.id
+    assert watcher.recent[-1].scopes == frozenset(first.scopes)
+
+    await watcher._catch_up(_announced(first))  # announced again, or after a poll: nothing to do
+    assert reads == []
+
+
+async def test_an_announcement_past_a_gap_makes_the_watcher_read_the_log(users, district, monkeypatch):
+    """Cursors commit in order, so only the next cursor can be taken as announced: one beyond it means the
+    watcher has not heard of the one between (another process's announcement still on its way)."""
+    watcher, reads = await _watcher_reads(monkeypatch)
+    first = await database_sync_to_async(_notice)(district.grid, users["operator"])
+    second = await database_sync_to_async(_notice)(district.grid, users["operator"])
+    watcher.latest = first.id - 1
+    await watcher._catch_up(_announced(second))
+    assert reads == [first.id - 1]
+    assert [row.id for row in watcher.recent] == [first.id, second.id]

@@ -193,3 +193,70 @@ def test_cursors_become_visible_in_commit_order_under_concurrent_writers(users, 
     reader.join()
     assert late_arrivals == []
     assert Change.objects.filter(kind="grid_notice.posted").count() == writers * per_writer
+
+
+# -- the announcement after commit (core.feed.change_publish, read by api.watcher) --------------------------------
+
+def test_an_announcement_carries_the_row_as_the_log_holds_it(users, district, settings, monkeypatch):
+    """What a watcher takes from the announcement is what it would have read from the log."""
+    import core.feed
+    from core.feed import change_publish, change_signal_row
+
+    published = []
+
+    class Publisher:
+        def publish(self, channel, message):
+            published.append((channel, message))
+
+    settings.REDIS_URL, settings.CHANNEL_PREFIX = "redis://127.0.0.1:6379/7", "onegrid-test"
+    monkeypatch.setattr(core.feed, "_publisher", Publisher())
+    monkeypatch.setattr(core.feed, "_paused_until", 0.0)
+    with transaction.atomic():
+        notice = GridNotice.objects.create(grid=district.grid, author=users["operator"], title="通知")
+        change = change_record(kind="grid_notice.posted", obj=notice, to=[scope("grid", district.grid.pk)],
+                               facts={"status": "新", "version": 2})
+    change_publish(change=change)
+
+    (channel, message), = published
+    assert channel == "onegrid-test:changes:7"
+    row = change_signal_row(message)
+    stored = Change.objects.get(pk=change.pk)
+    assert row == {"id": stored.id, "at": stored.at, "kind": stored.kind, "object_type": stored.object_type,
+                   "object_id": stored.object_id, "scopes": frozenset(stored.scopes), "facts": stored.facts}
+
+
+def test_an_announcement_is_scoped_to_the_deployment_and_its_redis_database(settings):
+    from core.feed import changes_channel
+
+    settings.CHANNEL_PREFIX = "onegrid"
+    settings.REDIS_URL = "redis://127.0.0.1:6379/14"
+    first = changes_channel()
+    settings.REDIS_URL = "redis://127.0.0.1:6379/15"
+    assert changes_channel() != first  # pub/sub channels are shared by every database of a Redis server
+    settings.REDIS_URL = ""
+    assert changes_channel() is None  # embedded mode: the watchers poll
+
+
+@pytest.mark.parametrize("message", [b"not json", b'{"id": 5}', b'{"id": 5, "at": "yesterday"}', b"[1, 2]"])
+def test_an_announcement_without_a_readable_row_is_only_a_wake_up(message):
+    from core.feed import change_signal_row
+
+    assert change_signal_row(message) is None
+
+
+def test_a_commit_with_redis_down_is_not_held_up_and_is_announced_by_the_poll(users, district, settings, monkeypatch,
+                                                                            caplog):
+    """Redis refuses: the commit returns at once, says so once, and the next commits skip Redis for a while."""
+    import core.feed
+    from core.feed import change_publish
+
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    monkeypatch.setattr(core.feed, "_publisher", None)
+    monkeypatch.setattr(core.feed, "_paused_until", 0.0)
+    changes = [notice_change(district.grid, users["operator"]) for _ in range(3)]
+    started = time.monotonic()
+    for change in changes:
+        change_publish(change=change)
+    assert time.monotonic() - started < 1.0
+    assert [r.message for r in caplog.records if "could not announce" in r.message] == [
+        f"could not announce change {changes[0].id}; watchers poll the log until Redis answers"]
