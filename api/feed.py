@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import math
+import random
 import time
 from collections.abc import AsyncGenerator
 from datetime import datetime
@@ -20,7 +22,6 @@ import strawberry_django
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from strawberry import relay
 
@@ -44,7 +45,8 @@ from core.services import notification_mark_read
 
 CATCH_UP_PAGE = 100
 _MESSAGES: collections.OrderedDict[int, ChangeType] = collections.OrderedDict()
-IDLE_RECHECK_SECONDS = 30.0
+#: A quiet subscriber reads its user again about this often (each one somewhat sooner or later, so that the
+#: subscribers that opened together do not all wake together).
 USER_RECHECK_SECONDS = 300.0
 
 
@@ -180,9 +182,10 @@ async def visible_changes(who, start: int | None, *, sink: Sink | None = None,
     Behind every subscription: catches up from the log page by page, then is woken by the watcher only for a
     change addressed to a scope the subscriber holds, and takes it from the watcher's memory (no database read
     per subscriber).  The user and their scopes are read again when a change is addressed to them personally
-    or to their control scope (a grid assigned, a role changed, a token revoked), every ``USER_RECHECK_SECONDS`` when quiet, and when
-    the watcher's window no longer reaches back to the cursor.  Raises ``token_expired`` when the user or the
-    token is no longer valid, or the token's time is up.
+    or to their control scope (a grid assigned, a role changed, a token revoked), about every
+    ``USER_RECHECK_SECONDS`` when quiet, and when the watcher's window no longer reaches back to the cursor.
+    Raises ``token_expired`` when the user or the token is no longer valid, or when the token's time is up (at
+    that moment, even on a quiet feed).
 
     With a ``sink`` (a subscription whose messages read nothing but the change), the live changes it may see are
     pushed to the sink by the watcher while this generator waits, decided by the same rules in ``deliver``
@@ -200,7 +203,8 @@ async def visible_changes(who, start: int | None, *, sink: Sink | None = None,
     who.user = user  # every field of the messages below is resolved for the user as they are now
     personal, control = scope("user", user.pk), access_scope(user.pk)
     listener = watcher.listen(scopes | {control})
-    expires_ts = expires_at.timestamp() if expires_at is not None else float("inf")
+    expires_ts = expires_at.timestamp() if expires_at is not None else math.inf
+    recheck_every = USER_RECHECK_SECONDS * random.uniform(0.8, 1.2)
 
     def deliver(rows: list[ChangeRow]) -> bool:
         """The watcher's new rows, pushed to the sink by the rules of the loop below; False: wake the loop for
@@ -236,13 +240,16 @@ async def visible_changes(who, start: int | None, *, sink: Sink | None = None,
                 catch_up = False
             if sink is not None:
                 listener.deliver = deliver
+            recheck_at = read_at + recheck_every
             try:
-                async with asyncio.timeout(IDLE_RECHECK_SECONDS):  # no task per wait, unlike wait_for
+                # Until a change, the token's expiry or the user's recheck: a thousand quiet subscribers wake
+                # a few times an hour each, spread out, not all together every few seconds.
+                async with asyncio.timeout(max(0.0, min(expires_ts - time.time(), recheck_at - time.monotonic()))):
                     await listener.woken.wait()
             except TimeoutError:
-                if expires_at is not None and timezone.now() >= expires_at:
+                if time.time() >= expires_ts:
                     raise _token_expired(checked) from None
-                if time.monotonic() - read_at > USER_RECHECK_SECONDS:
+                if time.monotonic() >= recheck_at:
                     user, scopes = await _rescoped(who, listener, token_id, checked)
                     read_at = time.monotonic()
                 continue
@@ -256,7 +263,7 @@ async def visible_changes(who, start: int | None, *, sink: Sink | None = None,
                 user, scopes = await _rescoped(who, listener, token_id, checked)
                 catch_up = True
                 continue
-            if expires_at is not None and timezone.now() >= expires_at:
+            if time.time() >= expires_ts:
                 raise _token_expired(checked)
             if any(personal in row.scopes or control in row.scopes for row in rows):
                 user, scopes = await _rescoped(who, listener, token_id, checked)

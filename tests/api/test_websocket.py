@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -222,4 +223,18 @@ async def test_a_revoked_token_ends_the_subscription_at_the_next_message(users, 
     assert message["type"] == "error" or message["payload"].get("errors")
     errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
     assert errors[0]["extensions"]["code"] == "token_expired"
+    await client.ws.disconnect()
+
+
+async def test_a_token_that_runs_out_on_a_quiet_feed_ends_the_subscription_when_it_does(users):
+    """No change arrives: the subscription still ends with `token_expired` at the token's expiry, not at some
+    later message (a phone keeps a socket open for hours)."""
+    token = await database_sync_to_async(issue)(users["worker"], 2)
+    _connected, client = await open_socket(token, language=b"en")
+    await client.subscribe("feed", SUBSCRIBE_CHANGES)
+    started = time.monotonic()
+    message = await client.next(timeout=6)
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "token_expired"
+    assert 1.0 < time.monotonic() - started < 4.0
     await client.ws.disconnect()
