@@ -40,7 +40,8 @@ from api.restrict import Payload, Restricted
 from api.watcher import ChangeRow, watcher
 from core import selectors as feed_selectors
 from core.audiences import access_scope, scope, user_scopes
-from core.models import Change, Notification
+from core.models import Notification
+from core.selectors import ChangeEntry
 from core.services import notification_mark_read
 
 CATCH_UP_PAGE = 100
@@ -68,7 +69,7 @@ class ChangeType(SharedPayload):
     node_id: relay.GlobalID | None
 
     @classmethod
-    def from_row(cls, row: Change | ChangeRow) -> ChangeType:
+    def from_row(cls, row: ChangeEntry | ChangeRow) -> ChangeType:
         """The message for a row of the log; one object per row the watcher read, which every subscriber that
         receives it shares (its result is executed once: ``api.execution.SharedPayload``)."""
         if isinstance(row, ChangeRow):
@@ -81,7 +82,7 @@ class ChangeType(SharedPayload):
         return cls._of(row)
 
     @classmethod
-    def _of(cls, row: Change | ChangeRow) -> ChangeType:
+    def _of(cls, row: ChangeEntry | ChangeRow) -> ChangeType:
         type_name = NODE_TYPES.get(row.object_type)
         return cls(
             cursor=str(row.id),
@@ -171,12 +172,12 @@ def _reload(user_id: int, token_id: int | None):
 
 
 @database_sync_to_async
-def _change_page(scopes: frozenset[str], after: int, first: int) -> list[Change]:
+def _change_page(scopes: frozenset[str], after: int, first: int) -> list[ChangeEntry]:
     return feed_selectors.change_page_in(scopes, after=after, first=first)
 
 
 async def visible_changes(who, start: int | None, *, sink: Sink | None = None,
-                          ) -> AsyncGenerator[tuple[object, Change | ChangeRow], None]:
+                          ) -> AsyncGenerator[tuple[object, ChangeEntry | ChangeRow], None]:
     """Every change ``who`` may see above ``start`` (None: from now), with the user as the database has them now.
 
     Behind every subscription: catches up from the log page by page, then is woken by the watcher only for a
