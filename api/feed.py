@@ -248,6 +248,8 @@ async def visible_changes(who, start: int | None, *, sink: Sink | None = None,
                 async with asyncio.timeout(max(0.0, min(expires_ts - time.time(), recheck_at - time.monotonic()))):
                     await listener.woken.wait()
             except TimeoutError:
+                if sink is not None:
+                    await sink.drained()  # what the sink took is out before anything ends the subscription
                 if time.time() >= expires_ts:
                     raise _token_expired(checked) from None
                 if time.monotonic() >= recheck_at:

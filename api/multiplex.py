@@ -32,6 +32,9 @@ current_operation: contextvars.ContextVar[Any] = contextvars.ContextVar("onegrid
 #: The executor of the current task's subscription (set by ``api.execution.OneGridExecutor``).
 current_executor: contextvars.ContextVar[Any] = contextvars.ContextVar("onegrid_executor", default=None)
 
+#: Frames a slow reader's sink holds at most; past them the subscriber's own path waits for the reader.
+BACKLOG = 100
+
 #: The JSON of the last results sent, by the identity of their data: (data, its JSON).
 _ENCODED: collections.OrderedDict[int, tuple[object, str]] = collections.OrderedDict()
 _ENCODED_KEPT = 256
@@ -78,10 +81,12 @@ class Sink:
 
     def push(self, row) -> bool:
         """Send the message for ``row`` on this operation now; False when it must take strawberry's path instead
-        (its result has errors or is not ready), and nothing was sent."""
-        operation = self._operation
-        if operation.completed or operation.handler.operations.get(operation.id) is not operation:
+        (its result has errors or is not ready, or the reader is so slow that ``BACKLOG`` frames wait already:
+        strawberry's path then waits for them, holding no more), and nothing was sent."""
+        if not self._open():
             return True  # the client completed the operation, or the socket is closing: nothing more to say
+        if len(self._backlog) >= BACKLOG:
+            return False
         result = self._executor.shared_result(self._payload_of(row))
         if result is None or result.errors:
             return False
@@ -93,6 +98,12 @@ class Sink:
         if waiting is not None:
             self._writing = asyncio.get_running_loop().create_task(self._write_rest(*waiting))
         return True
+
+    def _open(self) -> bool:
+        """Whether the operation still runs: not completed by the client (whose id it may then use again for
+        another subscription) and its socket not closing."""
+        operation = self._operation
+        return not operation.completed and operation.handler.operations.get(operation.id) is operation
 
     async def drained(self) -> None:
         """Wait until every frame pushed so far is written (before strawberry's path sends the next message)."""
@@ -126,10 +137,10 @@ class Sink:
                 pass
             finally:
                 send.close()
-            while self._backlog:
+            while self._backlog and self._open():
                 await self._consumer.base_send({"type": "websocket.send", "text": self._backlog.popleft()})
         except Exception:
             log.debug("subscription frames not written", exc_info=True)
-            self._backlog.clear()
         finally:
+            self._backlog.clear()  # written, or for an operation that ended: never for the next one of its id
             self._writing = None

@@ -11,6 +11,7 @@ permission for every message (``core.selectors.change_visible_to``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -76,12 +77,14 @@ def change_record(
 def changes_channel() -> str | None:
     """The Redis pub/sub channel that announces new changes; None without Redis (embedded mode: watchers poll).
 
-    Pub/sub channels are not per Redis database, so the name carries the database number and the deployment's
-    prefix: two deployments (or test runs) sharing a Redis server never hear each other."""
+    Pub/sub channels are not per Redis database, and a watcher takes an announced row as the log's next one,
+    so the name carries the deployment's prefix, the Redis database and the name of the database that holds
+    the log: a development server and a test run (``test_...``) sharing a Redis never hear each other."""
     if not settings.REDIS_URL:
         return None
-    database = redis.connection.parse_url(settings.REDIS_URL).get("db", 0)
-    return f"{settings.CHANNEL_PREFIX}:changes:{database}"
+    redis_database = redis.connection.parse_url(settings.REDIS_URL).get("db", 0)
+    log_database = hashlib.sha256(str(settings.DATABASES["default"]["NAME"]).encode()).hexdigest()[:12]
+    return f"{settings.CHANNEL_PREFIX}:changes:{redis_database}:{log_database}"
 
 
 _publisher: redis.Redis | None = None
@@ -119,8 +122,13 @@ def change_signal_row(data: bytes | str) -> dict | None:
     id alone or is not one of ours."""
     try:
         row = json.loads(data)
+        if not (type(row) is dict and type(row.get("id")) is int and type(row.get("object_id")) is int
+                and type(row.get("kind")) is str and type(row.get("object_type")) is str
+                and type(row.get("facts")) is dict and type(row.get("scopes")) is list
+                and all(type(key) is str for key in row["scopes"])):
+            return None
         row["at"] = datetime.fromisoformat(row["at"])
         row["scopes"] = frozenset(row["scopes"])
-        return row if {"id", "kind", "object_type", "object_id", "facts"} <= row.keys() else None
+        return row
     except (ValueError, TypeError, KeyError):
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -218,14 +219,14 @@ def test_an_announcement_carries_the_row_as_the_log_holds_it(users, district, se
     change_publish(change=change)
 
     (channel, message), = published
-    assert channel == "onegrid-test:changes:7"
+    assert channel.startswith("onegrid-test:changes:7:")
     row = change_signal_row(message)
     stored = Change.objects.get(pk=change.pk)
     assert row == {"id": stored.id, "at": stored.at, "kind": stored.kind, "object_type": stored.object_type,
                    "object_id": stored.object_id, "scopes": frozenset(stored.scopes), "facts": stored.facts}
 
 
-def test_an_announcement_is_scoped_to_the_deployment_and_its_redis_database(settings):
+def test_an_announcement_is_scoped_to_the_deployment_and_its_redis_database(settings, monkeypatch):
     from core.feed import changes_channel
 
     settings.CHANNEL_PREFIX = "onegrid"
@@ -233,11 +234,24 @@ def test_an_announcement_is_scoped_to_the_deployment_and_its_redis_database(sett
     first = changes_channel()
     settings.REDIS_URL = "redis://127.0.0.1:6379/15"
     assert changes_channel() != first  # pub/sub channels are shared by every database of a Redis server
+    settings.REDIS_URL = "redis://127.0.0.1:6379/14"
+    monkeypatch.setitem(settings.DATABASES["default"], "NAME", "other")
+    assert changes_channel() != first  # another log (a test run beside a development server)
     settings.REDIS_URL = ""
     assert changes_channel() is None  # embedded mode: the watchers poll
 
 
-@pytest.mark.parametrize("message", [b"not json", b'{"id": 5}', b'{"id": 5, "at": "yesterday"}', b"[1, 2]"])
+def _announcement(id_: str, facts: str) -> bytes:
+    return json.dumps({"at": "2026-12-01T10:00:00+00:00", "kind": "k", "object_type": "a.b", "object_id": 1,
+                       "scopes": ["grid:1"]})[:-1].encode() + f', "id": {id_}, "facts": {facts}}}'.encode()
+
+
+@pytest.mark.parametrize("message", [
+    b"not json", b'{"id": 5}', b'{"id": 5, "at": "yesterday"}', b"[1, 2]",
+    _announcement("7.0", "{}"),  # a float would become the cursor "7.0"
+    _announcement("true", "{}"),
+    _announcement("7", "[]"),
+])
 def test_an_announcement_without_a_readable_row_is_only_a_wake_up(message):
     from core.feed import change_signal_row
 
@@ -260,3 +274,9 @@ def test_a_commit_with_redis_down_is_not_held_up_and_is_announced_by_the_poll(us
     assert time.monotonic() - started < 1.0
     assert [r.message for r in caplog.records if "could not announce" in r.message] == [
         f"could not announce change {changes[0].id}; watchers poll the log until Redis answers"]
+
+
+def test_a_well_formed_announcement_is_read():
+    from core.feed import change_signal_row
+
+    assert change_signal_row(_announcement("7", '{"status": "new"}'))["id"] == 7
