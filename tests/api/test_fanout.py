@@ -160,42 +160,6 @@ async def test_a_completed_subscription_gets_no_more_frames(users, district):
     await client.ws.disconnect()
 
 
-class _SlowConsumer:
-    """A socket whose reader is slow: its first send waits until released; what it wrote, in order."""
-
-    def __init__(self) -> None:
-        self.written: list[str] = []
-        self.release = asyncio.Event()
-
-    async def base_send(self, message: dict) -> None:
-        if not self.written and not self.release.is_set():
-            await self.release.wait()
-        self.written.append(message["text"])
-
-
-async def test_a_slow_reader_gets_its_frames_in_order_without_holding_up_the_pass():
-    from types import SimpleNamespace
-
-    from api.multiplex import Sink
-
-    class Executor:
-        def shared_result(self, payload):
-            return SimpleNamespace(data={"n": payload}, errors=None)
-
-    consumer = _SlowConsumer()
-    handler = SimpleNamespace(operations={})
-    operation = SimpleNamespace(id="op", completed=False, handler=handler)
-    handler.operations["op"] = operation
-    sink = Sink(consumer, operation, Executor(), payload_of=lambda row: row)
-
-    assert all(sink.push(n) for n in range(3))  # returns at once although the first write waits
-    assert consumer.written == []
-    consumer.release.set()
-    await asyncio.wait_for(sink.drained(), 2)
-    assert consumer.written == [f'{{"id":"op","type":"next","payload":{{"data":{{"n":{n}}}}}}}' for n in range(3)]
-    assert sink.push(3) and consumer.written[-1].endswith('{"n":3}}}')  # written at once again
-
-
 async def _watcher_reads(monkeypatch):
     """A fresh watcher, and the cursors it asked the log for."""
     import api.watcher

@@ -106,24 +106,55 @@ async def test_a_token_that_expires_with_frames_in_the_backlog_ends_after_them(u
     await client.ws.disconnect()
 
 
-async def test_a_stalled_reader_holds_at_most_the_backlog_and_then_the_subscriber_waits_for_it():
-    from types import SimpleNamespace
 
-    from api.multiplex import BACKLOG
-    from tests.api.test_fanout import _SlowConsumer
+class _SlowConsumer:
+    """A socket whose reader is slow: its first send waits until released; what it wrote, in order."""
+
+    def __init__(self) -> None:
+        self.written: list[str] = []
+        self.release = asyncio.Event()
+
+    async def base_send(self, message: dict) -> None:
+        if not self.written and not self.release.is_set():
+            await self.release.wait()
+        self.written.append(message["text"])
+
+
+def _sink(consumer) -> Sink:
+    """A sink of operation ``op`` on ``consumer``, whose message for ``n`` is ``{"n": n}``."""
+    from types import SimpleNamespace
 
     class Executor:
         def shared_result(self, payload):
             return SimpleNamespace(data={"n": payload}, errors=None)
 
-    consumer = _SlowConsumer()
     handler = SimpleNamespace(operations={})
-    operation = SimpleNamespace(id="op", completed=False, handler=handler)
-    handler.operations["op"] = operation
-    sink = Sink(consumer, operation, Executor(), payload_of=lambda row: row)
+    handler.operations["op"] = SimpleNamespace(id="op", completed=False, handler=handler)
+    return Sink(consumer, handler.operations["op"], Executor(), payload_of=lambda row: row)
 
+
+def _frame(n: int) -> str:
+    return f'{{"id":"op","type":"next","payload":{{"data":{{"n":{n}}}}}}}'
+
+
+async def test_a_slow_reader_gets_its_frames_in_order_without_holding_up_the_pass():
+    consumer = _SlowConsumer()
+    sink = _sink(consumer)
+    assert all(sink.push(n) for n in range(3))  # returns at once although the first write waits
+    assert consumer.written == []
+    consumer.release.set()
+    await asyncio.wait_for(sink.drained(), 2)
+    assert consumer.written == [_frame(n) for n in range(3)]
+    assert sink.push(3) and consumer.written[-1] == _frame(3)  # written at once again
+
+
+async def test_a_stalled_reader_holds_at_most_the_backlog_and_then_the_subscriber_waits_for_it():
+    from api.multiplex import BACKLOG
+
+    consumer = _SlowConsumer()
+    sink = _sink(consumer)
     assert all(sink.push(n) for n in range(BACKLOG + 1))  # one write waiting, BACKLOG behind it
     assert not sink.push(BACKLOG + 1)  # the subscriber's own path takes it, after waiting for the reader
     consumer.release.set()
     await asyncio.wait_for(sink.drained(), 2)
-    assert [frame.rsplit(":", 1)[1] for frame in consumer.written] == [f"{n}}}}}}}" for n in range(BACKLOG + 1)]
+    assert consumer.written == [_frame(n) for n in range(BACKLOG + 1)]
