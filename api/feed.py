@@ -247,20 +247,21 @@ async def visible_changes(who, start: int | None, *, sink: Sink | None = None,
                 # a few times an hour each, spread out, not all together every few seconds.
                 async with asyncio.timeout(max(0.0, min(expires_ts - time.time(), recheck_at - time.monotonic()))):
                     await listener.woken.wait()
+                timed_out = False
             except TimeoutError:
-                if sink is not None:
-                    await sink.drained()  # what the sink took is out before anything ends the subscription
+                timed_out = True
+            finally:
+                listener.deliver = None  # from here on this loop decides, until it waits again
+            if sink is not None:
+                await sink.drained()  # what the sink took is out before this loop sends or ends anything
+            if timed_out:  # (a wake-up that came meanwhile stays set: the next wait returns at once)
                 if time.time() >= expires_ts:
-                    raise _token_expired(checked) from None
+                    raise _token_expired(checked)
                 if time.monotonic() >= recheck_at:
                     user, scopes = await _rescoped(who, listener, token_id, checked)
                     read_at = time.monotonic()
                 continue
-            finally:
-                listener.deliver = None
             listener.woken.clear()
-            if sink is not None:
-                await sink.drained()
             rows = watcher.rows_after(checked)
             if rows is None:  # the watcher's window no longer reaches back: read the log
                 user, scopes = await _rescoped(who, listener, token_id, checked)
