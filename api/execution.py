@@ -26,9 +26,8 @@ class OneGridExecutor(StrawberryGraphQLCoreExecutionContext):
         return super().cancellable_iterable(iterable)
 
     def build_per_event_executor(self, payload: Any):
-        executor = super().build_per_event_executor(payload)
         key = self._shared_key(payload)
-        return executor if key is None else _SharedEvent(executor, key, payload)
+        return super().build_per_event_executor(payload) if key is None else _SharedEvent(self, key, payload)
 
     def shared_result(self, payload: SharedPayload) -> Any:
         """The result of this operation for ``payload``, executed once for every subscriber that shares it; None
@@ -36,10 +35,7 @@ class OneGridExecutor(StrawberryGraphQLCoreExecutionContext):
         key = self._shared_key(payload)
         if key is None:
             return None
-        cached = _SHARED_RESULTS.get(key)
-        if cached is not None and cached[0] is payload:
-            return cached[1]
-        result = _SharedEvent(super().build_per_event_executor(payload), key, payload).execute_operation(False)
+        result = _SharedEvent(self, key, payload).execute_operation(False)
         return None if self.is_awaitable(result) else result
 
     def _shared_key(self, payload: Any) -> tuple | None:
@@ -88,19 +84,21 @@ _SHARED_RESULTS_KEPT = 256
 
 
 class _SharedEvent:
-    """One subscriber's event of a shared payload: executed by the first subscriber, reused by the others."""
+    """One subscriber's event of a shared payload: executed by the first subscriber (on a per-event copy of its
+    operation's executor, made only then), reused by the others."""
 
-    __slots__ = ("executor", "key", "payload")
+    __slots__ = ("key", "operation_executor", "payload")
 
-    def __init__(self, executor, key: tuple, payload) -> None:
-        self.executor, self.key, self.payload = executor, key, payload
+    def __init__(self, operation_executor: OneGridExecutor, key: tuple, payload) -> None:
+        self.operation_executor, self.key, self.payload = operation_executor, key, payload
 
     def execute_operation(self, serially: bool | None = None) -> Any:
         cached = _SHARED_RESULTS.get(self.key)
         if cached is not None and cached[0] is self.payload:
             return cached[1]
-        result = self.executor.execute_operation(serially)
-        if not self.executor.is_awaitable(result):
+        executor = super(OneGridExecutor, self.operation_executor).build_per_event_executor(self.payload)
+        result = executor.execute_operation(serially)
+        if not executor.is_awaitable(result):
             _SHARED_RESULTS[self.key] = (self.payload, result)
             while len(_SHARED_RESULTS) > _SHARED_RESULTS_KEPT:
                 _SHARED_RESULTS.popitem(last=False)

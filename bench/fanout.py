@@ -1,6 +1,6 @@
 """One change to many live subscriptions, and what idle subscriptions cost, over real websockets.
 
-A production-mode ASGI process (uvicorn, one worker, PostgreSQL, the Redis channel layer) serves the
+A production-mode ASGI process (uvicorn, one worker, PostgreSQL, Redis) serves the
 subscriptions; a second process, pinned to the other core, holds the websockets (websockets' sans-I/O protocol,
 graphql-transport-ws); this process commits the changes.  Each part runs on a fresh server.  Figures (issue 13):
 
@@ -15,7 +15,7 @@ graphql-transport-ws); this process commits the changes.  Each part runs on a fr
 2. Nothing lost: ``--lossless`` (5,000) subscriptions, ``--rounds`` (30) changes: every socket receives every change
    once, in cursor order.
 3. Idle memory: ``--idle`` (10,000) subscriptions held open and idle for ``--idle-seconds`` (35 s, longer than
-   the subscriptions' 30 s recheck): the server's resident memory, against 1 GiB.  Then one more change, which
+   uvicorn's 20 s websocket ping): the server's resident memory, against 1 GiB.  Then one more change, which
    every one of them must receive.
 
 Needs `make run`'s environment, PostgreSQL and Redis.  Scratch database of its own (bench/scratch.py); Redis
