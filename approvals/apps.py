@@ -2,8 +2,31 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
+def _holders_of(user) -> frozenset[int]:
+    from approvals.selectors import holder_ids_acting_for
+
+    return holder_ids_acting_for(user)
+
+
 class ApprovalsConfig(AppConfig):
-    """Licence kinds, electronic certificates, applications (built by the approvals issue)."""
+    """Licence kinds, holders, electronic certificates (signed, verifiable by anyone), applications."""
 
     name = "approvals"
     verbose_name = _("Certificate-free services")
+
+    def ready(self) -> None:
+        from approvals import selectors
+        from approvals.models import Certificate, Holder
+        from approvals.services import CERTIFICATE_WORKFLOW
+        from core.audiences import audience_register
+        from core.restriction import visibility_register
+        from core.workflow import workflow_register
+
+        # A holder's changes reach every account acting for it now (not the district-wide roles: the issuing
+        # department's scope, on every certificate change, is what they oversee).
+        audience_register("holder", members_of=_holders_of, overseen=False)
+        visibility_register(Certificate, lambda user, queryset: queryset.filter(
+            pk__in=selectors.certificates_visible_to(user).values("pk")))
+        visibility_register(Holder, lambda user, queryset: queryset.filter(
+            pk__in=selectors.holders_visible_to(user).values("pk")))
+        workflow_register(CERTIFICATE_WORKFLOW)

@@ -414,3 +414,25 @@ VISION_SNAPSHOT_MAX_BYTES = env_int("VISION_SNAPSHOT_MAX_BYTES", 8 * 1024 * 1024
 VISION_DEMO_MEDIA_DIR = Path(env_str("VISION_DEMO_MEDIA_DIR", str(BASE_DIR / "var" / "models" / "media")))
 CELERY_BEAT_SCHEDULE["cameras-sample"] = {"task": "vision.tasks.cameras_sample_task",
                                           "schedule": float(env_str("VISION_SAMPLE_CHECK_SECONDS", "5"))}
+
+# --- Electronic certificates (approvals/, certkit/) -----------------------------------------------------------
+# The address people and verifier apps reach OneGrid at: QR codes carry `<PUBLIC_URL>/V/<code>`, status lists
+# are named `<PUBLIC_URL>/status/<n>`.  Upper case keeps a QR code's URL in its compact alphanumeric mode.
+PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# The issuer named in every certificate (the CWT's `iss`).
+CERTIFICATE_ISSUER = env_str("CERTIFICATE_ISSUER", PUBLIC_URL)
+# The private halves of the issuer keys, one PEM file per key id, readable by the server's user only: in
+# production a mounted secret, never the database.  `manage.py certificate_keys` rotates and withdraws them.
+CERTIFICATE_KEY_DIR = Path(env_str("CERTIFICATE_KEY_DIR", str(VAR_DIR / "keys")))
+# The prefix of a certificate code (the EU certificates' is `HC1:`).
+CERTIFICATE_CODE_PREFIX = env_str("CERTIFICATE_CODE_PREFIX", "OG1:")
+# A fetched status list may be reused this long (its `ttl`); a signed list stops being usable after
+# STATUS_LIST_VALID_SECONDS (its `exp`), after which offline verifiers say they cannot tell.
+STATUS_LIST_TTL_SECONDS = env_int("STATUS_LIST_TTL_SECONDS", 300)
+STATUS_LIST_VALID_SECONDS = env_int("STATUS_LIST_VALID_SECONDS", 86400)
+# Entries per status list: 131,072 at least, so that fetching a list says nothing about which certificate is checked.
+STATUS_LIST_SIZE = max(131072, env_int("STATUS_LIST_SIZE", 131072))
+# The key that identity numbers are matched (HMAC) and sealed (Fernet) under; derived from SECRET_KEY when unset.
+IDENTITY_KEY = env_str("IDENTITY_KEY", "identity:" + SECRET_KEY)
+CELERY_BEAT_SCHEDULE["certificates-expire"] = {"task": "approvals.tasks.certificates_expire_task",
+                                               "schedule": float(env_str("CERTIFICATE_EXPIRE_CHECK_SECONDS", "600"))}

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
+from api.approvals import views as certificates
 from api.exports import camera_flow_export, statistics_export
 from api.health import healthz
 from api.incidents.statistics import EXPORT_FORMATS
@@ -17,6 +18,16 @@ urlpatterns = [
       for fmt in EXPORT_FORMATS),
     *(path(f"exports/camera-flow.{fmt}", camera_flow_export, {"fmt": fmt}, name=f"camera-flow-{fmt}")
       for fmt in ("png", "svg")),
+    # Signed e-certificates, for anyone: the issuer's keys and status lists (what offline verifiers sync), the
+    # page a QR code opens (/V/<code>, or a pasted code at /verify/), the same verdict as JSON, QR codes, printouts.
+    path(".well-known/jwks.json", certificates.jwks_view, name="jwks"),
+    path("status/<int:number>", certificates.status_list_view, name="status-list"),
+    path("V/<path:code>", certificates.verify_page, name="verify-short"),
+    path("verify/", certificates.verify_page, name="verify"),
+    path("verify.json", certificates.verify_json, name="verify-json"),
+    *(path(f"verify/qr.{fmt}", certificates.qr_view, {"fmt": fmt}, name=f"verify-qr-{fmt}") for fmt in ("png", "svg")),
+    *(path(f"verify/certificate.{fmt}", certificates.printout_view, {"fmt": fmt}, name=f"verify-print-{fmt}")
+      for fmt in ("png", "pdf")),
     path("admin/", admin.site.urls),
 ]
 # Errors of any view are JSON in the one shape of api.errors.json_error (503 while the database is down).

@@ -202,6 +202,12 @@ def private_media(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def certificate_keys(settings, tmp_path):
+    """Each test signs certificates with keys of its own, in a folder of its own."""
+    settings.CERTIFICATE_KEY_DIR = tmp_path / "keys"
+
+
+@pytest.fixture(autouse=True)
 def no_language_left_active():
     """A request through the test client leaves its language active in the thread; the next test must not
     inherit it (in production every request activates its own)."""

@@ -1,0 +1,1 @@
+"""Licence kinds, holders and certificates over GraphQL; the public verification endpoints (``views``)."""

@@ -1,0 +1,78 @@
+"""Who sees which holders and certificates, and the holders a person acts for now."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from approvals.models import Authorisation, Certificate, Holder, HolderKind, LicenceKind
+
+
+def holder_ids_acting_for(user) -> frozenset[int]:
+    """The holders ``user`` acts for now: themself as a person, the organisations they legally represent, and
+    those whose authorisation on record (in force, not withdrawn) names them.  An agent's authorisation may be
+    for some licence kinds only: ``certificates_visible_to`` applies that."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    return frozenset(Holder.objects.filter(_acting(user)).values_list("pk", flat=True))
+
+
+def _acting(user) -> Q:
+    now = timezone.now()
+    authorised = Authorisation.objects.filter(agent=user, withdrawn_at__isnull=True, valid_from__lte=now,
+                                              valid_until__gt=now)
+    return (Q(kind=HolderKind.PERSON, user=user) | Q(kind=HolderKind.ORGANISATION, representative=user)
+            | Q(pk__in=authorised.values("organisation_id")))
+
+
+def _own_certificates(user) -> Q:
+    """The certificates ``user`` holds or acts for: in full as the person or the legal representative; as an
+    agent, only of the kinds the authorisation names (all, when it names none)."""
+    now = timezone.now()
+    own = Q(holder__kind=HolderKind.PERSON, holder__user=user) | Q(holder__kind=HolderKind.ORGANISATION,
+                                                                   holder__representative=user)
+    for organisation_id, kinds in Authorisation.objects.filter(
+            agent=user, withdrawn_at__isnull=True, valid_from__lte=now, valid_until__gt=now,
+    ).values_list("organisation_id", "kinds"):
+        own |= Q(holder_id=organisation_id, **({"kind__code__in": kinds} if kinds else {}))
+    return own
+
+
+def certificates_visible_to(user) -> QuerySet[Certificate]:
+    """The certificates ``user`` may see: their own (as holder or on the holder's behalf), those their
+    department issues, and all for the district-wide roles."""
+    certificates = Certificate.objects.all()
+    if user is None or not user.is_authenticated or not user.is_active:
+        return certificates.none()
+    if user.sees_whole_district:
+        return certificates
+    seen = _own_certificates(user)
+    if user.is_department_staff:
+        seen |= Q(department_id=user.department_id)
+    return certificates.filter(seen)
+
+
+def certificates_held_by(user) -> QuerySet[Certificate]:
+    """The wallet: only what ``user`` holds or acts for, whatever their role."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Certificate.objects.none()
+    return Certificate.objects.filter(_own_certificates(user))
+
+
+def holders_visible_to(user) -> QuerySet[Holder]:
+    """The holders ``user`` may see: those they act for, the holders of certificates they may see."""
+    holders = Holder.objects.all()
+    if user is None or not user.is_authenticated or not user.is_active:
+        return holders.none()
+    if user.sees_whole_district:
+        return holders
+    return holders.filter(Q(_acting(user)) | Q(pk__in=certificates_visible_to(user).values("holder_id")))
+
+
+def holder_shows_identity_to(holder: Holder, user) -> bool:
+    """Only the holder (the person, or whoever acts for the organisation) sees the full identity number."""
+    return holder.pk in holder_ids_acting_for(user)
+
+
+def licence_kinds_issued() -> QuerySet[LicenceKind]:
+    return LicenceKind.objects.filter(active=True).select_related("department")

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import Department, Role
+from approvals.identity import credit_code_check, resident_id_check
+from approvals.models import LicenceKind
+from approvals.services import holder_register
+from tests.factories import UserFactory
+
+
+def resident_id(first17: str = "37020219850312123") -> str:
+    return first17 + resident_id_check(first17)
+
+
+def credit_code(first17: str = "52370202MJ1234567") -> str:
+    return first17 + credit_code_check(first17)
+
+
+SCHOOL_FIELDS = {"scope": "非学历文化教育培训", "address": "青岛市市南区香港中路 10 号", "legal_representative": "王海",
+                 "funds": "50", "competent_authority": "市南区教育和体育局"}
+
+
+@pytest.fixture
+def approvals(users):
+    """The civil-affairs bureau's staff, the business's school (represented by `business`), the citizen as a
+    person holder, and the licence kind of the first seed case."""
+    civil = Department.objects.get(code="civil")
+    staff = UserFactory(username="civil", role=Role.DEPARTMENT_STAFF, department=civil)
+    school = holder_register(kind="organisation", number=credit_code(), name="青岛海韵培训学校",
+                             representative=users["business"])
+    person = holder_register(kind="person", number=resident_id(), name="刘洋", user=users["citizen"])
+    return {"staff": staff, "school": school, "person": person,
+            "kind": LicenceKind.objects.get(code="private_non_enterprise"), "civil": civil}
+
+
+@pytest.fixture
+def school_certificate(approvals):
+    from approvals.services import certificate_issue
+
+    return certificate_issue(kind=approvals["kind"], holder=approvals["school"], fields=SCHOOL_FIELDS,
+                             actor=approvals["staff"])
