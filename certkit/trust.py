@@ -138,6 +138,11 @@ def _kids_named(text: str) -> list[bytes]:
     return list(dict.fromkeys(kids))
 
 
+def kid_bytes(text: str) -> bytes:
+    """The key id named ``text`` in a JWK Set of OneGrid's (base64url, unpadded)."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
 def jwk_of(public_key, *, kid: bytes) -> dict[str, str]:
     """The public JWK (RFC 7517/7518/8037) of an ES256, PS256 or EdDSA key, named by ``kid_text(kid)``."""
     algorithm = _algorithm_of(public_key)
