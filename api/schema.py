@@ -14,6 +14,9 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from api.accounts.mutations import AccountMutation
 from api.accounts.queries import AccountQuery
+from api.approvals.mutations import ApprovalsMutation
+from api.approvals.queries import ApprovalsQuery
+from api.approvals.subscriptions import ApprovalsSubscription
 from api.audit.queries import AuditQuery
 from api.execution import OneGridExecutor
 from api.extensions import OneGridSchema, protection_extensions
@@ -42,9 +45,11 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (AccountQuery, GridQuery, EventQuery, StatisticsQuery, FeedQuery, AuditQuery,
-                                      VisionQuery, NodeQuery))
-Mutation = merge_types("Mutation", (AccountMutation, GridMutation, EventMutation, FeedMutation, VisionMutation))
-Subscription = merge_types("Subscription", (FeedSubscription, EventSubscription, VisionSubscription))
+                                      VisionQuery, ApprovalsQuery, NodeQuery))
+Mutation = merge_types("Mutation", (AccountMutation, GridMutation, EventMutation, FeedMutation, VisionMutation,
+                                             ApprovalsMutation))
+Subscription = merge_types("Subscription", (FeedSubscription, EventSubscription, VisionSubscription,
+                                             ApprovalsSubscription))
 
 
 

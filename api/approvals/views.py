@@ -114,7 +114,8 @@ def _text_of(request: HttpRequest, code: str | None) -> str:
     return text[:MAX_TEXT + 1]
 
 
-def _verdict(text: str) -> OnlineVerdict:
+def verdict_of(text: str) -> OnlineVerdict:
+    """The online verdict on ``text``, whatever it is (never raises)."""
     if len(text) > MAX_TEXT:
         return OnlineVerdict(Status.INVALID, "too_large")
     try:
@@ -134,7 +135,7 @@ def verify_page(request: HttpRequest, code: str | None = None) -> HttpResponse:
     """The public page a scanned code opens: the verdict, big, and the facts when valid; a box to paste a code."""
     with translation.override(_language(request)):
         text = _text_of(request, code)
-        found = _verdict(text) if text.strip() else None
+        found = verdict_of(text) if text.strip() else None
         headline, tone = HEADLINES[found.status] if found else (None, "")
         context = {
             "found": found, "text": text if found else "", "tone": tone,
@@ -164,7 +165,7 @@ def verify_json(request: HttpRequest) -> HttpResponse:
                 text = ""
         else:
             text = _text_of(request, None)
-        response = JsonResponse(verdict_json(_verdict(text)), json_dumps_params={"ensure_ascii": False})
+        response = JsonResponse(verdict_json(verdict_of(text)), json_dumps_params={"ensure_ascii": False})
     response["Cache-Control"] = "no-store"
     response["Access-Control-Allow-Origin"] = "*"
     return response
@@ -186,7 +187,7 @@ def qr_view(request: HttpRequest, fmt: str) -> HttpResponse:
 def printout_view(request: HttpRequest, fmt: str) -> HttpResponse:
     """The printable certificate of a valid code (PNG or PDF), in the reader's language, with its QR code."""
     with translation.override(_language(request)):
-        found = _verdict(_text_of(request, None))
+        found = verdict_of(_text_of(request, None))
         if not found.valid:
             return json_error(409, f"certificate_{found.status.value.lower()}", reason_text(found.reason))
         data = certificate_picture(found.certificate, english=translation.get_language() == "en", fmt=fmt)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_type
 
 from api.schema import schema
+from approvals.models import LicenceKind
 from core.audit import audit_record
 from core.services import notification_send
 from gridapp.geography.models import BaseRecord, RecordKind
@@ -99,11 +100,42 @@ def _situation(world: World, camera: Camera | None = None) -> Situation:
                                     last_seen_at=now, peak=4, event=world.object("Event"))
 
 
+def _school(world: World):
+    """The business's school (represented by `business`), with the catalogue its licences need."""
+    from accounts.models import Department
+    from approvals.catalogue import catalogue_load
+    from approvals.identity import credit_code_check
+    from approvals.services import holder_register
+
+    catalogue_load(LicenceKind, Department)
+    return holder_register(kind="organisation", number="52370202MJ1234567" + credit_code_check("52370202MJ1234567"),
+                           name="青岛海韵培训学校", representative=world.users["business"])
+
+
+def _certificate(world: World):
+    """An outdoor advertising permit (issued by `urban`'s department) held by the business's school."""
+    from approvals.services import certificate_issue
+
+    kind = LicenceKind.objects.get(code="outdoor_advertising")
+    kind.department = world.users["urban"].department
+    kind.save(update_fields=["department"])
+    return certificate_issue(kind=kind, holder=world.object("Holder"), actor=world.users["urban"],
+                             fields={"location": "香港中路 10 号", "area": "12", "medium": "墙面"})
+
+
+def _licence_kind(world: World):
+    world.object("Holder")  # loads the catalogue
+    return LicenceKind.objects.get(code="pet_dog")
+
+
 NODE_CASES: dict[str, NodeCase] = {
     "AuditEntry": NodeCase(lambda w: audit_record(action="case", actor=w.users["operator"]),
                            frozenset({"admin", "auditor"})),
     "BaseRecord": NodeCase(_record, DISTRICT_WIDE | {"worker"}),
     "Camera": NodeCase(_camera, DISTRICT_WIDE | {"worker"}),
+    "Certificate": NodeCase(_certificate, DISTRICT_WIDE | {"urban", "business"}),
+    "Holder": NodeCase(_school, DISTRICT_WIDE | {"business"}),
+    "LicenceKind": NodeCase(_licence_kind, EVERYONE),
     "Community": NodeCase(lambda w: w.district.community, DISTRICT_WIDE | {"urban", "worker", "worker2"}),
     "Department": NodeCase(lambda w: w.users["urban"].department, EVERYONE),
     "Event": NodeCase(_event, DISTRICT_WIDE | {"urban", "worker", "citizen"}),
@@ -143,6 +175,10 @@ def rows_add(world: World, count: int) -> None:
         notification_send(recipient=users["worker"], title=f"通知{n}")
         audit_record(action="seed", actor=users["operator"], target=f"row {n}")
         FlowSample.objects.create(rule=flow, interval_start=timezone.now() - timedelta(minutes=5 * n), count=n)
+        _certificate(world)
+        LicenceKind.objects.create(
+            code=f"test_{n}", name=f"测试证照{n}", name_en=f"Test licence {n}", department=department,
+            number_prefix="T", fields=[{"name": "x", "label": "x", "label_en": "x", "type": "text"}])
         EventCategory.objects.create(code=f"99-{n:02d}", major_code="99", major_name="测试", major_name_en="Test",
                                      name=f"测试{n}", name_en=f"Test {n}", platform=Platform.CITY_OPERATIONS,
                                      department=department)

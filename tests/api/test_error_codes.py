@@ -22,6 +22,7 @@ from strawberry.relay import to_base64
 from api.accounts.errors import AccountErrorCode
 from api.errors import MutationError, errors_from
 from api.feed import FeedErrorCode
+from api.approvals.errors import CertificateErrorCode
 from api.grid.errors import GridError, GridErrorCode
 from api.incidents.errors import EventErrorCode
 from api.mutations import TypedErrors, mutation
@@ -46,6 +47,8 @@ SOURCES = {
     VisionErrorCode: ["vision/boxing.py", "vision/suggestions.py", "api/base/ids.py", "api/vision/mutations.py",
                       "api/vision/subscriptions.py", *PHOTO],
     FeedErrorCode: ["core/services.py:notification_mark_read", "api/base/ids.py", "api/feed.py"],
+    CertificateErrorCode: ["approvals/services.py:certificate_issue,_need_reason", "approvals/catalogue.py",
+                           "core/workflow/engine.py", "api/base/ids.py", "api/approvals/mutations.py"],
 }
 
 #: Codes handed on rather than named, and where they come from.
@@ -125,7 +128,8 @@ def test_every_error_code_in_the_schema_is_an_enum_whose_names_are_the_wire_valu
 
     error_types = {name: graphql for name, graphql in schema._schema.type_map.items()
                    if isinstance(graphql, GraphQLObjectType) and name.endswith("Error") and "code" in graphql.fields}
-    assert set(error_types) == {"AccountError", "GridError", "EventError", "VisionError", "FeedError"}
+    assert set(error_types) == {"AccountError", "GridError", "EventError", "VisionError", "FeedError",
+                                "CertificateError"}
     for name, graphql in error_types.items():
         code = get_named_type(graphql.fields["code"].type)
         assert isinstance(code, GraphQLEnumType) and code.name == f"{name}Code", name

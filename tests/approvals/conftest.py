@@ -22,7 +22,15 @@ SCHOOL_FIELDS = {"scope": "非学历文化教育培训", "address": "青岛市�
 
 
 @pytest.fixture
-def approvals(users):
+def catalogue(db):
+    """The catalogue a migration loads (loaded again: a transactional test's flush empties the tables)."""
+    from approvals.catalogue import catalogue_load
+
+    catalogue_load(LicenceKind, Department)
+
+
+@pytest.fixture
+def approvals(users, catalogue):
     """The civil-affairs bureau's staff, the business's school (represented by `business`), the citizen as a
     person holder, and the licence kind of the first seed case."""
     civil = Department.objects.get(code="civil")

@@ -71,7 +71,7 @@ def test_identity_numbers_are_matched_masked_and_sealed_never_stored_plain(appro
 
 # --- the catalogue --------------------------------------------------------------------------------------------
 
-def test_the_catalogue_has_33_kinds_24_electronic_each_with_a_department_and_typed_fields(db):
+def test_the_catalogue_has_33_kinds_24_electronic_each_with_a_department_and_typed_fields(catalogue):
     kinds = list(LicenceKind.objects.select_related("department"))
     assert len(kinds) == 33
     assert sum(kind.electronic for kind in kinds) == 24
@@ -317,3 +317,18 @@ def test_a_certificate_only_the_issuer_database_lacks_is_invalid(school_certific
     code = school_certificate.code
     Certificate.objects.filter(pk=school_certificate.pk).update(number="OTHER")
     assert certificate_verify(code).reason == "unknown_certificate"
+
+
+def test_the_key_command_rotates_and_withdraws(school_certificate):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    old = school_certificate.key.kid
+    out = StringIO()
+    call_command("certificate_keys", "rotate", stdout=out)
+    assert "retired" in out.getvalue() and old in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("certificate_keys", "withdraw", old, stdout=StringIO())  # no reason
+    call_command("certificate_keys", "withdraw", old, "--reason", "泄露", stdout=out)
+    assert certificate_verify(school_certificate.code).reason == "withdrawn_key"

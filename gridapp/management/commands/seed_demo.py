@@ -92,7 +92,14 @@ class Command(BaseCommand):
         self._seed_events(options["events"] if options.get("events") is not None
                           else int(FULL_SCALE_EVENTS * SCALES[scale]), no_progress)
         self._seed_cameras()
+        self._seed_certificates()
         self._print_accounts()
+
+    def _seed_certificates(self) -> None:
+        from approvals.demo import demo_certificates_create
+
+        self.stdout.write(f"Certificates held by citizen and business: {demo_certificates_create()} "
+                          "(verify one at /verify/).")
 
     def _seed_cameras(self) -> None:
         from vision.demo import demo_cameras_create

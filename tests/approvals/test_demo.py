@@ -1,0 +1,25 @@
+"""The demo's certificates: what `citizen` and `business` see in their wallets after seed_demo."""
+
+from __future__ import annotations
+
+import pytest
+
+from approvals.codes import certificate_verify
+from approvals.demo import demo_certificates_create
+from approvals.models import CertificateStatus
+from approvals.selectors import certificates_held_by
+from certkit import Status
+
+
+@pytest.mark.django_db
+def test_citizen_and_business_hold_several_certificates_including_the_seed_case(users, catalogue):
+    assert demo_certificates_create() == 7
+    assert demo_certificates_create() == 7  # idempotent
+    school = certificates_held_by(users["business"])
+    assert sorted(c.kind.code for c in school.filter(status=CertificateStatus.VALID)) == [
+        "outdoor_advertising", "private_non_enterprise", "private_school", "public_place_hygiene"]
+    superseded = school.get(status=CertificateStatus.SUPERSEDED)
+    assert certificate_verify(superseded.code).status is Status.SUPERSEDED
+    seed_case = school.get(kind__code="private_non_enterprise")
+    assert seed_case.holder.name == "青岛海韵培训学校" and certificate_verify(seed_case.code).valid
+    assert sorted(c.kind.code for c in certificates_held_by(users["citizen"])) == ["pet_dog", "road_occupation"]
