@@ -20,9 +20,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from strawberry.relay import to_base64
 
 from api.accounts.errors import AccountErrorCode
+from api.approvals.errors import CertificateErrorCode
 from api.errors import MutationError, errors_from
 from api.feed import FeedErrorCode
-from api.approvals.errors import CertificateErrorCode
 from api.grid.errors import GridError, GridErrorCode
 from api.incidents.errors import EventErrorCode
 from api.mutations import TypedErrors, mutation
