@@ -19,14 +19,12 @@ class ApprovalsConfig(AppConfig):
         from approvals.models import Certificate, Holder
         from approvals.services import CERTIFICATE_WORKFLOW
         from core.audiences import audience_register
-        from core.restriction import visibility_register
+        from core.restriction import visibility_register, visible_through
         from core.workflow import workflow_register
 
         # A holder's changes reach every account acting for it now (not the district-wide roles: the issuing
         # department's scope, on every certificate change, is what they oversee).
         audience_register("holder", members_of=_holders_of, overseen=False)
-        visibility_register(Certificate, lambda user, queryset: queryset.filter(
-            pk__in=selectors.certificates_visible_to(user).values("pk")))
-        visibility_register(Holder, lambda user, queryset: queryset.filter(
-            pk__in=selectors.holders_visible_to(user).values("pk")))
+        visibility_register(Certificate, visible_through(selectors.certificates_visible_to))
+        visibility_register(Holder, visible_through(selectors.holders_visible_to))
         workflow_register(CERTIFICATE_WORKFLOW)

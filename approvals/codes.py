@@ -17,7 +17,7 @@ from django.conf import settings
 from approvals.keys import signer, signing_key_active, trust_list, withdrawn_kids
 from approvals.models import Certificate, CertificateStatus, KeyState, SigningKey
 from approvals.statuslist import status_list_uri
-from certkit import Status, TrustList, Verdict, envelope_encode, verify
+from certkit import Status, TrustList, Verdict, envelope_encode, kid_text, verify
 from certkit.codes import code_url
 from certkit.status import CLAIM_STATUS
 from certkit.verify import CLAIM_CERTIFICATE
@@ -108,8 +108,6 @@ def certificate_verify(text: str) -> OnlineVerdict:
 
 
 def _kid_text(kid: bytes | None) -> str | None:
-    from certkit import kid_text
-
     return kid_text(kid) if kid is not None else None
 
 
