@@ -15,6 +15,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import translation
+from django.utils.encoding import escape_uri_path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -141,7 +142,7 @@ def verify_page(request: HttpRequest, code: str | None = None) -> HttpResponse:
             "found": found, "text": text if found else "", "tone": tone,
             "headline": headline() if headline else "", "reason": reason_text(found.reason) if found else "",
             "facts": certificate_facts(found) if found and found.valid else None,
-            "lang": translation.get_language(), "here": request.path,
+            "lang": translation.get_language(), "here": escape_uri_path(request.path),  # the code's % and spaces kept
             "code_query": request.GET.get("code", ""),
         }
         response = render(request, "approvals/verify.html", context)
