@@ -8,13 +8,12 @@ from the database, so a suspension or revocation shows at once (the published st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import cbor2
 from cwt import COSE
 from django.conf import settings
 
-from approvals.keys import signer, signing_key_active, trust_list, withdrawn_kids
+from approvals.keys import signer, signing_key_active
 from approvals.models import Certificate, CertificateStatus, KeyState, SigningKey
 from approvals.statuslist import status_list_uri
 from certkit import Status, TrustList, Verdict, envelope_encode, kid_text, verify
@@ -22,8 +21,10 @@ from certkit.codes import code_url
 from certkit.status import CLAIM_STATUS
 from certkit.verify import CLAIM_CERTIFICATE
 
-#: What the claims' certificate map holds, by its short keys.
-FACTS = {"n": "number", "k": "kind", "kn": "kind_name", "h": "holder", "hid": "holder_id", "d": "department",
+#: What the claims' certificate map holds, by its short keys (its number is the CWT ID, claim 7): the format's
+#: version, the licence kind's code and name, the holder's name and masked identity number, the issuing
+#: department and the kind's typed fields.
+FACTS = {"v": "version", "k": "kind", "kn": "kind_name", "h": "holder", "hid": "holder_id", "d": "department",
          "f": "fields"}
 
 
@@ -35,7 +36,7 @@ def certificate_claims(certificate: Certificate) -> dict:
         5: int(certificate.valid_from.timestamp()),
         7: certificate.number.encode(),
         CLAIM_CERTIFICATE: {
-            "v": 1, "n": certificate.number, "k": certificate.kind.code, "kn": certificate.kind.name,
+            "v": 1, "k": certificate.kind.code, "kn": certificate.kind.name,
             "h": certificate.holder.name, "hid": certificate.holder.id_masked, "d": certificate.department.name,
             "f": certificate.fields,
         },
@@ -82,23 +83,30 @@ _FROM_DATABASE = {CertificateStatus.SUSPENDED: (Status.SUSPENDED, "suspended"),
                   CertificateStatus.EXPIRED: (Status.EXPIRED, "expired")}
 
 
+#: What a verdict reads of a certificate: its status and the facts a valid one shows (api.approvals.views).
+VERDICT_COLUMNS = ("number", "status", "valid_from", "valid_until", "fields", "kind__name", "kind__name_en",
+                   "kind__fields", "holder__name", "holder__id_masked", "department__name", "department__name_en",
+                   "key__kid", "key__state")
+
+
 def certificate_verify(text: str) -> OnlineVerdict:
-    """The verdict on a scanned or pasted code (or the URL carrying one) as OneGrid knows it now.  Never raises
-    for anything in ``text``."""
-    verdict = verify(text if isinstance(text, str) else "", trust=_trust(), status_lists=None,
-                     prefix=settings.CERTIFICATE_CODE_PREFIX)
-    if verdict.claims is None:
-        if verdict.reason == "unknown_key" and verdict.kid in withdrawn_kids():
-            return OnlineVerdict(Status.INVALID, "withdrawn_key", verdict=verdict)
+    """The verdict on a scanned or pasted code (or the URL carrying one) as OneGrid knows it now: the offline
+    kit's, then the certificate's row with its signing key (one query), which says whether the key was withdrawn
+    and the certificate's status this moment.  Never raises for anything in ``text``."""
+    text = text if isinstance(text, str) else ""
+    verdict = verify(text, trust=_known_keys.trust, status_lists=None, prefix=settings.CERTIFICATE_CODE_PREFIX)
+    if verdict.reason == "unknown_key" and verdict.kid is not None and _known_keys.learn(verdict.kid):
+        verdict = verify(text, trust=_known_keys.trust, status_lists=None, prefix=settings.CERTIFICATE_CODE_PREFIX)
+    if verdict.claims is None or verdict.status is Status.INVALID:  # forged, malformed, or not yet valid
         return OnlineVerdict(verdict.status, verdict.reason, verdict=verdict)
-    if verdict.status is Status.INVALID:  # not yet valid, or a status the list could not have said
-        return OnlineVerdict(verdict.status, verdict.reason, verdict=verdict)
-    number = verdict.claims.certificate.get("n")
-    certificate = (Certificate.objects.select_related("kind", "holder", "department", "key")
-                   .filter(number=number if isinstance(number, str) else None).first())
-    if certificate is None or certificate.key is None or certificate.key.public_jwk.get("kid") != _kid_text(
-            verdict.kid):
+    number = verdict.claims.certificate_id.decode(errors="replace") if verdict.claims.certificate_id else None
+    found = (Certificate.objects.filter(number=number)
+             .select_related("kind", "holder", "department", "key").only(*VERDICT_COLUMNS).order_by()[:1])
+    certificate = found[0] if found else None
+    if certificate is None or certificate.key is None or certificate.key.kid != kid_text(verdict.kid):
         return OnlineVerdict(Status.INVALID, "unknown_certificate", verdict=verdict)
+    if certificate.key.state == KeyState.WITHDRAWN:
+        return OnlineVerdict(Status.INVALID, "withdrawn_key", verdict=verdict)
     if certificate.status in _FROM_DATABASE:
         status, reason = _FROM_DATABASE[certificate.status]
         return OnlineVerdict(status, reason, certificate, verdict)
@@ -107,16 +115,18 @@ def certificate_verify(text: str) -> OnlineVerdict:
     return OnlineVerdict(Status.VALID, "ok", certificate, verdict)
 
 
-def _kid_text(kid: bytes | None) -> str | None:
-    return kid_text(kid) if kid is not None else None
+class _KnownKeys:
+    """Every public key OneGrid has signed with, the withdrawn included (a code of a withdrawn key is told by
+    its certificate's row), parsed once per process.  A key id is a digest of its public key, so what is known
+    stays true; the keys are read again only when a code names a key id not known yet (a rotation elsewhere)."""
+
+    def __init__(self):
+        self.trust = TrustList()
+
+    def learn(self, kid: bytes) -> bool:
+        """Read the keys again; whether ``kid`` is among them now."""
+        self.trust = TrustList.from_jwks({"keys": list(SigningKey.objects.values_list("public_jwk", flat=True))})
+        return kid in self.trust
 
 
-def _trust() -> TrustList:
-    """The published keys, parsed once per set of keys (a rotation or withdrawal makes a new set)."""
-    state = tuple(SigningKey.objects.exclude(state=KeyState.WITHDRAWN).order_by("kid").values_list("kid", "state"))
-    return _trust_of(state)
-
-
-@lru_cache(maxsize=4)
-def _trust_of(state: tuple) -> TrustList:
-    return trust_list()
+_known_keys = _KnownKeys()

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from approvals.models import KeyState, SigningKey
-from certkit import TrustList, jwk_of, kid_of_public_key, kid_text
+from certkit import jwk_of, kid_of_public_key, kid_text
 from certkit.trust import kid_bytes
 
 log = logging.getLogger(__name__)
@@ -93,17 +93,6 @@ def jwks() -> dict:
     """The published JWK Set: every key that signs or signed, except the withdrawn."""
     keys = SigningKey.objects.exclude(state=KeyState.WITHDRAWN).order_by("created_at", "id")
     return {"keys": [key.public_jwk for key in keys]}
-
-
-def trust_list() -> TrustList:
-    """What the server itself verifies with: the same keys as the JWK Set."""
-    return TrustList.from_jwks(jwks())
-
-
-def withdrawn_kids() -> frozenset[bytes]:
-    """The key ids (as COSE headers carry them) of the withdrawn keys: online verification names the reason."""
-    return frozenset(kid_bytes(kid) for kid in SigningKey.objects.filter(state=KeyState.WITHDRAWN)
-                     .values_list("kid", flat=True))
 
 
 def signer(key: SigningKey) -> COSEKeyInterface:

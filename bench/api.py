@@ -36,9 +36,7 @@ import argparse
 import http.client
 import json
 import os
-import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,6 +52,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import common  # noqa: E402
 
 HOME = ("query Home { myTasks(first: 20) { edges { node { id caseNumber status deadline isOverdue thumbnailUrl "
         "grid { code name } category { code name } } } } }")
@@ -97,8 +97,8 @@ def main() -> None:
         if not args.database:
             print(f"scratch database {url.rsplit('/', 1)[1]}: migrating and seeding the full-scale district ...",
                   flush=True)
-            _manage(env, "migrate", "-v", "0")
-            _manage(env, "seed_demo", "--scale", "full", "--no-progress")
+            common.manage(env, "migrate", "-v", "0")
+            common.manage(env, "seed_demo", "--scale", "full", "--no-progress")
         sys.exit(0 if run(env, args) else 1)
 
 
@@ -120,17 +120,17 @@ def run(env: dict, args) -> bool:
     client_cpus = cpus[-1:]
     server_cpus = cpus
     workers = args.workers or len(server_cpus)
-    print(f"database: {events:,} events; {len(cpus)} cores: uvicorn x{workers} on CPU {_cpu_list(server_cpus)}, "
-          f"wrk (1 thread) and this client pinned to CPU {_cpu_list(client_cpus)}")
-    port = _free_port()
+    print(f"database: {events:,} events; {len(cpus)} cores: uvicorn x{workers} on CPU {common.cpu_list(server_cpus)}, "
+          f"wrk (1 thread) and this client pinned to CPU {common.cpu_list(client_cpus)}")
+    port = common.free_port()
     server = subprocess.Popen(
-        ["taskset", "-c", _cpu_list(server_cpus), sys.executable, "-m", "uvicorn", "config.asgi:application",
+        ["taskset", "-c", common.cpu_list(server_cpus), sys.executable, "-m", "uvicorn", "config.asgi:application",
          "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log",
          "--log-level", "warning"], cwd=ROOT, env=env)
     verdicts = []
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_for(f"{base}/healthz")
+        common.wait_for(f"{base}/healthz")
         os.sched_setaffinity(0, client_cpus)
         parts = set(args.only.split(","))
         if "home" in parts:
@@ -154,7 +154,7 @@ def _home(base: str, args, worker_token: str, client_cpus: list[int], meter: _Cp
     print(f"\n1. Mobile home screen (my tasks, first 20; the worker has {tasks} on the first page); "
           f"same JSON from both: {same}")
     for url in (graphql_url, baseline_url):  # warm both
-        _wrk(url, worker_token, args, client_cpus, seconds=2)
+        common.wrk(url, connections=args.connections, seconds=2, cpus=client_cpus, token=worker_token)
     runs: dict[str, list[dict]] = {"graphql": [], "baseline": []}
     ratios: list[float] = []  # CPU per request, GraphQL over the view, per round
     interval = (0.0, float("inf"))
@@ -162,12 +162,12 @@ def _home(base: str, args, worker_token: str, client_cpus: list[int], meter: _Cp
         order = [("graphql", graphql_url), ("baseline", baseline_url)]
         for name, url in order if len(ratios) % 2 == 0 else order[::-1]:
             before = meter.snapshot()
-            run = _wrk(url, worker_token, args, client_cpus)
+            run = common.wrk(url, connections=args.connections, seconds=args.duration, cpus=client_cpus, token=worker_token)
             run["cpu_ms"] = meter.since(before) * 1000 / run["requests"]
             runs[name].append(run)
         ratios.append(runs["graphql"][-1]["cpu_ms"] / runs["baseline"][-1]["cpu_ms"])
         if len(ratios) >= args.min_rounds:
-            interval = _interval(ratios, statistics.median)
+            interval = common.interval(ratios, statistics.median)
             if interval[1] <= HOME_TARGET or interval[0] > HOME_TARGET:
                 break
     for name in ("graphql", "baseline"):
@@ -178,11 +178,12 @@ def _home(base: str, args, worker_token: str, client_cpus: list[int], meter: _Cp
               f"{statistics.median(r['p50'] for r in runs[name]):5.1f} ms, p99 "
               f"{statistics.median(r['p99'] for r in runs[name]):5.1f} ms (medians of {len(rps)} runs of "
               f"{args.duration} s)")
-    ping = _wrk(f"{base}/bench/ping", worker_token, args, client_cpus)
+    ping = common.wrk(f"{base}/bench/ping", connections=args.connections, seconds=args.duration, cpus=client_cpus,
+               token=worker_token)
     print(f"   (no target: a view that does nothing, same server and load: {ping['rps']:.0f} req/s, "
           f"p50 {ping['p50']:.1f} ms)")
     throughput = [b["rps"] / g["rps"] for g, b in zip(runs["graphql"], runs["baseline"], strict=True)]
-    verdict = _verdict(interval, HOME_TARGET)
+    verdict = common.verdict(interval, HOME_TARGET)
     print(f"   GraphQL costs {statistics.median(ratios):.2f}x the hand-written view's CPU per request (server and its "
           f"database sessions; median of {len(ratios)} rounds: {', '.join(f'{r:.2f}' for r in ratios)}); 95% "
           f"interval {interval[0]:.2f}-{interval[1]:.2f}x -> {verdict} <= {HOME_TARGET}x")
@@ -255,7 +256,7 @@ def _layer(client: _Client, base: str, args, token: str) -> str:
     print(f"   {count:,} events, {len(graphql['raw']) / 1e6:.2f} MB of JSON; same JSON from both: {same}; "
           f"{len(queries)} SQL queries besides the token check")
     interval = _report(timings, "hand-written Django view")
-    verdict = _verdict(interval, LAYER_TARGET_MS)
+    verdict = common.verdict(interval, LAYER_TARGET_MS)
     verdict = verdict if len(queries) <= 2 else "FAIL"
     print(f"   target: p50 <= {LAYER_TARGET_MS:.0f} ms and <= 2 queries -> {verdict} "
           f"({LAYER_TARGET_MS / statistics.median(timings['graphql']):.1f}x margin at p50)")
@@ -273,7 +274,7 @@ def _stats(client: _Client, args, token: str) -> str:
     print(f"   {len(rollup)} groups over {cases:,} cases; the same figures from the rollup and from the events: "
           f"{rollup == events}")
     interval = _report(timings, "the same, reading the events")
-    verdict = _verdict(interval, STATS_TARGET_MS) if rollup == events else "FAIL"
+    verdict = common.verdict(interval, STATS_TARGET_MS) if rollup == events else "FAIL"
     print(f"   target: p50 <= {STATS_TARGET_MS:.0f} ms -> {verdict} "
           f"({STATS_TARGET_MS / statistics.median(timings['graphql']):.1f}x margin at p50)")
     totals = [client.graphql(STATS_TOTALS, token, {})["ms"] for _ in range(max(5, args.samples // 4))]
@@ -331,41 +332,11 @@ def _report(timings: dict[str, list[float]], baseline: str) -> tuple[float, floa
         p50, p90 = np.percentile(values, [50, 90])
         print(f"   {label:<31} p50 {p50:6.1f} ms   p90 {p90:6.1f} ms   min {values.min():6.1f} ms   "
               f"max {values.max():6.1f} ms   ({len(values)} requests)")
-    interval = _interval(timings["graphql"], np.median)
+    interval = common.interval(timings["graphql"], np.median)
     print(f"   GraphQL p50: 95% interval {interval[0]:.1f}-{interval[1]:.1f} ms; "
           f"{statistics.median(timings['baseline']) / statistics.median(timings['graphql']):.2f}x faster than the "
           f"baseline at p50")
     return interval
-
-
-def _interval(values, estimator, resamples: int = 4000) -> tuple[float, float]:
-    """A bootstrap 95% interval of ``estimator`` over ``values`` (resampled with replacement)."""
-    data = np.asarray(values, dtype=float)
-    picks = np.random.default_rng(0).integers(0, len(data), (resamples, len(data)))
-    estimates = np.array([estimator(data[pick]) for pick in picks])
-    low, high = np.percentile(estimates, [2.5, 97.5])
-    return float(low), float(high)
-
-
-def _verdict(interval: tuple[float, float], target: float) -> str:
-    return "PASS" if interval[1] <= target else "FAIL" if interval[0] > target else "UNDECIDED"
-
-
-def _wrk(url: str, token: str, args, cpus: list[int], seconds: int | None = None) -> dict:
-    output = subprocess.run(
-        ["taskset", "-c", _cpu_list(cpus), "wrk", "-t", "1", "-c", str(args.connections),
-         "-d", f"{seconds or args.duration}s", "--latency", "-H", f"Authorization: Bearer {token}", url],
-        capture_output=True, text=True, check=True).stdout
-    if "Non-2xx" in output:
-        raise SystemExit(f"errors under load:\n{output}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    requests = int(re.search(r"(\d+) requests in", output).group(1))
-    return {"rps": rps, "requests": requests, "p50": _ms(output, "50%"), "p99": _ms(output, "99%")}
-
-
-def _ms(output: str, percentile: str) -> float:
-    value, unit = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)", output).groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
 def _get(url: str, token: str) -> dict:
@@ -374,37 +345,10 @@ def _get(url: str, token: str) -> dict:
         return json.loads(response.read())
 
 
-def _wait_for(url: str) -> None:
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except urllib.error.HTTPError:  # answered (a health check may say 503 without a worker): it is up
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"the server did not answer at {url}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _cpu_list(cpus: list[int]) -> str:
-    return ",".join(map(str, cpus))
-
-
 def _with_database(url: str, name: str) -> str:
     from bench.scratch import _as_url
 
     return _as_url(url, name)
-
-
-def _manage(env: dict, *command: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
 
 
 if __name__ == "__main__":

@@ -325,16 +325,16 @@ def _server(env: dict, cpu: int | None, log: Path):
     import psutil
     from django.conf import settings
 
-    from bench.api import _free_port, _wait_for
+    from bench.common import free_port, wait_for
 
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "uvicorn", "bench.fanout_asgi:application", "--host", "127.0.0.1", "--port",
                str(port), "--workers", "1", "--no-access-log", "--log-level", "warning", *settings.UVICORN_ARGS]
     if cpu is not None:
         command = ["taskset", "-c", str(cpu), *command]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
     try:
-        _wait_for(f"http://127.0.0.1:{port}/healthz")
+        wait_for(f"http://127.0.0.1:{port}/healthz")
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
         yield port, psutil.Process(server.pid)
     finally:

@@ -187,6 +187,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024)
 #: connection made 10,000 idle subscriptions cost 108 KiB each instead of 64 (`bench/fanout.py --only idle`),
 #: for messages of a few hundred bytes (the default of Node's `ws` for the same reason).
 UVICORN_ARGS = ["--lifespan", "off", "--ws-max-size", str(DATA_UPLOAD_MAX_MEMORY_SIZE), "--ws-per-message-deflate", "false"]
+#: Allocations between two collections of the youngest generation in an ASGI process (config/asgi.py).
+GC_GEN0_THRESHOLD = env_int("GC_GEN0_THRESHOLD", 2_000)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- redis: channel layer, broker, cache ----------------------------------------

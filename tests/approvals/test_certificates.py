@@ -133,7 +133,7 @@ def test_an_independent_cose_library_verifies_the_certificate_and_no_tampered_va
 
     message = cbor2.loads(zlib.decompress(base45.b45decode(code[4:])))
     claims = cbor2.loads(message.value[2])
-    assert claims[-65537]["n"] == school_certificate.number
+    assert claims[7] == school_certificate.number.encode() and claims[-65537]["h"] == "青岛海韵培训学校"
     assert claims[65535]["status_list"]["idx"] == school_certificate.status_index
 
     def variant(edit) -> str:
