@@ -6,7 +6,8 @@ from accounts.models import AuthToken, Department, User
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "name_en"]
+    list_display = ["code", "name", "name_en", "level"]
+    list_filter = ["level"]
     search_fields = ["code", "name", "name_en"]
 
 

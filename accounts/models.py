@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.models import WorkflowLevel
+
 
 class Role(models.TextChoices):
     GRID_WORKER = "grid_worker", _("Grid worker")
@@ -47,6 +49,8 @@ class Department(models.Model):
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=100)
     name_en = models.CharField(_("English name"), max_length=100, blank=True)
+    #: District departments, and the provincial and national offices whose staff hold steps of an approval.
+    level = models.CharField(_("level"), max_length=10, choices=WorkflowLevel.choices, default=WorkflowLevel.DISTRICT)
 
     class Meta:
         ordering = ["code"]

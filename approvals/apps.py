@@ -16,9 +16,11 @@ class ApprovalsConfig(AppConfig):
 
     def ready(self) -> None:
         from approvals import selectors
+        from approvals.applications import APPLICATION_WORKFLOW, MATERIAL_FILES
         from approvals.models import Certificate, Holder
         from approvals.services import CERTIFICATE_WORKFLOW
         from core.audiences import audience_register
+        from core.files import FileKind, Images, Pdfs, file_kind_register
         from core.restriction import visibility_register, visible_through
         from core.workflow import workflow_register
 
@@ -28,3 +30,9 @@ class ApprovalsConfig(AppConfig):
         visibility_register(Certificate, visible_through(selectors.certificates_visible_to))
         visibility_register(Holder, visible_through(selectors.holders_visible_to))
         workflow_register(CERTIFICATE_WORKFLOW)
+        workflow_register(APPLICATION_WORKFLOW)
+        # An application's uploaded materials: PDFs and pictures, judged by their content; seen by whoever sees
+        # the application (selectors.material_uploads_visible_to).
+        file_kind_register(FileKind(name=MATERIAL_FILES, model="approvals.MaterialUpload", variants={"file": "name"},
+                                    accepts=(Pdfs(), Images()), visibility=selectors.material_uploads_visible_to,
+                                    attachment=True))

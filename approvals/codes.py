@@ -78,6 +78,7 @@ class OnlineVerdict:
 
 
 _FROM_DATABASE = {CertificateStatus.SUSPENDED: (Status.SUSPENDED, "suspended"),
+                  CertificateStatus.PENDING: (Status.SUSPENDED, "not_in_force"),
                   CertificateStatus.REVOKED: (Status.REVOKED, "revoked"),
                   CertificateStatus.SUPERSEDED: (Status.SUPERSEDED, "superseded"),
                   CertificateStatus.EXPIRED: (Status.EXPIRED, "expired")}

@@ -1,11 +1,11 @@
-"""Who sees which holders and certificates, and the holders a person acts for now."""
+"""Who sees which holders, certificates and applications, and the holders a person acts for now."""
 
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from approvals.models import Authorisation, Certificate, Holder, HolderKind, LicenceKind
+from approvals.models import Application, Authorisation, Certificate, Holder, HolderKind, LicenceKind, MaterialUpload
 
 
 def holder_ids_acting_for(user) -> frozenset[int]:
@@ -76,3 +76,36 @@ def holder_shows_identity_to(holder: Holder, user) -> bool:
 
 def licence_kinds_issued() -> QuerySet[LicenceKind]:
     return LicenceKind.objects.filter(active=True).select_related("department")
+
+
+def _own_applications(user) -> Q:
+    """The applications ``user`` makes or follows for a holder: in full as the person or the legal
+    representative; as an agent, those of the licence kinds the authorisation names (all when none)."""
+    now = timezone.now()
+    own = Q(holder__kind=HolderKind.PERSON, holder__user=user) | Q(holder__kind=HolderKind.ORGANISATION,
+                                                                   holder__representative=user)
+    for organisation_id, kinds in Authorisation.objects.filter(
+            agent=user, withdrawn_at__isnull=True, valid_from__lte=now, valid_until__gt=now,
+    ).values_list("organisation_id", "kinds"):
+        own |= Q(holder_id=organisation_id, **({"kind__licence_kind__code__in": kinds} if kinds else {}))
+    return own
+
+
+def applications_visible_to(user) -> QuerySet[Application]:
+    """The applications ``user`` may see: their own (for a holder they act for), those on a workflow with a step
+    they hold (the staff of every organisation on the way), and all for the district-wide roles."""
+    applications = Application.objects.all()
+    if user is None or not user.is_authenticated or not user.is_active:
+        return applications.none()
+    if user.sees_whole_district:
+        return applications
+    from approvals.applications import APPLICATION_WORKFLOW
+    from core.workflow.steps import workflow_steps_held_by
+
+    held = workflow_steps_held_by(workflow=APPLICATION_WORKFLOW, user=user)
+    return applications.filter(_own_applications(user) | Q(case__definition_id__in=held.values("definition_id")))
+
+
+def material_uploads_visible_to(user, queryset: QuerySet[MaterialUpload]) -> QuerySet[MaterialUpload]:
+    """An application's uploads: seen by whoever sees the application."""
+    return queryset.filter(application__in=applications_visible_to(user).values("pk"))

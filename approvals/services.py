@@ -95,12 +95,14 @@ def authorisation_grant(*, organisation: Holder, agent, valid_until: datetime, k
 
 def certificate_issue(*, kind: LicenceKind, holder: Holder, fields: dict, actor=None,
                       valid_from: datetime | None = None, valid_until: datetime | None = None,
-                      supersedes: Certificate | None = None, now: datetime | None = None) -> Certificate:
+                      supersedes: Certificate | None = None, in_force: bool = True,
+                      now: datetime | None = None) -> Certificate:
     """Issue a certificate of ``kind`` to ``holder`` with the kind's typed ``fields``: numbered, and for an
     electronic kind given a status-list entry and signed.  Valid from ``valid_from`` (now) for the kind's
-    validity period unless ``valid_until`` says otherwise.  ``actor`` None is the system (an approved
-    application); a person must be staff of the kind's issuing department.  Raises ``ValidationError`` and
-    ``PermissionDenied``."""
+    validity period unless ``valid_until`` says otherwise; with ``in_force`` False it is issued pending, in
+    force once ``certificate_bring_into_force`` (its procedure's last step).  ``actor`` None is the system (an
+    approved application); a person must be staff of the kind's issuing department.  Raises
+    ``ValidationError`` and ``PermissionDenied``."""
     now = now or timezone.now()
     if actor is not None and not _issues(actor, kind):
         raise PermissionDenied(_("Only the issuing department issues this licence."))
@@ -120,18 +122,19 @@ def certificate_issue(*, kind: LicenceKind, holder: Holder, fields: dict, actor=
     with transaction.atomic():
         certificate = Certificate(number=_number(kind, now), kind=kind, holder=holder, department=kind.department,
                                   fields=clean, valid_from=valid_from, valid_until=valid_until, issued_at=now,
-                                  issued_by=actor, status=S.VALID, status_changed_at=now, supersedes=supersedes)
+                                  issued_by=actor, status=S.VALID if in_force else S.PENDING, status_changed_at=now,
+                                  supersedes=supersedes)
         if kind.electronic:
             certificate.status_list, certificate.status_index = status_entry_allocate()
             certificate.key, certificate.code = certificate_sign(certificate)
         certificate.save()
         status_entry_write(certificate)
-        CertificateHistory.objects.create(certificate=certificate, action="issue", to_status=S.VALID, actor=actor,
-                                          at=now)
+        CertificateHistory.objects.create(certificate=certificate, action="issue", to_status=certificate.status,
+                                          actor=actor, at=now)
         from core.feed import change_record
 
         change_record(kind="certificate.issue", obj=certificate, to=certificate_audience(certificate),
-                      facts={"status": S.VALID, "version": certificate.version})
+                      facts={"status": certificate.status, "version": certificate.version})
     return certificate
 
 
@@ -174,6 +177,11 @@ def certificate_reinstate(*, actor, certificate_id: int, reason: str = "", expec
 
 def certificate_revoke(*, actor, certificate_id: int, reason: str, expected_version: int | None = None):
     return _apply("revoke", actor, certificate_id, expected_version, reason=reason)
+
+
+def certificate_bring_into_force(*, actor, certificate_id: int, reason: str = "") -> Certificate:
+    """A pending certificate comes into force (the last step of its procedure approved)."""
+    return _apply("bring_into_force", actor, certificate_id, None, reason=reason)
 
 
 def certificate_renew(*, actor, certificate_id: int, fields: dict | None = None, reason: str = "",
@@ -282,8 +290,9 @@ CERTIFICATE_WORKFLOW = Workflow(
     table=TransitionTable([
         transition("suspend", [S.VALID], S.SUSPENDED, who=["issuer"], needs=["reason"], effects=["stamp"]),
         transition("reinstate", [S.SUSPENDED], S.VALID, who=["issuer"], effects=["stamp"]),
-        transition("revoke", [S.VALID, S.SUSPENDED], S.REVOKED, who=["issuer"], needs=["reason"],
-                   effects=["stamp"]),
+        transition("revoke", [S.VALID, S.SUSPENDED, S.PENDING], S.REVOKED, who=["issuer", "system"],
+                   needs=["reason"], effects=["stamp"]),
+        transition("bring_into_force", [S.PENDING], S.VALID, who=["issuer", "system"], effects=["stamp"]),
         transition("renew", [S.VALID, S.SUSPENDED, S.EXPIRED], S.SUPERSEDED, who=["issuer", "system"],
                    effects=["stamp", "renewal"]),
         transition("expire", [S.VALID], S.EXPIRED, who=["system"], effects=["stamp"]),
@@ -296,7 +305,8 @@ CERTIFICATE_WORKFLOW = Workflow(
     change=_change,
     notices=_notices,
     labels={"suspend": gettext_lazy("suspend"), "reinstate": gettext_lazy("reinstate"),
-            "revoke": gettext_lazy("revoke"), "renew": gettext_lazy("renew"), "expire": gettext_lazy("expire")},
+            "revoke": gettext_lazy("revoke"), "renew": gettext_lazy("renew"), "expire": gettext_lazy("expire"),
+            "bring_into_force": gettext_lazy("bring into force")},
     id_field="certificateId",
     deadline_field=None,
 )

@@ -30,6 +30,7 @@ LIST_VALUE = {
     CertificateStatus.SUSPENDED: StatusValue.SUSPENDED,
     CertificateStatus.REVOKED: StatusValue.INVALID,
     CertificateStatus.SUPERSEDED: StatusValue.SUPERSEDED,
+    CertificateStatus.PENDING: StatusValue.SUSPENDED,  # not in force, may come into force
 }
 #: Random draws of a taken index before a list counts as full (at 90% full, all 64 miss with odds of 1 in 800).
 _DRAWS = 64

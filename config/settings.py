@@ -436,5 +436,12 @@ STATUS_LIST_VALID_SECONDS = env_int("STATUS_LIST_VALID_SECONDS", 86400)
 STATUS_LIST_SIZE = max(131072, env_int("STATUS_LIST_SIZE", 131072))
 # The key that identity numbers are matched (HMAC) and sealed (Fernet) under; derived from SECRET_KEY when unset.
 IDENTITY_KEY = env_str("IDENTITY_KEY", "identity:" + SECRET_KEY)
+# The shared government data sources that prove an application's materials (approvals/sources.py): per source
+# its adapter and options, as JSON in APPROVAL_SOURCES (e.g. {"enterprise_registry": {"adapter":
+# "approvals.sources.HttpSource", "url": "https://...", "timeout": 2}}); the demo registries by default.
+APPROVAL_SOURCES = json.loads(env_str("APPROVAL_SOURCES", "{}")) or {
+    code: {"adapter": "approvals.sources.DemoSource"}
+    for code in ("enterprise_registry", "population_registry", "social_org_registry", "school_records")}
+APPROVAL_SOURCE_TIMEOUT_SECONDS = float(env_str("APPROVAL_SOURCE_TIMEOUT_SECONDS", "3"))
 CELERY_BEAT_SCHEDULE["certificates-expire"] = {"task": "approvals.tasks.certificates_expire_task",
                                                "schedule": float(env_str("CERTIFICATE_EXPIRE_CHECK_SECONDS", "600"))}

@@ -193,5 +193,6 @@ from core.workflow.models import (  # noqa: E402,F401  (the workflow engine's ta
     WorkflowCase,
     WorkflowCaseHistory,
     WorkflowDefinition,
+    WorkflowLevel,
     WorkflowStep,
 )

@@ -71,6 +71,7 @@ def reason_text(reason: str) -> str:
     texts = {
         "ok": _("Signed by the issuer, in force, and neither suspended nor revoked."),
         "suspended": _("The issuing department has suspended this certificate."),
+        "not_in_force": _("This certificate is issued but not in force yet: its procedure is not finished."),
         "revoked": _("The issuing department has revoked this certificate."),
         "superseded": _("This certificate was renewed: only the new certificate is in force."),
         "expired": _("The validity period of this certificate has ended."),

@@ -48,3 +48,44 @@ def school_certificate(approvals):
 
     return certificate_issue(kind=approvals["kind"], holder=approvals["school"], fields=SCHOOL_FIELDS,
                              actor=approvals["staff"])
+
+
+@pytest.fixture
+def application_catalogue(catalogue):
+    """The application kinds, their materials and workflows a migration loads (loaded again after a
+    transactional test's flush)."""
+    from approvals.application_catalogue import application_catalogue_load
+    from approvals.models import ApplicationKind, MaterialRequirement
+    from core.workflow.models import WorkflowDefinition, WorkflowStep
+
+    application_catalogue_load(licence_kinds=LicenceKind, departments=Department, application_kinds=ApplicationKind,
+                               requirements=MaterialRequirement, definitions=WorkflowDefinition, steps=WorkflowStep)
+
+
+def staff(username: str, department: str, *roles: str):
+    from approvals.models import StaffDuty
+
+    user = UserFactory(username=username, role=Role.DEPARTMENT_STAFF, department=Department.objects.get(code=department))
+    for role in roles:
+        StaffDuty.objects.create(user=user, role=role)
+    return user
+
+
+def registry(source: str, record: str, holder, record_id: str, **data):
+    from django.utils import timezone
+
+    from approvals.models import RegistryRecord
+
+    return RegistryRecord.objects.create(source=source, record=record, subject_digest=holder.id_digest,
+                                         record_id=record_id, data=data, updated_at=timezone.now())
+
+
+@pytest.fixture
+def school_renewal(approvals, school_certificate, application_catalogue):
+    """The first seed case's world: the school's current certificate and its registry records, the
+    civil-affairs clerk and director."""
+    registry("social_org_registry", "registration", approvals["school"], "52370202MJ1234567X-2019",
+             name="青岛海韵培训学校", status="正常")
+    registry("school_records", "school", approvals["school"], "JY-370202-0815", permit="教民137020270001号")
+    return {**approvals, "certificate": school_certificate, "clerk": staff("civil_clerk", "civil", "clerk"),
+            "director": staff("civil_director", "civil", "director")}

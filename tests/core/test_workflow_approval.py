@@ -75,10 +75,10 @@ def people(db):
 
 @pytest.fixture
 def gi_mark(db):
-    return workflow_definition_publish(key="gi-mark", title="地理标志专用标志使用申请", steps=GI_MARK)
+    return workflow_definition_publish(key="tests-gi-mark", title="地理标志专用标志使用申请", steps=GI_MARK)
 
 
-def open_case(approval, people, key="gi-mark", who="producer"):
+def open_case(approval, people, key="tests-gi-mark", who="producer"):
     return workflow_case_open(workflow=approval, definition_key=key, opened_by=people[who], title="崂山绿茶 地理标志")
 
 
@@ -205,7 +205,7 @@ def test_no_one_decides_their_own_case(approval, people, gi_mark):
 
 def test_a_changed_workflow_affects_new_cases_only(approval, people, gi_mark):
     running = open_case(approval, people)
-    revised = workflow_definition_publish(key="gi-mark", title="地理标志（简化）", steps=[
+    revised = workflow_definition_publish(key="tests-gi-mark", title="地理标志（简化）", steps=[
         StepSpec("accept", "受理", "district", "msa", STAFF, 48),
         StepSpec("file", "备案", "national", "ip-national", STAFF, 100)])
     assert revised.version == 2 and gi_mark.in_use and not revised.in_use
