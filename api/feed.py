@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from strawberry import relay
 
 from accounts.services import token_still_valid
-from api.base.ids import input_pk
+from api.base.ids import input_pk, node_pk
 from api.context import viewer
 from api.errors import ErrorCode, GraphQLCodedError, error_enum, error_type, not_authenticated
 from api.execution import SharedPayload
@@ -174,6 +174,25 @@ def _reload(user_id: int, token_id: int | None):
 @database_sync_to_async
 def _change_page(scopes: frozenset[str], after: int, first: int) -> list[ChangeEntry]:
     return feed_selectors.change_page_in(scopes, after=after, first=first)
+
+
+async def object_changes(info: strawberry.Info, *, model, type_name: str, global_id: relay.GlobalID | None,
+                         after: str | None, load) -> AsyncGenerator[tuple[ChangeEntry | ChangeRow, object], None]:
+    """The changes of ``model``'s objects the viewer may see (one object with ``global_id``), each with the object
+    as ``load(user, pk)`` reads it at delivery (None: no longer visible, skipped): what a domain's
+    ``<thing>Changed`` subscription yields from.  Raises ``not_authenticated`` for an anonymous viewer."""
+    who = viewer(info)
+    if not who.user.is_authenticated:
+        raise not_authenticated()
+    only = node_pk(global_id, type_name) if global_id is not None else None
+    start = cursor_parse(after) if after is not None else None
+    label = model._meta.label_lower
+    async for user, row in visible_changes(who, start):
+        if row.object_type != label or (only is not None and row.object_id != only):
+            continue
+        found = await load(user, row.object_id)
+        if found is not None:
+            yield row, found
 
 
 async def visible_changes(who, start: int | None, *, sink: Sink | None = None,

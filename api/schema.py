@@ -14,9 +14,9 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from api.accounts.mutations import AccountMutation
 from api.accounts.queries import AccountQuery
-from api.approvals.mutations import ApprovalsMutation
+from api.approvals.mutations import ApplicationsMutation, ApprovalsMutation
 from api.approvals.queries import ApprovalsQuery
-from api.approvals.subscriptions import ApprovalsSubscription
+from api.approvals.subscriptions import ApplicationsSubscription, ApprovalsSubscription
 from api.audit.queries import AuditQuery
 from api.execution import OneGridExecutor
 from api.extensions import OneGridSchema, protection_extensions
@@ -47,9 +47,9 @@ class NodeQuery:
 Query = merge_types("Query", (AccountQuery, GridQuery, EventQuery, StatisticsQuery, FeedQuery, AuditQuery,
                                       VisionQuery, ApprovalsQuery, NodeQuery))
 Mutation = merge_types("Mutation", (AccountMutation, GridMutation, EventMutation, FeedMutation, VisionMutation,
-                                             ApprovalsMutation))
+                                             ApprovalsMutation, ApplicationsMutation))
 Subscription = merge_types("Subscription", (FeedSubscription, EventSubscription, VisionSubscription,
-                                             ApprovalsSubscription))
+                                             ApprovalsSubscription, ApplicationsSubscription))
 
 
 

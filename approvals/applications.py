@@ -48,7 +48,7 @@ from core.feed import change_record
 from core.workflow import WorkflowError, workflow_apply
 from core.workflow.cases import workflow_case_open
 from core.workflow.models import WorkflowCase, WorkflowStep
-from core.workflow.steps import StepStatus, step_workflow
+from core.workflow.steps import StepStatus, step_workflow, workflow_definition_current
 
 WORKFLOW_NAME = "approvals.application"
 #: What the applicant's side may do, and what the step holders may do (``application_act``).
@@ -355,6 +355,9 @@ def application_submit(*, actor, application_id: int, expected_version: int | No
                           material=result.requirement.code, outcome=result.outcome, provenance=result.provenance,
                           reason="; ".join(result.reasons)[:300], checked_at=now) for result in results)
         if application.case_id is None:
+            if workflow_definition_current(key=application.kind.workflow_key) is None:
+                raise WorkflowError(_("No workflow is defined for this kind of application."),
+                                    code="unknown_workflow")
             case = workflow_case_open(workflow=APPLICATION_WORKFLOW, title=f"{application.number} {application.kind}",
                                       opened_by=actor, definition_key=application.kind.workflow_key, now=now)
             application.case = case

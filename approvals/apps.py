@@ -17,7 +17,7 @@ class ApprovalsConfig(AppConfig):
     def ready(self) -> None:
         from approvals import selectors
         from approvals.applications import APPLICATION_WORKFLOW, MATERIAL_FILES
-        from approvals.models import Certificate, Holder
+        from approvals.models import Application, Certificate, Holder
         from approvals.services import CERTIFICATE_WORKFLOW
         from core.audiences import audience_register
         from core.files import FileKind, Images, Pdfs, file_kind_register
@@ -29,6 +29,7 @@ class ApprovalsConfig(AppConfig):
         audience_register("holder", members_of=_holders_of, overseen=False)
         visibility_register(Certificate, visible_through(selectors.certificates_visible_to))
         visibility_register(Holder, visible_through(selectors.holders_visible_to))
+        visibility_register(Application, visible_through(selectors.applications_visible_to))
         workflow_register(CERTIFICATE_WORKFLOW)
         workflow_register(APPLICATION_WORKFLOW)
         # An application's uploaded materials: PDFs and pictures, judged by their content; seen by whoever sees

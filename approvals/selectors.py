@@ -109,3 +109,25 @@ def applications_visible_to(user) -> QuerySet[Application]:
 def material_uploads_visible_to(user, queryset: QuerySet[MaterialUpload]) -> QuerySet[MaterialUpload]:
     """An application's uploads: seen by whoever sees the application."""
     return queryset.filter(application__in=applications_visible_to(user).values("pk"))
+
+
+def applications_of(user) -> QuerySet[Application]:
+    """The applicant's own list: the applications of the holders ``user`` acts for, whatever their role."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Application.objects.none()
+    return Application.objects.filter(_own_applications(user))
+
+
+def application_queue(user, *, overdue: bool = False, step: str | None = None,
+                      now=None) -> QuerySet[Application]:
+    """A step holder's queue: the applications waiting at a step ``user`` holds, the earliest deadline first."""
+    from approvals.applications import APPLICATION_WORKFLOW
+    from core.workflow.steps import workflow_cases_waiting_on
+
+    cases = workflow_cases_waiting_on(workflow=APPLICATION_WORKFLOW, user=user)
+    if step is not None:
+        cases = cases.filter(step__code=step)
+    if overdue:
+        cases = cases.filter(deadline__lt=now or timezone.now())
+    return (Application.objects.filter(case__in=cases.values("pk"))
+            .order_by("case__deadline", "id"))

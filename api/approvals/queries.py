@@ -1,4 +1,5 @@
-"""Licence kinds, the viewer's wallet and the certificates they may see, and verification by anyone."""
+"""Licence kinds, the viewer's wallet and the certificates they may see, verification by anyone; application kinds,
+the applicant's applications and what they will submit, the staff's queues."""
 
 from __future__ import annotations
 
@@ -7,14 +8,34 @@ from collections.abc import Iterable
 import strawberry
 import strawberry_django
 
-from api.approvals.types import CertificateType, CertificateVerdictType, LicenceKindType
+from api.approvals.types import (
+    ApplicationKindType,
+    ApplicationPreviewType,
+    ApplicationPurposeEnum,
+    ApplicationStatusEnum,
+    ApplicationType,
+    CertificateType,
+    CertificateVerdictType,
+    LicenceKindType,
+    MaterialStatusType,
+)
 from api.approvals.views import MAX_TEXT, verdict_json, verdict_of
+from api.base.ids import node_pk_or_none
 from api.context import viewer
 from api.paging import CursorConnection
 from api.permissions import IsAuthenticated
-from approvals.models import Certificate, LicenceKind
-from approvals.selectors import certificates_held_by, certificates_visible_to, licence_kinds_issued
+from approvals import applications
+from approvals.models import Application, ApplicationKind, Certificate, LicenceKind, MaterialOutcome
+from approvals.selectors import (
+    application_queue,
+    applications_of,
+    applications_visible_to,
+    certificates_held_by,
+    certificates_visible_to,
+    licence_kinds_issued,
+)
 from certkit import Status
+from core.workflow import WorkflowError
 
 
 @strawberry.type
@@ -45,3 +66,59 @@ class ApprovalsQuery:
         answer = verdict_json(verdict_of(code[:MAX_TEXT + 1]))
         return CertificateVerdictType(status=Status(answer["status"]), reason=answer["reason"], message=answer["message"],
                                       facts=answer["certificate"])
+
+    @strawberry_django.connection(CursorConnection[ApplicationKindType], description="What one can apply for now.")
+    def application_kinds(self, licence_kind: str | None = None,
+                          purpose: ApplicationPurposeEnum | None = None) -> Iterable[ApplicationKind]:
+        kinds = ApplicationKind.objects.filter(active=True)
+        if licence_kind is not None:
+            kinds = kinds.filter(licence_kind__code=licence_kind[:40])
+        if purpose is not None:
+            kinds = kinds.filter(purpose=purpose.value)
+        return kinds.order_by("code")
+
+    @strawberry_django.connection(CursorConnection[ApplicationType], permission_classes=[IsAuthenticated],
+                                  description="The viewer's own applications (for the holders they act for), "
+                                              "newest first, with where each stands and what is asked of them.")
+    def my_applications(self, info: strawberry.Info,
+                        status: ApplicationStatusEnum | None = None) -> Iterable[Application]:
+        mine = applications_of(viewer(info).user)
+        return (mine.filter(status=status.value) if status is not None else mine).order_by("-updated_at", "-id")
+
+    @strawberry_django.connection(CursorConnection[ApplicationType], permission_classes=[IsAuthenticated],
+                                  description="The staff's queue: applications waiting at a step the viewer "
+                                              "holds, the most urgent first; `overdue` for those past the step's "
+                                              "deadline only; `step` for one step's code.")
+    def application_queue(self, info: strawberry.Info, overdue: bool = False,
+                          step: str | None = None) -> Iterable[Application]:
+        return application_queue(viewer(info).user, overdue=overdue, step=step[:40] if step else None)
+
+    @strawberry_django.connection(CursorConnection[ApplicationType], permission_classes=[IsAuthenticated],
+                                  description="Applications the viewer may see, by number.")
+    def applications(self, info: strawberry.Info, number: str | None = None) -> Iterable[Application]:
+        seen = applications_visible_to(viewer(info).user)
+        if number is not None:
+            seen = seen.filter(number=number.strip()[:24])
+        return seen.order_by("-updated_at", "-id")
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Before submitting: each material proven automatically (and by what) or to be "
+                                  "uploaded (and why), and the digest the legal representative confirms.  Null "
+                                  "for an application the viewer does not act for.")
+    def application_preview(self, info: strawberry.Info, application_id: strawberry.relay.GlobalID,
+                            ) -> ApplicationPreviewType | None:
+        pk = node_pk_or_none(application_id, "Application")
+        if pk is None:
+            return None
+        try:
+            application, results, digest = applications.application_preview(actor=viewer(info).user,
+                                                                             application_id=pk)
+        except WorkflowError:
+            return None
+        confirmation = application.confirmations.order_by("-id").first()
+        return ApplicationPreviewType(
+            application=application, digest=digest, confirmed=confirmation is not None and confirmation.digest == digest,
+            materials=[MaterialStatusType(code=r.requirement.code, name=r.requirement.name,
+                                          outcome=MaterialOutcome(r.outcome),
+                                          automatic=r.automatic, provenance=r.provenance, reasons=list(r.reasons),
+                                          upload_allowed=r.requirement.upload_allowed) for r in results])

@@ -1,4 +1,4 @@
-"""Licence kinds, holders (identity numbers masked except to the holder) and certificates."""
+"""Licence kinds, holders (identity numbers masked except to the holder), certificates, and applications."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import datetime
 
 import strawberry
 from django.conf import settings
+from django.utils import timezone
 from strawberry import relay
 from strawberry.scalars import JSON
 
@@ -15,7 +16,19 @@ from api.nodes import MODEL_ID
 from api.restrict import Public, Restricted
 from approvals.codes import certificate_url
 from approvals.identity import identity_unseal
-from approvals.models import Certificate, CertificateHistory, CertificateStatus, Holder, HolderKind, LicenceKind
+from approvals.models import (
+    Application,
+    ApplicationKind,
+    ApplicationPurpose,
+    ApplicationStatus,
+    Certificate,
+    CertificateHistory,
+    CertificateStatus,
+    Holder,
+    HolderKind,
+    LicenceKind,
+    MaterialOutcome,
+)
 from approvals.selectors import holder_ids_acting_for
 from certkit import Status
 
@@ -135,3 +148,135 @@ class CertificateVerdictType:
                                                "bad_signature, unknown_key, withdrawn_key, unknown_certificate, ...")
     message: str = strawberry.field(description="The reason in the reader's language.")
     facts: JSON | None = strawberry.field(description="The certificate's facts, only when it is valid.")
+
+
+# --- applications ------------------------------------------------------------------------------------------------
+
+ApplicationStatusEnum = strawberry.enum(ApplicationStatus, name="ApplicationStatus")
+ApplicationPurposeEnum = strawberry.enum(ApplicationPurpose, name="ApplicationPurpose")
+MaterialOutcomeEnum = strawberry.enum(MaterialOutcome, name="MaterialOutcome")
+
+
+@strawberry.type(name="MaterialRequirement", description="A material an application needs, and how it is proven.")
+class MaterialRequirementType:
+    code: str
+    name: str
+    name_en: str
+    proofs: JSON = strawberry.field(description='Tried in order: {"certificate": kind} or {"source", "record"}.')
+    upload_allowed: bool
+
+
+@django_type(ApplicationKind, name="ApplicationKind", description="What one can apply for, and its materials.")
+class ApplicationKindType(Public, relay.Node):
+    _id_attr = MODEL_ID
+    code: str
+    name: str
+    name_en: str
+    purpose: ApplicationPurposeEnum
+    licence_kind: LicenceKindType
+
+    @field(prefetch_related=["materials"])
+    def materials(self, root: ApplicationKind) -> list[MaterialRequirementType]:
+        return [MaterialRequirementType(code=m.code, name=m.name, name_en=m.name_en, proofs=m.proofs,
+                                        upload_allowed=m.upload_allowed)
+                for m in sorted(root.materials.all(), key=lambda m: (m.position, m.pk))]
+
+
+@strawberry.type(name="ApplicationStep", description="The step an application waits at (or ended at).")
+class ApplicationStepType:
+    code: str
+    name: str
+    level: str
+    organisation: str
+    role: str
+    deadline: datetime | None
+    overdue: bool
+
+
+@strawberry.type(name="MaterialCheck", description="How a material stood when the application was submitted.")
+class MaterialCheckType:
+    material: str
+    outcome: MaterialOutcomeEnum
+    provenance: JSON = strawberry.field(description="Which certificate (and its status then), which source and "
+                                                    "record, or which upload.")
+    reason: str = strawberry.field(description="Why it was not proven automatically.")
+    checked_at: datetime
+
+
+@strawberry.type(name="ApplicationHistoryEntry")
+class ApplicationHistoryType:
+    action: str
+    step: str = strawberry.field(description="The step it was taken at.")
+    to_status: str
+    note: str
+    at: datetime
+
+
+@django_type(Application, name="Application", description="A holder's application and where it stands.")
+class ApplicationType(Restricted, relay.Node):
+    _id_attr = MODEL_ID
+    number: str
+    status: ApplicationStatusEnum
+    kind: ApplicationKindType
+    holder: HolderType
+    basis: CertificateType | None = field(description="The certificate renewed, changed or cancelled.")
+    issued: CertificateType | None = field(description="The certificate the approval issued.")
+    fields: JSON
+    submissions: int = field(description="How many times it was submitted.")
+    created_at: datetime
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    updated_at: datetime
+    version: int
+
+    @field(select_related=["case__step"], only=["case__deadline", "case__status", "case__step"])
+    def step(self, root: Application) -> ApplicationStepType | None:
+        case = root.case
+        if case is None or case.step is None:
+            return None
+        waiting = case.status == ApplicationStatus.IN_REVIEW
+        return ApplicationStepType(code=case.step.code, name=case.step.name, level=case.step.level,
+                                   organisation=case.step.organisation, role=case.step.role,
+                                   deadline=case.deadline if waiting else None,
+                                   overdue=bool(waiting and case.deadline and case.deadline < timezone.now()))
+
+    @field(select_related=["case"], only=["case__data"],
+           description="What is asked of the applicant now: the materials asked for (when returned, the note says "
+                       "what to correct).")
+    def requested_materials(self, root: Application) -> list[str]:
+        return list((root.case.data or {}).get("requested_materials", [])) if root.case else []
+
+    @field(prefetch_related=["checks"], description="Each material as it stood at the latest submission.")
+    def checks(self, root: Application) -> list[MaterialCheckType]:
+        latest = [check for check in root.checks.all() if check.submission == root.submissions]
+        return [MaterialCheckType(material=c.material, outcome=MaterialOutcome(c.outcome), provenance=c.provenance,
+                                  reason=c.reason, checked_at=c.checked_at) for c in latest]
+
+    @field(prefetch_related=["case__history__step"], description="Every action on it, through returns and "
+                                                                 "resubmissions.")
+    def history(self, root: Application) -> list[ApplicationHistoryType]:
+        if root.case is None:
+            return []
+        return [ApplicationHistoryType(action=entry.action, step=entry.step.name if entry.step else "",
+                                       to_status=entry.to_status, note=entry.note, at=entry.at)
+                for entry in root.case.history.all()]
+
+
+@strawberry.type(name="MaterialStatus", description="How a material stands now (before submitting).")
+class MaterialStatusType:
+    code: str
+    name: str
+    outcome: MaterialOutcomeEnum
+    automatic: bool = strawberry.field(description="Proven without the applicant providing anything.")
+    provenance: JSON
+    reasons: list[str] = strawberry.field(description="Why it was not proven automatically.")
+    upload_allowed: bool
+
+
+@strawberry.type(name="ApplicationPreview", description="What will be submitted, and its digest to confirm.")
+class ApplicationPreviewType:
+    application: ApplicationType
+    materials: list[MaterialStatusType]
+    digest: str = strawberry.field(description="SHA-256 of exactly what would be submitted: the legal "
+                                               "representative confirms this.")
+    confirmed: bool = strawberry.field(description="The newest confirmation is over this very content.")

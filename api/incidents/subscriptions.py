@@ -8,16 +8,12 @@ import strawberry
 from channels.db import database_sync_to_async
 from strawberry import relay
 
-from api.base.ids import node_pk
-from api.context import viewer
-from api.errors import not_authenticated
-from api.feed import cursor_parse, visible_changes
+from api.feed import object_changes
 from api.incidents.types import EventStatusEnum, EventType, first_photos
 from gridapp.incidents import selectors
 from gridapp.incidents.models import Event, EventStatus
 
 #: How the change log names an event (``core.Change.object_type``).
-EVENT_LABEL = Event._meta.label_lower
 
 
 @strawberry.type(name="EventChange", description="An event the viewer may see changed; its change-feed cursor.")
@@ -51,17 +47,8 @@ class EventSubscription:
     ))
     async def event_changed(self, info: strawberry.Info, event_id: relay.GlobalID | None = None,
                             after: str | None = None) -> AsyncGenerator[EventChangeType, None]:
-        who = viewer(info)
-        if not who.user.is_authenticated:
-            raise not_authenticated()
-        only = node_pk(event_id, "Event") if event_id is not None else None
-        start = cursor_parse(after) if after is not None else None
-        async for user, row in visible_changes(who, start):
-            if row.object_type != EVENT_LABEL or (only is not None and row.object_id != only):
-                continue
-            event = await _event_for(user, row.object_id)
-            if event is not None:
-                status = row.facts.get("status")
-                yield EventChangeType(cursor=str(row.id), kind=row.kind, event=event,
-                                      status=EventStatus(status) if status else None,
-                                      version=row.facts.get("version"))
+        async for row, event in object_changes(info, model=Event, type_name="Event", global_id=event_id, after=after,
+                                               load=_event_for):
+            status = row.facts.get("status")
+            yield EventChangeType(cursor=str(row.id), kind=row.kind, event=event,
+                                  status=EventStatus(status) if status else None, version=row.facts.get("version"))

@@ -18,7 +18,7 @@ from django.utils import timezone
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_type
 
 from api.schema import schema
-from approvals.models import LicenceKind
+from approvals.models import ApplicationKind, LicenceKind
 from core.audit import audit_record
 from core.services import notification_send
 from gridapp.geography.models import BaseRecord, RecordKind
@@ -123,6 +123,44 @@ def _certificate(world: World):
                              fields={"location": "香港中路 10 号", "area": "12", "medium": "墙面"})
 
 
+def _application_kind(world: World):
+    from accounts.models import Department
+    from approvals.application_catalogue import application_catalogue_load
+    from approvals.models import ApplicationKind, MaterialRequirement
+    from core.workflow.models import WorkflowDefinition, WorkflowStep
+
+    world.object("Holder")  # loads the licence catalogue
+    application_catalogue_load(licence_kinds=LicenceKind, departments=Department, application_kinds=ApplicationKind,
+                               requirements=MaterialRequirement, definitions=WorkflowDefinition, steps=WorkflowStep)
+    return ApplicationKind.objects.get(code="outdoor_advertising-new")
+
+
+def _application(world: World):
+    """A draft by the business for its school (nobody holds a step of a draft's workflow yet)."""
+    from approvals.applications import application_create
+
+    return application_create(actor=world.users["business"], kind=world.object("ApplicationKind"),
+                              holder=world.object("Holder"),
+                              fields={"location": "香港中路 10 号", "area": "12", "medium": "墙面"})
+
+
+def _application_submitted(world: World):
+    """An application of the business's school, submitted: it waits at the urban department's first step, which
+    `urban` holds as its clerk (the enterprise registry proves the school's business licence)."""
+    from approvals.applications import application_confirm, application_preview, application_submit
+    from approvals.models import RegistryRecord, StaffDuty
+
+    school, business = world.object("Holder"), world.users["business"]
+    StaffDuty.objects.get_or_create(user=world.users["urban"], role="clerk")
+    RegistryRecord.objects.get_or_create(source="enterprise_registry", record="business_licence",
+                                         subject_digest=school.id_digest,
+                                         defaults={"record_id": "QD-0001", "updated_at": timezone.now()})
+    application = _application(world)
+    _application_, _results, digest = application_preview(actor=business, application_id=application.pk)
+    application_confirm(actor=business, application_id=application.pk, digest=digest)
+    return application_submit(actor=business, application_id=application.pk)
+
+
 def _licence_kind(world: World):
     world.object("Holder")  # loads the catalogue
     return LicenceKind.objects.get(code="pet_dog")
@@ -133,6 +171,8 @@ NODE_CASES: dict[str, NodeCase] = {
                            frozenset({"admin", "auditor"})),
     "BaseRecord": NodeCase(_record, DISTRICT_WIDE | {"worker"}),
     "Camera": NodeCase(_camera, DISTRICT_WIDE | {"worker"}),
+    "Application": NodeCase(_application, DISTRICT_WIDE | {"business"}),
+    "ApplicationKind": NodeCase(_application_kind, EVERYONE),
     "Certificate": NodeCase(_certificate, DISTRICT_WIDE | {"urban", "business"}),
     "Holder": NodeCase(_school, DISTRICT_WIDE | {"business"}),
     "LicenceKind": NodeCase(_licence_kind, EVERYONE),
@@ -176,9 +216,12 @@ def rows_add(world: World, count: int) -> None:
         audit_record(action="seed", actor=users["operator"], target=f"row {n}")
         FlowSample.objects.create(rule=flow, interval_start=timezone.now() - timedelta(minutes=5 * n), count=n)
         _certificate(world)
-        LicenceKind.objects.create(
+        _application_submitted(world)
+        licence = LicenceKind.objects.create(
             code=f"test_{n}", name=f"测试证照{n}", name_en=f"Test licence {n}", department=department,
             number_prefix="T", fields=[{"name": "x", "label": "x", "label_en": "x", "type": "text"}])
+        ApplicationKind.objects.create(code=f"test_{n}-new", licence_kind=licence, purpose="new", name=f"测试申请{n}",
+                                       name_en=f"Test application {n}", workflow_key="urban-standard")
         EventCategory.objects.create(code=f"99-{n:02d}", major_code="99", major_name="测试", major_name_en="Test",
                                      name=f"测试{n}", name_en=f"Test {n}", platform=Platform.CITY_OPERATIONS,
                                      department=department)

@@ -20,7 +20,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from strawberry.relay import to_base64
 
 from api.accounts.errors import AccountErrorCode
-from api.approvals.errors import CertificateErrorCode
+from api.approvals.errors import ApplicationErrorCode, CertificateErrorCode
 from api.errors import MutationError, errors_from
 from api.feed import FeedErrorCode
 from api.grid.errors import GridError, GridErrorCode
@@ -49,6 +49,9 @@ SOURCES = {
     FeedErrorCode: ["core/services.py:notification_mark_read", "api/base/ids.py", "api/feed.py"],
     CertificateErrorCode: ["approvals/services.py:certificate_issue,_need_reason", "approvals/catalogue.py",
                            "core/workflow/engine.py", "api/base/ids.py", "api/approvals/mutations.py"],
+    ApplicationErrorCode: ["approvals/applications.py", "approvals/catalogue.py", "core/workflow/engine.py",
+                           "core/workflow/steps.py:_not_own,_note,_reason,_materials", "api/base/ids.py",
+                           "api/approvals/mutations.py", "core/files/documents.py", *PHOTO],
 }
 
 #: Codes handed on rather than named, and where they come from.
@@ -129,7 +132,7 @@ def test_every_error_code_in_the_schema_is_an_enum_whose_names_are_the_wire_valu
     error_types = {name: graphql for name, graphql in schema._schema.type_map.items()
                    if isinstance(graphql, GraphQLObjectType) and name.endswith("Error") and "code" in graphql.fields}
     assert set(error_types) == {"AccountError", "GridError", "EventError", "VisionError", "FeedError",
-                                "CertificateError"}
+                                "CertificateError", "ApplicationError"}
     for name, graphql in error_types.items():
         code = get_named_type(graphql.fields["code"].type)
         assert isinstance(code, GraphQLEnumType) and code.name == f"{name}Code", name

@@ -1,0 +1,113 @@
+"""Applications over GraphQL and websockets, as the applicant's app and the step holders' screens use them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from strawberry.relay import to_base64
+
+from tests.api.test_websocket import issue, open_socket
+
+CREATE = """mutation($input: ApplicationCreateInput!) { createApplication(input: $input) {
+  errors { code field message } application { id number status version } } }"""
+PREVIEW = """query($id: ID!) { applicationPreview(applicationId: $id) { digest confirmed
+  materials { code outcome automatic provenance reasons } } }"""
+CONFIRM = """mutation($input: ApplicationConfirmInput!) { confirmApplication(input: $input) {
+  errors { code } application { status } } }"""
+SUBMIT = """mutation($input: ApplicationSubmitInput!) { submitApplication(input: $input) {
+  errors { code message } application { status submissions step { code name deadline overdue }
+  checks { material outcome provenance } } } }"""
+ACT = """mutation($input: ApplicationActInput!) { actOnApplications(input: $input) { errors { code } refused
+  applications { status step { code } issued { number status } basis { number status } } } }"""
+QUEUE = """{ applicationQueue { edges { node { number step { code } } } } }"""
+MINE = """{ myApplications { edges { node { number status history { action step } } } } }"""
+LISTEN = """subscription { applicationChanged { kind status step application { number status } } }"""
+
+
+async def _hear(socket, kinds: set[str], timeout: float = 10, status: str | None = None) -> list[dict]:
+    """The applicationChanged messages until each of ``kinds`` was heard (the last with ``status``)."""
+    heard = []
+    while kinds - {message["kind"] for message in heard} or (status and heard[-1]["status"] != status):
+        heard.append((await socket.next(timeout=timeout))["payload"]["data"]["applicationChanged"])
+    return heard
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_school_renews_through_the_api_and_everyone_on_the_way_hears_it(school_renewal, gql):
+    world = school_renewal
+    representative = world["school"].representative
+    tokens = {name: await database_sync_to_async(issue)(user) for name, user in
+              (("applicant", representative), ("clerk", world["clerk"]), ("director", world["director"]))}
+    sockets = {}
+    for name, token in tokens.items():
+        _ok, sockets[name] = await open_socket(token)
+        await sockets[name].subscribe("a", LISTEN, {})
+    await asyncio.sleep(0.5)
+
+    def call(query, variables=None, who="applicant"):
+        answer = gql(query, variables or {}, token=tokens[who])
+        assert answer.data is not None and not answer.errors, answer.body
+        return answer.data
+
+    created = (await database_sync_to_async(call)(CREATE, {"input": {
+        "kind": "private_non_enterprise-renew", "holderId": to_base64("Holder", world["school"].pk),
+        "certificateId": to_base64("Certificate", world["certificate"].pk), "fields": {"funds": "80"}}}))
+    assert created["createApplication"]["errors"] == []
+    application = created["createApplication"]["application"]
+    assert application["status"] == "DRAFT"
+
+    preview = (await database_sync_to_async(call)(PREVIEW, {"id": application["id"]}))["applicationPreview"]
+    assert [(m["code"], m["outcome"], m["automatic"]) for m in preview["materials"]] == [
+        ("current_certificate", "CERTIFICATE", True), ("registration_record", "SOURCE", True),
+        ("school_permit", "SOURCE", True)]
+    assert preview["confirmed"] is False
+    for who in ("clerk",):  # staff cannot preview or confirm an application that is not theirs to make
+        assert (await database_sync_to_async(call)(PREVIEW, {"id": application["id"]}, who))[
+            "applicationPreview"] is None
+    wrong = await database_sync_to_async(call)(CONFIRM, {"input": {"applicationId": application["id"],
+                                                                    "digest": "0" * 64}})
+    assert wrong["confirmApplication"]["errors"] == [{"code": "digest_mismatch"}]
+    confirmed = await database_sync_to_async(call)(CONFIRM, {"input": {"applicationId": application["id"],
+                                                                        "digest": preview["digest"]}})
+    assert confirmed["confirmApplication"]["errors"] == []
+
+    submitted = (await database_sync_to_async(call)(SUBMIT, {"input": {"applicationId": application["id"]}}))[
+        "submitApplication"]
+    assert submitted["errors"] == [] and submitted["application"]["status"] == "IN_REVIEW"
+    assert submitted["application"]["step"]["code"] == "accept" and not submitted["application"]["step"]["overdue"]
+    assert {check["material"]: check["outcome"] for check in submitted["application"]["checks"]} == {
+        "current_certificate": "CERTIFICATE", "registration_record": "SOURCE", "school_permit": "SOURCE"}
+    for name in ("applicant", "clerk"):
+        assert any(m["kind"] == "application.submit" and m["status"] == "IN_REVIEW"
+                   for m in await _hear(sockets[name], {"application.submit"})), name
+
+    queue = (await database_sync_to_async(call)(QUEUE, who="clerk"))["applicationQueue"]["edges"]
+    assert [edge["node"] for edge in queue] == [{"number": application["number"], "step": {"code": "accept"}}]
+    assert (await database_sync_to_async(call)(QUEUE, who="director"))["applicationQueue"]["edges"] == []
+    refused = (await database_sync_to_async(call)(ACT, {"input": {"applicationIds": [application["id"]],
+                                                                  "action": "APPROVE"}}, "director"))
+    assert refused["actOnApplications"]["errors"] == [{"code": "permission_denied"}]
+
+    accepted = (await database_sync_to_async(call)(ACT, {"input": {"applicationIds": [application["id"]],
+                                                                   "action": "APPROVE"}}, "clerk"))
+    assert accepted["actOnApplications"]["applications"][0]["step"] == {"code": "approve"}
+    heard = await _hear(sockets["director"], {"application.approve"})
+    assert any(m["kind"] == "application.approve" and m["step"] == "accept" for m in heard)
+
+    approved = (await database_sync_to_async(call)(ACT, {"input": {"applicationIds": [application["id"]],
+                                                                   "action": "APPROVE", "note": "准予延续"}},
+                                                  "director"))["actOnApplications"]
+    assert approved["errors"] == []
+    done = approved["applications"][0]
+    assert done["status"] == "APPROVED" and done["issued"]["status"] == "VALID"
+    assert done["basis"] == {"number": world["certificate"].number, "status": "SUPERSEDED"}
+    heard = await _hear(sockets["applicant"], {"application.approve"}, status="APPROVED")
+    assert heard[-1]["application"]["status"] == "APPROVED" and heard[-1]["step"] == "approve"
+
+    mine = (await database_sync_to_async(call)(MINE))["myApplications"]["edges"][0]["node"]
+    assert [(entry["action"], entry["step"]) for entry in mine["history"]] == [
+        ("submit", "受理"), ("approve", "受理"), ("approve", "审批")]
+    for socket in sockets.values():
+        await socket.ws.disconnect()
