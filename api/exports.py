@@ -58,9 +58,12 @@ def statistics_export(request: HttpRequest, fmt: str) -> HttpResponse:
     return response
 
 
-def _attachment(response: HttpResponse, group_by: list[str], extension: str) -> HttpResponse:
-    name = f"event-statistics-{'-'.join(group_by)}-{timezone.localdate().isoformat()}.{extension}"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+def _filename(group_by: list[str], extension: str) -> str:
+    return f"event-statistics-{'-'.join(group_by)}-{timezone.localdate().isoformat()}.{extension}"
+
+
+def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
@@ -105,15 +108,20 @@ def _text(value, kind: str) -> str:
 
 
 def _csv(*, group_by: list[str], period: str | None, rows: list[StatRow], totals: StatRow) -> HttpResponse:
-    columns = _columns(group_by, period)
+    return table_csv(_columns(group_by, period), [_cells(row, group_by) for row in [*rows, totals]],
+                     _filename(group_by, "csv"))
+
+
+def table_csv(columns: list[tuple[str, str]], rows: list[list], filename: str) -> HttpResponse:
+    """A table as a CSV attachment Excel opens in Chinese: ``columns`` are (header, kind) with kind one of
+    ``XLSX_FORMATS``; the last row is the totals."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response.write("\ufeff")  # Excel reads a CSV as UTF-8 (Chinese names) only after a byte-order mark
     writer = csv.writer(response)
     writer.writerow([header for header, _kind in columns])
-    for row in [*rows, totals]:
-        writer.writerow([_text(value, kind) for value, (_header, kind) in zip(_cells(row, group_by), columns,
-                                                                               strict=True)])
-    return _attachment(response, group_by, "csv")
+    for cells in rows:
+        writer.writerow([_text(value, kind) for value, (_header, kind) in zip(cells, columns, strict=True)])
+    return _attachment(response, filename)
 
 
 def _width(text: str) -> int:
@@ -122,18 +130,24 @@ def _width(text: str) -> int:
 
 
 def _xlsx(*, group_by: list[str], period: str | None, rows: list[StatRow], totals: StatRow) -> HttpResponse:
+    return table_xlsx(_("Event statistics"), _columns(group_by, period),
+                      [_cells(row, group_by) for row in [*rows, totals]], _filename(group_by, "xlsx"))
+
+
+def table_xlsx(title: str, columns: list[tuple[str, str]], rows: list[list], filename: str) -> HttpResponse:
+    """A table as an Excel attachment: header and totals (the last row) in bold, numbers formatted by kind,
+    columns as wide as their Chinese text."""
     # openpyxl and matplotlib load on the first export, not in every process that loads the URLs.
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    columns = _columns(group_by, period)
     book = Workbook()
     sheet = book.active
-    sheet.title = _("Event statistics")[:31]
+    sheet.title = title[:31]
     sheet.append([header for header, _kind in columns])
-    for row in [*rows, totals]:
-        sheet.append(_cells(row, group_by))
+    for cells in rows:
+        sheet.append(cells)
     for cell in (*sheet[1], *sheet[sheet.max_row]):
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
@@ -147,7 +161,7 @@ def _xlsx(*, group_by: list[str], period: str | None, rows: list[StatRow], total
     book.save(buffer)
     response = HttpResponse(buffer.getvalue(),
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    return _attachment(response, group_by, "xlsx")
+    return _attachment(response, filename)
 
 
 @functools.cache

@@ -432,6 +432,33 @@ def _outcome(application: Application, step: WorkflowStep, case: WorkflowCase, n
             reason=_("Application %(n)s approved") % {"n": application.number})
 
 
+def applications_told_of_proof(certificate: Certificate) -> int:
+    """A certificate that proved a material of an application under review is no longer valid: the application's
+    change says so (``application.proof_changed``) and the holders of the step it waits at are told, in the
+    certificate's own transaction; returns how many applications.  The step holder decides (ask for materials,
+    return, reject)."""
+    from core.services import notification_send
+
+    waiting = (Application.objects.filter(status=ApplicationStatus.IN_REVIEW, checks__outcome=MaterialOutcome.CERTIFICATE,
+                                          checks__provenance__number=certificate.number)
+               .select_related("case__step").distinct())
+    told = 0
+    for application in waiting:
+        if not application.checks.filter(submission=application.submissions,
+                                         provenance__number=certificate.number).exists():
+            continue  # an earlier round's proof, not the one under review
+        _changed(application, "proof_changed", certificate=certificate.number, certificate_status=certificate.status)
+        title = _("%(application)s: a proof is now %(status)s") % {"application": application.number,
+                                                                    "status": certificate.get_status_display()}
+        body = _("Certificate %(number)s, which proved a material of this application, is %(status)s.") % {
+            "number": certificate.number, "status": certificate.get_status_display()}
+        for user in _step_holders(application.case.step):
+            notification_send(recipient=user, title=title[:120], body=body,
+                              source=f"proof:{application.pk}:{certificate.number}:{certificate.version}:{user.pk}")
+        told += 1
+    return told
+
+
 # --- bookkeeping ---------------------------------------------------------------------------------------------------
 
 def _number(now: datetime) -> str:

@@ -208,8 +208,14 @@ def certificates_expire(*, now: datetime | None = None) -> int:
 
 
 def _apply(action: str, actor, certificate_id: int, expected_version: int | None, **params) -> Certificate:
-    return workflow_apply(workflow=CERTIFICATE_WORKFLOW, obj=certificate_id, action=action, actor=actor,
-                          expected_version=expected_version, **params)
+    from approvals.applications import applications_told_of_proof
+
+    with transaction.atomic():
+        certificate = workflow_apply(workflow=CERTIFICATE_WORKFLOW, obj=certificate_id, action=action, actor=actor,
+                                     expected_version=expected_version, **params)
+        if certificate.status != S.VALID:
+            applications_told_of_proof(certificate)  # an application under review that it proved
+        return certificate
 
 
 def _relations(actor, certificate: Certificate) -> set[str]:

@@ -16,6 +16,8 @@ urlpatterns = [
     path("files/<str:kind>/<str:token>", file_view, name="file"),
     *(path(f"exports/event-statistics.{fmt}", statistics_export, {"fmt": fmt}, name=f"event-statistics-{fmt}")
       for fmt in EXPORT_FORMATS),
+    *(path(f"exports/application-statistics.{fmt}", certificates.application_statistics_export, {"fmt": fmt},
+           name=f"application-statistics-{fmt}") for fmt in ("csv", "xlsx")),
     *(path(f"exports/camera-flow.{fmt}", camera_flow_export, {"fmt": fmt}, name=f"camera-flow-{fmt}")
       for fmt in ("png", "svg")),
     # Signed e-certificates, for anyone: the issuer's keys and status lists (what offline verifiers sync), the

@@ -4,14 +4,20 @@ the applicant's applications and what they will submit, the staff's queues."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+from urllib.parse import urlencode
 
 import strawberry
 import strawberry_django
+from django.conf import settings
+from django.utils.translation import gettext as _
 
 from api.approvals.types import (
     ApplicationKindType,
     ApplicationPreviewType,
     ApplicationPurposeEnum,
+    ApplicationStatisticsType,
+    ApplicationStatRowType,
     ApplicationStatusEnum,
     ApplicationType,
     CertificateType,
@@ -22,6 +28,7 @@ from api.approvals.types import (
 from api.approvals.views import MAX_TEXT, verdict_json, verdict_of
 from api.base.ids import node_pk_or_none
 from api.context import viewer
+from api.errors import GraphQLCodedError
 from api.paging import CursorConnection
 from api.permissions import IsAuthenticated
 from approvals import applications
@@ -34,6 +41,7 @@ from approvals.selectors import (
     certificates_visible_to,
     licence_kinds_issued,
 )
+from approvals.statistics import PERIODS, application_statistics
 from certkit import Status
 from core.workflow import WorkflowError
 
@@ -122,3 +130,27 @@ class ApprovalsQuery:
                                           outcome=MaterialOutcome(r.outcome),
                                           automatic=r.automatic, provenance=r.provenance, reasons=list(r.reasons),
                                           upload_allowed=r.requirement.upload_allowed) for r in results])
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Per application kind (and `period`: month or year) over the applications the "
+                                  "viewer may see, first submitted in [since, until): counts, decisions, returns, "
+                                  "processing time (median, 90th percentile) and the 'no proof needed' rate.")
+    def application_statistics(self, info: strawberry.Info, since: datetime | None = None,
+                               until: datetime | None = None, period: str | None = None) -> ApplicationStatisticsType:
+        if period not in (None, *PERIODS):
+            raise GraphQLCodedError(_("The period is month or year."), "invalid_filter")
+        rows, totals = application_statistics(applications_visible_to(viewer(info).user), since=since, until=until,
+                                              period=period)
+        query = urlencode({key: value.isoformat() if isinstance(value, datetime) else value
+                           for key, value in (("since", since), ("until", until), ("period", period)) if value})
+        base = f"{settings.PUBLIC_URL}/exports/application-statistics"
+        return ApplicationStatisticsType(rows=[_stat(row) for row in rows], totals=_stat(totals),
+                                         csv_url=f"{base}.csv?{query}", xlsx_url=f"{base}.xlsx?{query}")
+
+
+def _stat(row) -> ApplicationStatRowType:
+    return ApplicationStatRowType(
+        kind=row.kind, kind_name=row.kind_name, period=row.period, submitted=row.submitted, approved=row.approved,
+        rejected=row.rejected, withdrawn=row.withdrawn, open=row.open, returned=row.returned,
+        return_rate=row.return_rate, median_hours=row.median_hours, p90_hours=row.p90_hours,
+        materials=row.materials, automatic=row.automatic, no_proof_rate=row.no_proof_rate)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import strawberry
 from django.conf import settings
@@ -280,3 +280,31 @@ class ApplicationPreviewType:
     digest: str = strawberry.field(description="SHA-256 of exactly what would be submitted: the legal "
                                                "representative confirms this.")
     confirmed: bool = strawberry.field(description="The newest confirmation is over this very content.")
+
+
+@strawberry.type(name="ApplicationStatRow", description="How applications of a kind (in a period) fared.")
+class ApplicationStatRowType:
+    kind: str = strawberry.field(description="The application kind's code; empty in the totals.")
+    kind_name: str
+    period: date | None = strawberry.field(description="The first day of the month or year.")
+    submitted: int
+    approved: int
+    rejected: int
+    withdrawn: int
+    open: int
+    returned: int = strawberry.field(description="Returned for correction at least once.")
+    return_rate: float | None
+    median_hours: float | None = strawberry.field(description="First submission to decision, decided ones.")
+    p90_hours: float | None
+    materials: int = strawberry.field(description="Materials at the latest submissions.")
+    automatic: int = strawberry.field(description="Of them, proven by a certificate or government data.")
+    no_proof_rate: float | None = strawberry.field(description="automatic / materials: the 'no proof needed' "
+                                                               "rate.")
+
+
+@strawberry.type(name="ApplicationStatistics")
+class ApplicationStatisticsType:
+    rows: list[ApplicationStatRowType]
+    totals: ApplicationStatRowType
+    csv_url: str = strawberry.field(description="The same table as CSV (with the same bearer token).")
+    xlsx_url: str

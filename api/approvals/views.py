@@ -10,11 +10,12 @@ code, the answer is a verdict.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, time
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.encoding import escape_uri_path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -23,6 +24,8 @@ from api.errors import json_error
 from approvals.codes import OnlineVerdict, certificate_url, certificate_verify
 from approvals.keys import jwks
 from approvals.render import certificate_picture, qr_png, qr_svg
+from approvals.selectors import applications_visible_to
+from approvals.statistics import PERIODS, application_statistics
 from approvals.statuslist import status_list_token
 from certkit import MAX_CODE_CHARS, Status, code_from_text
 
@@ -196,4 +199,74 @@ def printout_view(request: HttpRequest, fmt: str) -> HttpResponse:
     response = HttpResponse(data, content_type="application/pdf" if fmt == "pdf" else "image/png")
     response["Cache-Control"] = "no-store"
     response["Content-Disposition"] = f'inline; filename="{found.certificate.number}.{fmt}"'
+    return response
+
+
+# --- application statistics as files -------------------------------------------------------------------------
+
+def application_statistics_params(params) -> tuple[datetime | None, datetime | None, str | None]:
+    """``since``/``until`` (ISO dates or times, local) and ``period`` (month, year) of a statistics request;
+    ``ValidationError`` (``invalid_filter``) for what cannot be read."""
+    from django.core.exceptions import ValidationError
+    from django.utils.dateparse import parse_date, parse_datetime
+
+    def moment(name: str) -> datetime | None:
+        text = (params.get(name) or "").strip()[:40]
+        if not text:
+            return None
+        found = parse_datetime(text) or (datetime.combine(day, time()) if (day := parse_date(text)) else None)
+        if found is None:
+            raise ValidationError(_("%(name)s is not a date.") % {"name": name}, code="invalid_filter")
+        return timezone.make_aware(found) if timezone.is_naive(found) else found
+
+    period = (params.get("period") or "").strip().lower() or None
+    if period not in (None, *PERIODS):
+        raise ValidationError(_("The period is month or year."), code="invalid_filter")
+    return moment("since"), moment("until"), period
+
+
+def application_statistics_table(rows, totals, period: str | None) -> tuple[list[tuple[str, str]], list[list]]:
+    columns = [(_("Kind code"), "text"), (_("Kind"), "text")]
+    if period:
+        columns.append((_("Period"), "text"))
+    columns += [(_("Submitted"), "count"), (_("Approved"), "count"), (_("Rejected"), "count"),
+                (_("Withdrawn"), "count"), (_("Open"), "count"), (_("Returned"), "count"),
+                (_("Return rate"), "rate"), (_("Median processing (hours)"), "hours"),
+                (_("90th percentile processing (hours)"), "hours"), (_("Materials"), "count"),
+                (_("Proven automatically"), "count"), (_("No-proof rate"), "rate")]
+    table = []
+    for row in [*rows, totals]:
+        cells = [row.kind or _("Total"), row.kind_name]
+        if period:
+            cells.append(row.period.isoformat() if row.period else "")
+        table.append(cells + [row.submitted, row.approved, row.rejected, row.withdrawn, row.open, row.returned,
+                              row.return_rate, row.median_hours, row.p90_hours, row.materials, row.automatic,
+                              row.no_proof_rate])
+    return columns, table
+
+
+@require_GET
+def application_statistics_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The viewer's application statistics as CSV or XLSX (``?since=&until=&period=``), with the bearer token of
+    ``/graphql/``: 401 without one, 400 ``invalid_filter``."""
+    from django.core.exceptions import ValidationError
+
+    from accounts.services import AuthError, bearer_authenticate
+    from api.errors import unauthorized_response
+    from api.exports import table_csv, table_xlsx
+
+    try:
+        user, _token = bearer_authenticate(request.META.get("HTTP_AUTHORIZATION"), required=True)
+    except AuthError as error:
+        return unauthorized_response(error)
+    try:
+        since, until, period = application_statistics_params(request.GET)
+    except ValidationError as error:
+        return json_error(400, error.code, " ".join(error.messages))
+    rows, totals = application_statistics(applications_visible_to(user), since=since, until=until, period=period)
+    columns, table = application_statistics_table(rows, totals, period)
+    filename = f"application-statistics-{timezone.localdate().isoformat()}.{fmt}"
+    response = (table_csv(columns, table, filename) if fmt == "csv"
+                else table_xlsx(_("Application statistics"), columns, table, filename))
+    response["Cache-Control"] = "private, no-store"
     return response

@@ -260,3 +260,72 @@ def _pdf() -> io.BytesIO:
     Image.new("RGB", (300, 200), (20, 90, 160)).save(buffer, "PDF")
     buffer.seek(0)
     return buffer
+
+
+def test_a_proof_revoked_during_review_is_told_to_the_step_holder(school_renewal):
+    from core.models import Change, Notification
+
+    world, representative = school_renewal, school_renewal["school"].representative
+    application = confirmed_and_submitted(renewal(world), representative)
+    certificate_revoke(actor=world["staff"], certificate_id=world["certificate"].pk, reason="违规办学")
+    change = Change.objects.filter(object_type="approvals.application", kind="application.proof_changed").get()
+    assert change.object_id == application.pk and change.facts["certificate"] == world["certificate"].number
+    told = Notification.objects.filter(recipient=world["clerk"])
+    assert told.count() >= 1 and any(world["certificate"].number in n.body for n in told)
+    assert not Notification.objects.filter(recipient=world["director"], body__contains=world["certificate"].number)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.IN_REVIEW  # the clerk decides what follows
+
+
+def _producer():
+    producer_rep = UserFactory(username="producer")
+    producer = holder_register(kind="organisation", number=credit_code("91370282MA3C12345"), name="崂山茶业合作社",
+                               representative=producer_rep)
+    registry("enterprise_registry", "business_licence", producer, "91370282MA3C12345", name="崂山茶业合作社")
+    registry("enterprise_registry", "production_site", producer, "LS-TEA-017", area="崂山区北宅街道")
+    return producer_rep, producer
+
+
+def test_the_statistics_show_the_no_proof_rate_per_kind_and_processing_times(school_renewal, gql, token_for):
+    world, representative = school_renewal, school_renewal["school"].representative
+    renewed = confirmed_and_submitted(renewal(world), representative)
+    for actor in (world["clerk"], world["director"]):
+        renewed = application_act(actor=actor, application_id=renewed.pk, action="approve")
+    producer_rep, producer = _producer()
+    gi = application_create(actor=producer_rep, kind=ApplicationKind.objects.get(code="geographical_indication-new"),
+                            holder=producer, fields={"product": "崂山绿茶", "indication": "崂山绿茶"})
+    material_upload(actor=producer_rep, application_id=gi.pk, material="quality_report", upload=_pdf())
+    confirmed_and_submitted(gi, producer_rep)
+
+    from approvals.models import Application
+    from approvals.statistics import application_statistics
+
+    rows, totals = application_statistics(Application.objects.all())
+    by_kind = {row.kind: row for row in rows}
+    school = by_kind["private_non_enterprise-renew"]
+    assert (school.submitted, school.approved, school.open, school.materials, school.automatic) == (1, 1, 0, 3, 3)
+    assert school.no_proof_rate == 1.0 and school.median_hours is not None and school.median_hours >= 0
+    mark = by_kind["geographical_indication-new"]
+    assert (mark.submitted, mark.open, mark.materials, mark.automatic) == (1, 1, 3, 2)
+    assert mark.median_hours is None  # not decided yet
+    assert (totals.submitted, totals.materials, totals.automatic) == (2, 6, 5)
+
+    # the same over GraphQL for the district-wide view, and as a spreadsheet
+    auditor = UserFactory(username="stats_auditor", role="auditor")
+    answer = gql("""{ applicationStatistics(period: "month") { rows { kind period submitted noProofRate }
+      totals { submitted noProofRate } csvUrl } }""", token=token_for(auditor)).data["applicationStatistics"]
+    assert {row["kind"]: row["noProofRate"] for row in answer["rows"]} == {
+        "geographical_indication-new": pytest.approx(2 / 3), "private_non_enterprise-renew": 1.0}
+    assert answer["totals"] == {"submitted": 2, "noProofRate": pytest.approx(5 / 6)}
+    from django.test import Client
+
+    csv = Client().get("/exports/application-statistics.csv?period=month",
+                       HTTP_AUTHORIZATION=f"Bearer {token_for(auditor)}")
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert csv.status_code == 200 and len(lines) == 4 and lines[-1].startswith("合计")
+    assert "100.0%" in lines[2] or "100.0%" in lines[1]
+    xlsx = Client().get("/exports/application-statistics.xlsx", HTTP_AUTHORIZATION=f"Bearer {token_for(auditor)}")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    # a citizen who applied for nothing sees no figures
+    citizen = gql("{ applicationStatistics { totals { submitted } } }", token=token_for(world["person"].user))
+    assert citizen.data["applicationStatistics"]["totals"]["submitted"] == 0
