@@ -7,9 +7,7 @@ token as ``/graphql/``; a session cookie does not count.  The figures are the vi
 
 from __future__ import annotations
 
-import csv
 import functools
-import unicodedata
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from io import BytesIO
@@ -22,6 +20,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.services import AuthError, bearer_authenticate
 from api.base.ids import node_pk_or_none
+from api.base.tables import table_csv, table_xlsx
 from api.errors import contains_nul, invalid_text_message, json_error, unauthorized_response
 from api.incidents.statistics import statistics_compute, statistics_params_parse
 from gridapp.incidents.statistics import StatDimension, StatKey, StatPeriod, StatRow
@@ -31,7 +30,6 @@ CHART_BARS = 25  # more bars than a wall screen can label legibly
 CHART_SERIES = 8  # more colours than a reader tells apart in a legend: the rest are summed as "Other"
 #: Half the width a period's point stands for, so one day (or week, month) is not drawn on an axis of years.
 PERIOD_HALF_DAYS = {StatPeriod.DAY: 0.5, StatPeriod.WEEK: 3.5, StatPeriod.MONTH: 15.0}
-XLSX_FORMATS = {"text": "@", "count": "0", "rate": "0.0%", "hours": "0.0"}
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
@@ -62,9 +60,7 @@ def _filename(group_by: list[str], extension: str) -> str:
     return f"event-statistics-{'-'.join(group_by)}-{timezone.localdate().isoformat()}.{extension}"
 
 
-def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+
 
 
 # The table: which columns, what each row holds.  A dimension takes a code column and a name column
@@ -99,12 +95,7 @@ def _cells(row: StatRow, group_by: list[str]) -> list:
                    row.duplicate_rate, row.median_resolution_hours, row.p90_resolution_hours]
 
 
-def _text(value, kind: str) -> str:
-    if value is None:
-        return ""
-    if kind == "rate":
-        return f"{value * 100:.1f}%"
-    return f"{value:.1f}" if kind == "hours" else str(value)
+
 
 
 def _csv(*, group_by: list[str], period: str | None, rows: list[StatRow], totals: StatRow) -> HttpResponse:
@@ -112,56 +103,12 @@ def _csv(*, group_by: list[str], period: str | None, rows: list[StatRow], totals
                      _filename(group_by, "csv"))
 
 
-def table_csv(columns: list[tuple[str, str]], rows: list[list], filename: str) -> HttpResponse:
-    """A table as a CSV attachment Excel opens in Chinese: ``columns`` are (header, kind) with kind one of
-    ``XLSX_FORMATS``; the last row is the totals."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response.write("\ufeff")  # Excel reads a CSV as UTF-8 (Chinese names) only after a byte-order mark
-    writer = csv.writer(response)
-    writer.writerow([header for header, _kind in columns])
-    for cells in rows:
-        writer.writerow([_text(value, kind) for value, (_header, kind) in zip(cells, columns, strict=True)])
-    return _attachment(response, filename)
-
-
-def _width(text: str) -> int:
-    """Columns a text takes in a spreadsheet: a Chinese character is as wide as two Latin ones."""
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
-
-
 def _xlsx(*, group_by: list[str], period: str | None, rows: list[StatRow], totals: StatRow) -> HttpResponse:
     return table_xlsx(_("Event statistics"), _columns(group_by, period),
                       [_cells(row, group_by) for row in [*rows, totals]], _filename(group_by, "xlsx"))
 
 
-def table_xlsx(title: str, columns: list[tuple[str, str]], rows: list[list], filename: str) -> HttpResponse:
-    """A table as an Excel attachment: header and totals (the last row) in bold, numbers formatted by kind,
-    columns as wide as their Chinese text."""
-    # openpyxl and matplotlib load on the first export, not in every process that loads the URLs.
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title[:31]
-    sheet.append([header for header, _kind in columns])
-    for cells in rows:
-        sheet.append(cells)
-    for cell in (*sheet[1], *sheet[sheet.max_row]):
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    for index, (header, kind) in enumerate(columns, start=1):
-        cells = [cell for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index)]
-        for cell in cells:
-            cell.number_format = XLSX_FORMATS[kind]
-        widest = max([_width(header), *(_width(_text(cell.value, kind)) for cell in cells)])
-        sheet.column_dimensions[get_column_letter(index)].width = min(widest + 2, 60)
-    buffer = BytesIO()
-    book.save(buffer)
-    response = HttpResponse(buffer.getvalue(),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    return _attachment(response, filename)
 
 
 @functools.cache

@@ -252,8 +252,8 @@ def application_statistics_export(request: HttpRequest, fmt: str) -> HttpRespons
     from django.core.exceptions import ValidationError
 
     from accounts.services import AuthError, bearer_authenticate
+    from api.base.tables import table_csv, table_xlsx
     from api.errors import unauthorized_response
-    from api.exports import table_csv, table_xlsx
 
     try:
         user, _token = bearer_authenticate(request.META.get("HTTP_AUTHORIZATION"), required=True)
