@@ -26,10 +26,13 @@ MINE = """{ myApplications { edges { node { number status history { action step 
 LISTEN = """subscription { applicationChanged { kind status step application { number status } } }"""
 
 
-async def _hear(socket, kinds: set[str], timeout: float = 10, status: str | None = None) -> list[dict]:
-    """The applicationChanged messages until each of ``kinds`` was heard (the last with ``status``)."""
+async def _hear(socket, kinds: set[str], timeout: float = 10, status: str | None = None,
+                step: str | None = None) -> list[dict]:
+    """The applicationChanged messages until each of ``kinds`` was heard (the last with ``status``, or taken at
+    ``step``)."""
     heard = []
-    while kinds - {message["kind"] for message in heard} or (status and heard[-1]["status"] != status):
+    while (kinds - {message["kind"] for message in heard} or (status and heard[-1]["status"] != status)
+           or (step and heard[-1]["step"] != step)):
         heard.append((await socket.next(timeout=timeout))["payload"]["data"]["applicationChanged"])
     return heard
 
@@ -109,5 +112,88 @@ async def test_the_school_renews_through_the_api_and_everyone_on_the_way_hears_i
     mine = (await database_sync_to_async(call)(MINE))["myApplications"]["edges"][0]["node"]
     assert [(entry["action"], entry["step"]) for entry in mine["history"]] == [
         ("submit", "受理"), ("approve", "受理"), ("approve", "审批")]
+    for socket in sockets.values():
+        await socket.ws.disconnect()
+
+
+UPLOAD = """mutation($input: ApplicationUploadInput!) { uploadApplicationMaterial(input: $input) {
+  errors { code message } application { number } } }"""
+VERIFY = """query($code: String!) { verifyCertificate(code: $code) { status reason } }"""
+ISSUED = """query($id: ID!) { node(id: $id) { ... on Application { issued { number status code } } } }"""
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_geographical_indication_runs_through_three_levels_over_the_api(application_catalogue, gql):
+    from approvals.services import holder_register
+    from tests.approvals.conftest import credit_code, registry, staff
+    from tests.approvals.test_applications import _pdf
+    from tests.factories import UserFactory
+
+    def world():
+        representative = UserFactory(username="producer")
+        producer = holder_register(kind="organisation", number=credit_code("91370282MA3C12345"),
+                                   name="崂山茶业合作社", representative=representative)
+        registry("enterprise_registry", "business_licence", producer, "91370282MA3C12345")
+        registry("enterprise_registry", "production_site", producer, "LS-TEA-017")
+        people = {"applicant": representative, "market": staff("market_clerk", "market", "clerk"),
+                  "examiner": staff("ip_examiner", "province_ip", "examiner"),
+                  "announcer": staff("ip_director", "province_ip", "director"),
+                  "registrar": staff("cnipa_registrar", "cnipa", "registrar")}
+        return producer, {name: issue(user) for name, user in people.items()}
+
+    producer, tokens = await database_sync_to_async(world)()
+    sockets = {}
+    for name, token in tokens.items():
+        _ok, sockets[name] = await open_socket(token)
+        await sockets[name].subscribe("a", LISTEN, {})
+    await asyncio.sleep(0.5)
+
+    def call(query, variables=None, who="applicant"):
+        answer = gql(query, variables or {}, token=tokens[who])
+        assert answer.data is not None and not answer.errors, answer.body
+        return answer.data
+
+    created = (await database_sync_to_async(call)(CREATE, {"input": {
+        "kind": "geographical_indication-new", "holderId": to_base64("Holder", producer.pk),
+        "fields": {"product": "崂山绿茶", "indication": "崂山绿茶"}}}))["createApplication"]["application"]
+    not_yet = (await database_sync_to_async(call)(SUBMIT, {"input": {"applicationId": created["id"]}}))
+    assert not_yet["submitApplication"]["errors"][0]["code"] == "missing_materials"
+
+    def upload():
+        return gql.upload(UPLOAD, {"input": {"applicationId": created["id"], "material": "quality_report",
+                                             "file": None}}, {"input.file": _pdf().getvalue()},
+                          token=tokens["applicant"])
+
+    uploaded = await database_sync_to_async(upload)()
+    assert uploaded.data["uploadApplicationMaterial"]["errors"] == [], uploaded.body
+    preview = (await database_sync_to_async(call)(PREVIEW, {"id": created["id"]}))["applicationPreview"]
+    assert [m["outcome"] for m in preview["materials"]] == ["SOURCE", "SOURCE", "UPLOAD"]
+    await database_sync_to_async(call)(CONFIRM, {"input": {"applicationId": created["id"],
+                                                           "digest": preview["digest"]}})
+    submitted = (await database_sync_to_async(call)(SUBMIT, {"input": {"applicationId": created["id"]}}))
+    assert submitted["submitApplication"]["application"]["step"]["code"] == "accept"
+
+    code = None
+    assert await _hear(sockets["market"], {"application.submit"})  # the district clerk's queue
+    for holder, step, listener in (("market", "accept", "examiner"), ("examiner", "review", "announcer"),
+                                   ("announcer", "announce", "registrar"), ("registrar", "file", "applicant")):
+        acted = (await database_sync_to_async(call)(ACT, {"input": {"applicationIds": [created["id"]],
+                                                                    "action": "APPROVE"}}, holder))
+        assert acted["actOnApplications"]["errors"] == [], (holder, acted)
+        done = acted["actOnApplications"]["applications"][0]
+        if step == "announce":  # issued at the announcement, not in force until the national office files it
+            assert done["step"] == {"code": "file"}
+            assert done["issued"] is None  # the provincial office does not see the district's certificates
+            mine = (await database_sync_to_async(call)(ISSUED, {"id": created["id"]}))["node"]["issued"]
+            assert mine["status"] == "PENDING"
+            code = mine["code"]
+            verdict = (await database_sync_to_async(call)(VERIFY, {"code": code}))["verifyCertificate"]
+            assert verdict == {"status": "SUSPENDED", "reason": "not_in_force"}
+        assert await _hear(sockets[listener], {"application.approve"}, step=step), listener
+    assert done["status"] == "APPROVED"
+    mine = (await database_sync_to_async(call)(ISSUED, {"id": created["id"]}))["node"]["issued"]
+    assert mine == {"number": mine["number"], "status": "VALID", "code": code}
+    verdict = (await database_sync_to_async(call)(VERIFY, {"code": code}))["verifyCertificate"]
+    assert verdict == {"status": "VALID", "reason": "ok"}
     for socket in sockets.values():
         await socket.ws.disconnect()

@@ -329,6 +329,20 @@ def test_the_key_command_rotates_and_withdraws(school_certificate):
     call_command("certificate_keys", "rotate", stdout=out)
     assert "retired" in out.getvalue() and old in out.getvalue()
     with pytest.raises(CommandError):
-        call_command("certificate_keys", "withdraw", old, stdout=StringIO())  # no reason
-    call_command("certificate_keys", "withdraw", old, "--reason", "泄露", stdout=out)
+        call_command("certificate_keys", "withdraw", f"--kid={old}", stdout=StringIO())  # no reason
+    # --kid=: a key id may begin with "-" (base64url), which a bare argument cannot
+    call_command("certificate_keys", "withdraw", f"--kid={old}", "--reason", "泄露", stdout=out)
     assert certificate_verify(school_certificate.code).reason == "withdrawn_key"
+
+
+def test_a_key_id_beginning_with_a_dash_is_withdrawn_by_its_option(approvals):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from approvals.models import KeyState, SigningKey
+
+    key = SigningKey.objects.create(kid="-f7In7uzwPA", public_jwk={"kty": "EC", "kid": "-f7In7uzwPA"})
+    call_command("certificate_keys", "withdraw", "--kid=-f7In7uzwPA", "--reason", "泄露", stdout=StringIO())
+    key.refresh_from_db()
+    assert key.state == KeyState.WITHDRAWN

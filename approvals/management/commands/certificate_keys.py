@@ -1,4 +1,7 @@
-"""`manage.py certificate_keys [list | rotate | withdraw KID --reason TEXT]`: the issuer keys."""
+"""`manage.py certificate_keys [list | rotate | withdraw --kid=KID --reason TEXT]`: the issuer keys.
+
+A key id is base64url and may begin with "-", which a command line takes for an option: give it as
+``--kid=KID`` (a bare ``KID`` works when it does not begin with "-")."""
 
 from __future__ import annotations
 
@@ -15,9 +18,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["list", "rotate", "withdraw"], nargs="?", default="list")
         parser.add_argument("kid", nargs="?", help="withdraw: the key id")
+        parser.add_argument("--kid", dest="kid_option", default=None,
+                            help="withdraw: the key id, as --kid=KID (for one that begins with '-')")
         parser.add_argument("--reason", default="", help="withdraw: why (kept with the key)")
 
-    def handle(self, *args, action: str, kid: str | None, reason: str, **options):
+    def handle(self, *args, action: str, kid: str | None, kid_option: str | None, reason: str, **options):
+        kid = kid_option or kid
         if action == "rotate":
             key = signing_key_create()
             self.stdout.write(f"{key.kid} signs from now on; the previous key is retired and still verifies.")
