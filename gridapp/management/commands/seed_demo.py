@@ -100,6 +100,11 @@ class Command(BaseCommand):
 
         self.stdout.write(f"Certificates held by citizen and business: {demo_certificates_create()} "
                           "(verify one at /verify/).")
+        from approvals.demo import demo_applications_create
+
+        self.approval_accounts = demo_applications_create(password=demo_password)
+        self.stdout.write("Applications: the school's renewal drafted (business confirms and submits it), the tea "
+                          "producer's geographical-indication mark at the provincial review.")
 
     def _seed_cameras(self) -> None:
         from vision.demo import demo_cameras_create
@@ -192,6 +197,8 @@ class Command(BaseCommand):
         for username, role, _display_name, _phone, _department, _extra in DEMO_ACCOUNTS:
             where = f"  grid {DEMO_ASSIGNMENTS[username]}" if username in DEMO_ASSIGNMENTS else ""
             self.stdout.write(f"  {username:<9} {demo_password(username):<26} {role.label}{where}")
+        for username, display_name in getattr(self, "approval_accounts", []):
+            self.stdout.write(f"  {username:<9} {demo_password(username):<26} {display_name}")
 
 
 def _upsert(model, cell: Cell, generation, **extra):
