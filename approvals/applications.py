@@ -55,6 +55,7 @@ WORKFLOW_NAME = "approvals.application"
 APPLICANT_ACTIONS = frozenset({"resubmit", "supply_materials", "withdraw"})
 STAFF_ACTIONS = frozenset({"approve", "reject", "return", "request_materials"})
 EDITABLE = frozenset({ApplicationStatus.DRAFT, ApplicationStatus.RETURNED, ApplicationStatus.MATERIALS_REQUESTED})
+CLOSED = frozenset({ApplicationStatus.APPROVED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN})
 
 
 # --- who acts ----------------------------------------------------------------------------------------------------
@@ -235,6 +236,9 @@ def application_create(*, actor, kind: ApplicationKind, holder: Holder, fields: 
     elif basis is None or basis.holder_id != holder.pk or basis.kind_id != licence.pk:
         raise ValidationError({"basis": ValidationError(_("Name the applicant's own certificate of this licence."),
                                                         code="required")})
+    if Application.objects.filter(kind=kind, holder=holder, basis=basis).exclude(status__in=CLOSED).exists():
+        raise ValidationError({"kind": ValidationError(_("This applicant already has such an application under way."),
+                                                       code="duplicate_application")})
     merged = {**(basis.fields if basis else {}), **(fields or {})}
     clean = fields_clean(licence.fields, merged) if kind.purpose != ApplicationPurpose.CANCEL else {}
     with transaction.atomic():
@@ -398,7 +402,7 @@ def application_act(*, actor, application_id: int, action: str, note: str = "", 
         application.case, application.status = case, case.status
         if action == "approve":
             _outcome(application, step, case, now)
-        if application.status in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN):
+        if application.status in CLOSED:
             application.decided_at = now
         _touch(application, now)
         _changed(application, action, step=step.code, note=note)

@@ -49,6 +49,7 @@ class ApplicationErrorCode(ErrorCode):
     digest_mismatch = auto()
     unknown_material = auto()
     unknown_workflow = auto()
+    duplicate_application = auto()
     own_case = auto()
     invalid_materials = auto()
     file_too_large = auto()

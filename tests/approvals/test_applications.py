@@ -7,7 +7,7 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from PIL import Image
 
@@ -329,3 +329,71 @@ def test_the_statistics_show_the_no_proof_rate_per_kind_and_processing_times(sch
     # a citizen who applied for nothing sees no figures
     citizen = gql("{ applicationStatistics { totals { submitted } } }", token=token_for(world["person"].user))
     assert citizen.data["applicationStatistics"]["totals"]["submitted"] == 0
+
+
+def test_asked_for_more_materials_the_applicant_supplies_them_and_the_same_step_looks_again(school_renewal):
+    world, representative = school_renewal, school_renewal["school"].representative
+    application = confirmed_and_submitted(renewal(world), representative)
+    with pytest.raises(WorkflowError) as unnamed:
+        application_act(actor=world["clerk"], application_id=application.pk, action="request_materials",
+                        note="请补充", materials=[""])
+    assert unnamed.value.code == "invalid_materials"
+    application = application_act(actor=world["clerk"], application_id=application.pk, action="request_materials",
+                                  note="请补充2025年度财务审计报告", materials=["2025年度财务审计报告"])
+    assert application.status == ApplicationStatus.MATERIALS_REQUESTED
+    assert application.case.data["requested_materials"] == ["2025年度财务审计报告"]
+    with pytest.raises(ValidationError) as extra:  # no such material on this kind
+        material_upload(actor=representative, application_id=application.pk, material="audit_report", upload=_pdf())
+    assert extra.value.error_dict["material"][0].code == "unknown_material"
+    with pytest.raises(ValidationError) as fake:  # a text file calling itself a PDF
+        material_upload(actor=representative, application_id=application.pk, material="registration_record",
+                        upload=io.BytesIO(b"%PDF-1.7 this is not really a PDF at all"))
+    assert fake.value.code in {"pdf_damaged", "not_a_pdf", "unsupported_type"}
+    application = confirmed_and_submitted(application, representative)
+    assert application.status == ApplicationStatus.IN_REVIEW and application.case.step.code == "accept"
+    assert list(application.case.history.values_list("action", flat=True)) == [
+        "submit", "request_materials", "supply_materials"]
+
+
+def test_a_registry_behind_http_answers_or_degrades_within_its_timeout(school_renewal, settings):
+    import threading
+    import time as clock
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from approvals.sources import SourceUnavailable, source_find, source_get
+
+    class Registry(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path.startswith("/slow/"):
+                clock.sleep(2)
+            body = {"/school": b'{"recordId": "JY-1", "data": {"permit": "ok"}}', "/garbled": b"<html>"}.get(
+                self.path.split("?")[0].replace("/slow", ""))
+            self.send_response(200 if body else 404)
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.APPROVAL_SOURCES = {
+        "fast": {"adapter": "approvals.sources.HttpSource", "url": url, "timeout": 1},
+        "slow": {"adapter": "approvals.sources.HttpSource", "url": f"{url}/slow", "timeout": 0.3},
+        "down": {"adapter": "approvals.sources.HttpSource", "url": "http://127.0.0.1:9", "timeout": 1}}
+    source_get.cache_clear()
+    school = school_renewal["school"]
+    try:
+        found = source_find("fast", school, "school")
+        assert (found.record_id, found.data) == ("JY-1", {"permit": "ok"})
+        assert source_find("fast", school, "nothing") is None
+        for code, record, reason in (("fast", "garbled", "bad_answer"), ("slow", "school", "timeout"),
+                                     ("down", "school", "unreachable"), ("unconfigured", "school", "unknown")):
+            started = clock.monotonic()
+            with pytest.raises(SourceUnavailable) as failed:
+                source_find(code, school, record)
+            assert failed.value.reason == reason and clock.monotonic() - started < 1.5, code
+    finally:
+        source_get.cache_clear()
+        server.shutdown()

@@ -197,3 +197,50 @@ async def test_the_geographical_indication_runs_through_three_levels_over_the_ap
     assert verdict == {"status": "VALID", "reason": "ok"}
     for socket in sockets.values():
         await socket.ws.disconnect()
+
+
+QUEUE_OVERDUE = """{ applicationQueue(overdue: true) { edges { node { number step { code overdue } } } } }"""
+
+
+@pytest.mark.django_db
+def test_a_queue_shows_what_is_overdue_and_takes_bulk_decisions(school_renewal, gql, token_for):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from approvals.models import ApplicationKind
+    from approvals.services import certificate_issue, holder_register
+    from tests.approvals.conftest import SCHOOL_FIELDS, credit_code, registry
+    from tests.approvals.test_applications import confirmed_and_submitted, renewal
+    from tests.factories import UserFactory
+
+    world = school_renewal
+    first = confirmed_and_submitted(renewal(world), world["school"].representative)
+    other_rep = UserFactory(username="other_rep")
+    other = holder_register(kind="organisation", number=credit_code("52370202MJ7654321"), name="青岛启明培训学校",
+                            representative=other_rep)
+    registry("social_org_registry", "registration", other, "MF-2")
+    registry("school_records", "school", other, "JY-2")
+    certificate = certificate_issue(kind=world["kind"], holder=other, fields=SCHOOL_FIELDS, actor=world["staff"])
+    second = confirmed_and_submitted(renewal({**world, "school": other, "certificate": certificate}, actor=other_rep),
+                                     other_rep)
+    with pytest.raises(Exception) as twice:  # one renewal under way per certificate
+        renewal(world)
+    assert twice.value.error_dict["kind"][0].code == "duplicate_application"
+    second.case.deadline = timezone.now() - timedelta(hours=1)
+    second.case.save(update_fields=["deadline"])
+
+    clerk, director = token_for(world["clerk"]), token_for(world["director"])
+    overdue = gql(QUEUE_OVERDUE, token=clerk).data["applicationQueue"]["edges"]
+    assert [edge["node"] for edge in overdue] == [{"number": second.number, "step": {"code": "accept",
+                                                                                      "overdue": True}}]
+    ids = [to_base64("Application", application.pk) for application in (first, second)]
+    bulk = gql(ACT, {"input": {"applicationIds": ids, "action": "APPROVE"}}, token=clerk).data["actOnApplications"]
+    assert bulk["refused"] == 0 and [a["step"]["code"] for a in bulk["applications"]] == ["approve", "approve"]
+    again = gql(ACT, {"input": {"applicationIds": ids, "action": "APPROVE"}}, token=clerk).data["actOnApplications"]
+    assert again["refused"] == 2 and again["applications"] == [] and again["errors"][0]["code"] == "permission_denied"
+    rejected = gql(ACT, {"input": {"applicationIds": ids, "action": "REJECT", "note": "办学场所不符合要求"}},
+                   token=director).data["actOnApplications"]
+    assert [a["status"] for a in rejected["applications"]] == ["REJECTED", "REJECTED"]
+    assert ApplicationKind.objects.get(code="private_non_enterprise-renew").applications.filter(
+        status="rejected").count() == 2
