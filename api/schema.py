@@ -14,7 +14,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from api.accounts.mutations import AccountMutation
 from api.accounts.queries import AccountQuery
-from api.approvals.mutations import ApplicationsMutation, ApprovalsMutation
+from api.approvals.mutations import ApplicationsMutation, ApprovalsMutation, AuthorisationsMutation
 from api.approvals.queries import ApprovalsQuery
 from api.approvals.subscriptions import ApplicationsSubscription, ApprovalsSubscription
 from api.audit.queries import AuditQuery
@@ -47,7 +47,8 @@ class NodeQuery:
 Query = merge_types("Query", (AccountQuery, GridQuery, EventQuery, StatisticsQuery, FeedQuery, AuditQuery,
                                       VisionQuery, ApprovalsQuery, NodeQuery))
 Mutation = merge_types("Mutation", (AccountMutation, GridMutation, EventMutation, FeedMutation, VisionMutation,
-                                             ApprovalsMutation, ApplicationsMutation))
+                                             ApprovalsMutation, ApplicationsMutation,
+                                             AuthorisationsMutation))
 Subscription = merge_types("Subscription", (FeedSubscription, EventSubscription, VisionSubscription,
                                              ApprovalsSubscription, ApplicationsSubscription))
 

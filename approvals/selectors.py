@@ -131,3 +131,11 @@ def application_queue(user, *, overdue: bool = False, step: str | None = None,
         cases = cases.filter(deadline__lt=now or timezone.now())
     return (Application.objects.filter(case__in=cases.values("pk"))
             .order_by("case__deadline", "id"))
+
+
+def authorisations_of(user) -> QuerySet[Authorisation]:
+    """The authorisations ``user`` granted as a legal representative or holds as an agent, newest first."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Authorisation.objects.none()
+    return (Authorisation.objects.filter(Q(organisation__representative=user) | Q(agent=user))
+            .select_related("organisation", "agent").order_by("-id"))

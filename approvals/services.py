@@ -91,6 +91,22 @@ def authorisation_grant(*, organisation: Holder, agent, valid_until: datetime, k
                                         valid_from=valid_from, valid_until=valid_until, granted_by=granted_by)
 
 
+def authorisation_withdraw(*, actor, authorisation_id: int, now: datetime | None = None) -> Authorisation:
+    """The legal representative withdraws an agent's authorisation: from now the agent no longer acts for the
+    organisation (their drafts stay with the organisation).  ``ValidationError`` ``not_found`` for one that is not
+    the actor's to withdraw."""
+    with transaction.atomic():
+        authorisation = (Authorisation.objects.select_for_update().select_related("organisation")
+                         .filter(pk=authorisation_id, organisation__representative=actor).first())
+        if authorisation is None:
+            raise ValidationError({"authorisationId": ValidationError(_("Authorisation not found."),
+                                                                      code="not_found")})
+        if authorisation.withdrawn_at is None:
+            authorisation.withdrawn_at = now or timezone.now()
+            authorisation.save(update_fields=["withdrawn_at"])
+    return authorisation
+
+
 # --- issuing --------------------------------------------------------------------------------------------------
 
 def certificate_issue(*, kind: LicenceKind, holder: Holder, fields: dict, actor=None,

@@ -4,8 +4,10 @@ drafted, materials uploaded, confirmed by the legal representative, submitted, d
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 import strawberry
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 from strawberry import relay
@@ -13,7 +15,7 @@ from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 
 from api.approvals.errors import ApplicationError, CertificateError
-from api.approvals.types import ApplicationType, CertificateType
+from api.approvals.types import ApplicationType, AuthorisationType, CertificateType, authorisation_type
 from api.base.ids import input_pk
 from api.context import viewer
 from api.errors import errors_from
@@ -218,3 +220,47 @@ class ApplicationsMutation:
         if first_error is not None:
             payload.errors = errors_from(first_error, ApplicationError)
         return payload
+
+
+@strawberry.input
+class AuthoriseAgentInput:
+    holder_id: relay.GlobalID = strawberry.field(description="The organisation the viewer legally represents.")
+    agent_phone: str = strawberry.field(description="The agent's mobile number, as their account has it.")
+    valid_until: datetime
+    kinds: list[str] = strawberry.field(default_factory=list, description="Licence kind codes; empty: every kind.")
+
+
+@strawberry.input
+class WithdrawAuthorisationInput:
+    authorisation_id: relay.GlobalID
+
+
+@strawberry.type
+class AuthorisationPayload(Payload):
+    errors: list[ApplicationError] = strawberry.field(default_factory=list)
+    authorisation: AuthorisationType | None = None
+
+
+@strawberry.type
+class AuthorisationsMutation:
+    @mutation(description="The legal representative puts on record that an agent may act for the organisation "
+                          "(for some licence kinds, or all) until a time.")
+    def authorise_agent(self, info: strawberry.Info, input: AuthoriseAgentInput) -> AuthorisationPayload:
+        user = viewer(info).user
+        holder_pk = input_pk(input.holder_id, "Holder", field="holderId", message=_("Applicant not found."))
+        organisation = holders_visible_to(user).filter(pk=holder_pk).first()
+        agent = get_user_model().objects.filter(phone=input.agent_phone.strip()[:20], is_active=True).first()
+        if organisation is None:
+            raise WorkflowError(_("Applicant not found."), code="not_found", field="holderId")
+        if agent is None:
+            raise WorkflowError(_("No account has this mobile number."), code="not_found", field="agentPhone")
+        row = services.authorisation_grant(organisation=organisation, agent=agent, valid_until=input.valid_until,
+                                           kinds=[kind[:40] for kind in input.kinds[:40]], granted_by=user)
+        return AuthorisationPayload(authorisation=authorisation_type(row))
+
+    @mutation(description="The legal representative withdraws an agent's authorisation, at once.")
+    def withdraw_authorisation(self, info: strawberry.Info, input: WithdrawAuthorisationInput) -> AuthorisationPayload:
+        pk = input_pk(input.authorisation_id, "Authorisation", field="authorisationId",
+                      message=_("Authorisation not found."))
+        row = services.authorisation_withdraw(actor=viewer(info).user, authorisation_id=pk)
+        return AuthorisationPayload(authorisation=authorisation_type(row))

@@ -20,10 +20,12 @@ from api.approvals.types import (
     ApplicationStatRowType,
     ApplicationStatusEnum,
     ApplicationType,
+    AuthorisationType,
     CertificateType,
     CertificateVerdictType,
     LicenceKindType,
     MaterialStatusType,
+    authorisation_type,
 )
 from api.approvals.views import MAX_TEXT, verdict_json, verdict_of
 from api.base.ids import node_pk_or_none
@@ -37,6 +39,7 @@ from approvals.selectors import (
     application_queue,
     applications_of,
     applications_visible_to,
+    authorisations_of,
     certificates_held_by,
     certificates_visible_to,
     licence_kinds_issued,
@@ -146,6 +149,12 @@ class ApprovalsQuery:
         base = f"{settings.PUBLIC_URL}/exports/application-statistics"
         return ApplicationStatisticsType(rows=[_stat(row) for row in rows], totals=_stat(totals),
                                          csv_url=f"{base}.csv?{query}", xlsx_url=f"{base}.xlsx?{query}")
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="The authorisations the viewer granted (as a legal representative) or holds (as "
+                                  "an agent), newest first.")
+    def my_authorisations(self, info: strawberry.Info) -> list[AuthorisationType]:
+        return [authorisation_type(row) for row in authorisations_of(viewer(info).user)[:200]]
 
 
 def _stat(row) -> ApplicationStatRowType:

@@ -308,3 +308,24 @@ class ApplicationStatisticsType:
     totals: ApplicationStatRowType
     csv_url: str = strawberry.field(description="The same table as CSV (with the same bearer token).")
     xlsx_url: str
+
+
+@strawberry.type(name="Authorisation", description="An agent's authority on record to act for an organisation.")
+class AuthorisationType:
+    id: relay.GlobalID
+    organisation: str = strawberry.field(description="The organisation's name.")
+    agent: str = strawberry.field(description="The agent's display name.")
+    kinds: list[str] = strawberry.field(description="Licence kind codes; empty: every kind.")
+    valid_from: datetime
+    valid_until: datetime
+    withdrawn_at: datetime | None
+    in_force: bool
+
+
+def authorisation_type(row) -> AuthorisationType:
+    now = timezone.now()
+    return AuthorisationType(
+        id=relay.GlobalID("Authorisation", str(row.pk)), organisation=row.organisation.name,
+        agent=row.agent.display_name or row.agent.username, kinds=list(row.kinds), valid_from=row.valid_from,
+        valid_until=row.valid_until, withdrawn_at=row.withdrawn_at,
+        in_force=row.withdrawn_at is None and row.valid_from <= now < row.valid_until)

@@ -144,21 +144,29 @@ def _application(world: World):
                               fields={"location": "香港中路 10 号", "area": "12", "medium": "墙面"})
 
 
-def _application_submitted(world: World):
-    """An application of the business's school, submitted: it waits at the urban department's first step, which
-    `urban` holds as its clerk (the enterprise registry proves the school's business licence)."""
-    from approvals.applications import application_confirm, application_preview, application_submit
+def _application_submitted(world: World, n: int):
+    """An application of another school the business represents, submitted: it waits at the urban department's
+    first step, which `urban` holds as its clerk (the enterprise registry proves the business licence)."""
+    from approvals.applications import application_confirm, application_create, application_preview, application_submit
+    from approvals.identity import credit_code_check
     from approvals.models import RegistryRecord, StaffDuty
+    from approvals.services import authorisation_grant, holder_register
 
-    school, business = world.object("Holder"), world.users["business"]
+    business = world.users["business"]
+    code = f"52370202MJ{n:07d}"
+    school = holder_register(kind="organisation", number=code + credit_code_check(code), name=f"第{n}培训学校",
+                             representative=business)
     StaffDuty.objects.get_or_create(user=world.users["urban"], role="clerk")
-    RegistryRecord.objects.get_or_create(source="enterprise_registry", record="business_licence",
-                                         subject_digest=school.id_digest,
-                                         defaults={"record_id": "QD-0001", "updated_at": timezone.now()})
-    application = _application(world)
+    RegistryRecord.objects.create(source="enterprise_registry", record="business_licence",
+                                  subject_digest=school.id_digest, record_id=f"QD-{n}", updated_at=timezone.now())
+    application = application_create(actor=business, kind=world.object("ApplicationKind"), holder=school,
+                                     fields={"location": "香港中路 10 号", "area": "12", "medium": "墙面"})
     _application_, _results, digest = application_preview(actor=business, application_id=application.pk)
     application_confirm(actor=business, application_id=application.pk, digest=digest)
-    return application_submit(actor=business, application_id=application.pk)
+    application = application_submit(actor=business, application_id=application.pk)
+    authorisation_grant(organisation=school, agent=world.users["citizen"], granted_by=business,
+                        valid_until=timezone.now() + timedelta(days=30))
+    return application
 
 
 def _licence_kind(world: World):
@@ -216,7 +224,7 @@ def rows_add(world: World, count: int) -> None:
         audit_record(action="seed", actor=users["operator"], target=f"row {n}")
         FlowSample.objects.create(rule=flow, interval_start=timezone.now() - timedelta(minutes=5 * n), count=n)
         _certificate(world)
-        _application_submitted(world)
+        _application_submitted(world, n)
         licence = LicenceKind.objects.create(
             code=f"test_{n}", name=f"测试证照{n}", name_en=f"Test licence {n}", department=department,
             number_prefix="T", fields=[{"name": "x", "label": "x", "label_en": "x", "type": "text"}])

@@ -49,7 +49,7 @@ SOURCES = {
     FeedErrorCode: ["core/services.py:notification_mark_read", "api/base/ids.py", "api/feed.py"],
     CertificateErrorCode: ["approvals/services.py:certificate_issue,_need_reason", "approvals/catalogue.py",
                            "core/workflow/engine.py", "api/base/ids.py", "api/approvals/mutations.py"],
-    ApplicationErrorCode: ["approvals/applications.py", "approvals/catalogue.py", "core/workflow/engine.py",
+    ApplicationErrorCode: ["approvals/applications.py", "approvals/services.py:authorisation_grant,authorisation_withdraw", "approvals/catalogue.py", "core/workflow/engine.py",
                            "core/workflow/steps.py:_not_own,_note,_reason,_materials", "api/base/ids.py",
                            "api/approvals/mutations.py", "core/files/documents.py", *PHOTO],
 }

@@ -244,3 +244,49 @@ def test_a_queue_shows_what_is_overdue_and_takes_bulk_decisions(school_renewal, 
     assert [a["status"] for a in rejected["applications"]] == ["REJECTED", "REJECTED"]
     assert ApplicationKind.objects.get(code="private_non_enterprise-renew").applications.filter(
         status="rejected").count() == 2
+
+
+AUTHORISE = """mutation($input: AuthoriseAgentInput!) { authoriseAgent(input: $input) {
+  errors { code field } authorisation { id agent kinds inForce } } }"""
+WITHDRAW = """mutation($input: WithdrawAuthorisationInput!) { withdrawAuthorisation(input: $input) {
+  errors { code } authorisation { inForce withdrawnAt } } }"""
+
+
+@pytest.mark.django_db
+def test_the_representative_authorises_an_agent_in_the_app_and_withdraws_it(school_renewal, gql, token_for):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import UserFactory
+
+    world = school_renewal
+    representative, agent = world["school"].representative, UserFactory(username="clerk_li", display_name="李会计",
+                                                                        phone="13912345678")
+    school = to_base64("Holder", world["school"].pk)
+    until = (timezone.now() + timedelta(days=90)).isoformat()
+    variables = {"input": {"holderId": school, "agentPhone": "13912345678", "validUntil": until,
+                           "kinds": ["private_non_enterprise"]}}
+    refused = gql(AUTHORISE, variables, token=token_for(agent)).data["authoriseAgent"]
+    assert refused["errors"][0]["code"] in {"permission_denied", "not_found"} and refused["authorisation"] is None
+    nobody = gql(AUTHORISE, {"input": {**variables["input"], "agentPhone": "13000000000"}},
+                 token=token_for(representative)).data["authoriseAgent"]
+    assert nobody["errors"] == [{"code": "not_found", "field": "agentPhone"}]
+    granted = gql(AUTHORISE, variables, token=token_for(representative)).data["authoriseAgent"]
+    assert granted["errors"] == [] and granted["authorisation"]["agent"] == "李会计"
+    assert granted["authorisation"]["inForce"] is True
+
+    drafted = gql(CREATE, {"input": {"kind": "private_non_enterprise-renew", "holderId": school,
+                                     "certificateId": to_base64("Certificate", world["certificate"].pk)}},
+                  token=token_for(agent)).data["createApplication"]
+    assert drafted["errors"] == [] and drafted["application"]["status"] == "DRAFT"
+    seen = gql("{ myAuthorisations { agent organisation inForce } }", token=token_for(agent))
+    assert not seen.errors, seen.errors
+    seen = seen.data
+    assert seen["myAuthorisations"] == [{"agent": "李会计", "organisation": "青岛海韵培训学校", "inForce": True}]
+
+    withdrawn = gql(WITHDRAW, {"input": {"authorisationId": granted["authorisation"]["id"]}},
+                    token=token_for(representative)).data["withdrawAuthorisation"]
+    assert withdrawn["errors"] == [] and withdrawn["authorisation"]["inForce"] is False
+    mine = gql("{ myApplications { edges { node { number } } } }", token=token_for(agent)).data
+    assert mine["myApplications"]["edges"] == []  # no longer theirs to follow
