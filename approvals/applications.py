@@ -51,9 +51,9 @@ from core.workflow.models import WorkflowCase, WorkflowStep
 from core.workflow.steps import StepStatus, step_workflow, workflow_definition_current
 
 WORKFLOW_NAME = "approvals.application"
-#: What the applicant's side may do, and what the step holders may do (``application_act``).
-APPLICANT_ACTIONS = frozenset({"resubmit", "supply_materials", "withdraw"})
-STAFF_ACTIONS = frozenset({"approve", "reject", "return", "request_materials"})
+#: What ``application_act`` takes: the step holders' decisions, and the applicant's withdrawal (resubmitting and
+#: supplying materials go through ``application_submit``, which checks the materials again).
+ACTIONS = frozenset({"approve", "reject", "return", "request_materials", "withdraw"})
 EDITABLE = frozenset({ApplicationStatus.DRAFT, ApplicationStatus.RETURNED, ApplicationStatus.MATERIALS_REQUESTED})
 CLOSED = frozenset({ApplicationStatus.APPROVED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN})
 
@@ -387,7 +387,7 @@ def application_act(*, actor, application_id: int, action: str, note: str = "", 
     the last approval issues it in force (or brings it into force), renews or cancels the certificate
     concerned.  Two people acting at once: one wins, the other is told (``transition_not_allowed``/``stale``)."""
     now = now or timezone.now()
-    if action not in STAFF_ACTIONS | {"withdraw"}:
+    if action not in ACTIONS:
         raise WorkflowError(_("Unknown action."), code="unknown_action", field="action")
     with transaction.atomic():
         application = _lock(application_id)

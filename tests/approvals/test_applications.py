@@ -397,3 +397,17 @@ def test_a_registry_behind_http_answers_or_degrades_within_its_timeout(school_re
     finally:
         source_get.cache_clear()
         server.shutdown()
+
+
+def test_the_applicant_withdraws_and_nobody_else_can(school_renewal):
+    world, representative = school_renewal, school_renewal["school"].representative
+    application = confirmed_and_submitted(renewal(world), representative)
+    with pytest.raises(WorkflowDenied):
+        application_act(actor=world["clerk"], application_id=application.pk, action="withdraw")
+    with pytest.raises(WorkflowError) as unknown:
+        application_act(actor=representative, application_id=application.pk, action="resubmit")
+    assert unknown.value.code == "unknown_action"  # resubmitting goes through application_submit
+    application = application_act(actor=representative, application_id=application.pk, action="withdraw",
+                                  note="改为下季度申请")
+    assert application.status == ApplicationStatus.WITHDRAWN and application.decided_at is not None
+    assert renewal(world).status == ApplicationStatus.DRAFT  # a withdrawn one no longer blocks a new one
