@@ -83,8 +83,9 @@ class DemoSource:
 
 
 class HttpSource:
-    """A registry behind a JSON endpoint: ``GET <url>/<record>?id=<identity number>`` answers 200 with
-    ``{"recordId": ..., "data": {...}}`` or 404 when it holds none."""
+    """A registry behind a JSON endpoint: ``POST <url>/<record>`` with ``{"id": "<identity number>"}`` answers 200
+    with ``{"recordId": ..., "data": {...}}`` or 404 when it holds none.  The number travels in the body, never in
+    a URL that access logs keep."""
 
     remote = True
 
@@ -95,8 +96,8 @@ class HttpSource:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         timeout = source_timeout(self.code)
         try:
-            response = httpx.get(f"{self.url}/{record}", params={"id": identity_unseal(holder.id_sealed)}, headers=headers,
-                                 timeout=timeout)
+            response = httpx.post(f"{self.url}/{record}", json={"id": identity_unseal(holder.id_sealed)},
+                                  headers=headers, timeout=timeout)
         except httpx.TimeoutException as error:
             raise SourceUnavailable(self.code, "timeout", str(error)) from None
         except httpx.HTTPError as error:

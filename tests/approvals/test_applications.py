@@ -4,6 +4,7 @@ the legal representative over a digest, the stored workflows, and the certificat
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
 
 import pytest
@@ -362,12 +363,15 @@ def test_a_registry_behind_http_answers_or_degrades_within_its_timeout(school_re
 
     from approvals.sources import SourceUnavailable, source_find, source_get
 
+    asked = []
+
     class Registry(BaseHTTPRequestHandler):
-        def do_GET(self):
+        def do_POST(self):
+            asked.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
             if self.path.startswith("/slow/"):
                 clock.sleep(2)
             body = {"/school": b'{"recordId": "JY-1", "data": {"permit": "ok"}}', "/garbled": b"<html>"}.get(
-                self.path.split("?")[0].replace("/slow", ""))
+                self.path.replace("/slow", ""))
             self.send_response(200 if body else 404)
             self.end_headers()
             self.wfile.write(body or b"")
@@ -387,6 +391,7 @@ def test_a_registry_behind_http_answers_or_degrades_within_its_timeout(school_re
     try:
         found = source_find("fast", school, "school")
         assert (found.record_id, found.data) == ("JY-1", {"permit": "ok"})
+        assert asked[0] == ("/school", {"id": credit_code()})  # the number in the body, not in the URL
         assert source_find("fast", school, "nothing") is None
         for code, record, reason in (("fast", "garbled", "bad_answer"), ("slow", "school", "timeout"),
                                      ("down", "school", "unreachable"), ("unconfigured", "school", "unknown")):
