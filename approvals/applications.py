@@ -393,9 +393,7 @@ def application_act(*, actor, application_id: int, action: str, note: str = "", 
         application = _lock(application_id)
         if application is None or application.case_id is None:
             raise WorkflowError(_("Application not found."), code="not_found", field="applicationId")
-        if expected_version is not None and application.version != expected_version:
-            raise WorkflowError(_("The application changed meanwhile (version %(now)d, not %(expected)d). Reload it.")
-                                % {"now": application.version, "expected": expected_version}, code="stale")
+        _check_version(application, expected_version)
         step = application.case.step
         case = workflow_apply(workflow=APPLICATION_WORKFLOW, obj=application.case_id, action=action, actor=actor,
                               now=now, note=note, materials=materials or [])
@@ -486,10 +484,14 @@ def _lock_own(actor, application_id, expected_version: int | None) -> Applicatio
     application = _lock(application_id)
     if application is None or not acts_for(actor, application.holder, application.kind):
         raise WorkflowError(_("Application not found."), code="not_found", field="applicationId")
+    _check_version(application, expected_version)
+    return application
+
+
+def _check_version(application: Application, expected_version: int | None) -> None:
     if expected_version is not None and application.version != expected_version:
         raise WorkflowError(_("The application changed meanwhile (version %(now)d, not %(expected)d). Reload it.")
                             % {"now": application.version, "expected": expected_version}, code="stale")
-    return application
 
 
 def _touch(application: Application, now: datetime) -> None:

@@ -123,11 +123,11 @@ def _kit(codes: list[str], args) -> list[str]:
 
     from approvals.keys import jwks
     from approvals.statuslist import status_list_token
-    from certkit import verify
+    from certkit import TrustList, verify
 
     with tempfile.TemporaryDirectory(prefix="onegrid-bench-kit-") as folder:
         published = Path(folder)
-        uri = verify(codes[0], trust=_trust(jwks())).claims.status_uri
+        uri = verify(codes[0], trust=TrustList.from_jwks(jwks())).claims.status_uri
         token, _ttl = status_list_token(int(uri.rsplit("/", 1)[1]))
         (published / "jwks.json").write_text(json.dumps(jwks()))
         (published / "status.cwt").write_bytes(token)
@@ -138,12 +138,6 @@ def _kit(codes: list[str], args) -> list[str]:
     if output.returncode not in (0, 1):
         raise SystemExit(f"the kit's process failed:\n{output.stderr}")
     return re.findall(r"-> (PASS|FAIL|UNDECIDED)", output.stdout)
-
-
-def _trust(jwks: dict):
-    from certkit import TrustList
-
-    return TrustList.from_jwks(jwks)
 
 
 def kit_process(folder: Path, rounds: int, seconds: float) -> bool:

@@ -211,7 +211,7 @@ class ApplicationsMutation:
                 done.append(applications.application_act(
                     actor=user, application_id=pk, action=input.action.value, note=input.note[:2000],
                     materials=input.materials[:20], expected_version=input.expected_version))
-            except (WorkflowError, PermissionDenied, ValidationError) as error:
+            except (PermissionDenied, ValidationError) as error:  # WorkflowError is a ValidationError
                 if len(pks) == 1:
                     raise
                 refused += 1
