@@ -10,11 +10,9 @@ every certificate it signed then verifies as INVALID, online and offline.
 from __future__ import annotations
 
 import logging
-import os
 from functools import cache
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cwt import COSEKey
 from cwt.cose_key_interface import COSEKeyInterface
@@ -27,6 +25,7 @@ from django.utils.translation import gettext as _
 from approvals.models import KeyState, SigningKey
 from certkit import jwk_of, kid_of_public_key, kid_text
 from certkit.trust import kid_bytes
+from core.keyfiles import key_file_path, key_file_write
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +35,7 @@ def signing_key_create() -> SigningKey:
     first, so a crash leaves at worst an unused file, never a published key that nothing can sign with."""
     private = ec.generate_private_key(ec.SECP256R1())
     kid = kid_of_public_key(private.public_key())
-    path = _key_path(kid_text(kid))
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(pem)
+    key_file_write(settings.CERTIFICATE_KEY_DIR, kid_text(kid), private)
     with transaction.atomic():
         now = timezone.now()
         SigningKey.objects.select_for_update().filter(state=KeyState.ACTIVE).update(state=KeyState.RETIRED,
@@ -106,4 +99,4 @@ def _private(kid: str) -> COSEKeyInterface:
 
 
 def _key_path(kid: str) -> Path:
-    return Path(settings.CERTIFICATE_KEY_DIR) / f"{kid}.pem"
+    return key_file_path(settings.CERTIFICATE_KEY_DIR, kid)

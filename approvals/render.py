@@ -5,28 +5,13 @@ from __future__ import annotations
 import io
 from functools import cache
 
-import segno
 from PIL import Image, ImageDraw, ImageFont
 
 from approvals.codes import certificate_url
 from approvals.models import Certificate
+from core.qr import qr_png, qr_svg
 
-#: Error correction level M (15% of the symbol may be lost): a phone screen's glare or a crease on paper.
-QR_ERROR = "m"
-
-
-def qr_png(url: str, *, scale: int = 6) -> bytes:
-    """The QR code of ``url`` as a PNG, with the four-module quiet zone scanners need."""
-    buffer = io.BytesIO()
-    segno.make(url, error=QR_ERROR, boost_error=False).save(buffer, kind="png", scale=scale, border=4)
-    return buffer.getvalue()
-
-
-def qr_svg(url: str) -> bytes:
-    buffer = io.BytesIO()
-    segno.make(url, error=QR_ERROR, boost_error=False).save(buffer, kind="svg", scale=4, border=4, xmldecl=False,
-                                                            title="QR")
-    return buffer.getvalue()
+__all__ = ["certificate_picture", "qr_png", "qr_svg"]
 
 
 @cache

@@ -445,3 +445,20 @@ APPROVAL_SOURCES = json.loads(env_str("APPROVAL_SOURCES", "{}")) or {
 APPROVAL_SOURCE_TIMEOUT_SECONDS = float(env_str("APPROVAL_SOURCE_TIMEOUT_SECONDS", "3"))
 CELERY_BEAT_SCHEDULE["certificates-expire"] = {"task": "approvals.tasks.certificates_expire_task",
                                                "schedule": float(env_str("CERTIFICATE_EXPIRE_CHECK_SECONDS", "600"))}
+
+# --- Business parks: one code through every gate (parks/, passkit/) ---
+# The parks' signing keys (Ed25519), one PEM per key id: a mounted secret in production, like CERTIFICATE_KEY_DIR.
+PARK_KEY_DIR = Path(env_str("PARK_KEY_DIR", str(VAR_DIR / "park-keys")))
+# A phone's pass code changes every PASS_STEP_SECONDS (RFC 6238's time step); a gate tolerates PASS_DRIFT_STEPS
+# of clock drift either way (said in the passage), never more.
+PASS_STEP_SECONDS = env_int("PASS_STEP_SECONDS", 30)
+PASS_DRIFT_STEPS = env_int("PASS_DRIFT_STEPS", 1)
+# A provisioned phone's credential lasts this long; provisioning again (rotation) replaces it at once.
+PASS_CREDENTIAL_DAYS = env_int("PASS_CREDENTIAL_DAYS", 30)
+# Someone whose last passage was in, longer ago than this, no longer counts as in the park (they left by a way
+# without a scanner).
+PRESENCE_HOURS = env_int("PRESENCE_HOURS", 16)
+# The MQTT broker gates talk to (mqtt://host:port); empty: gates use HTTP only.  `manage.py park_gate_bridge` is
+# OneGrid's side of it, started with the stack.
+PARK_MQTT_URL = env_str("PARK_MQTT_URL", "")
+PARK_MQTT_PREFIX = env_str("PARK_MQTT_PREFIX", "onegrid/parks")

@@ -6,6 +6,7 @@ from api.exports import camera_flow_export, statistics_export
 from api.health import healthz
 from api.incidents.statistics import EXPORT_FORMATS
 from api.media import EVENT_PHOTO, file_view
+from api.parks import views as parks
 from api.views import bad_request, graphql_view, server_error
 
 urlpatterns = [
@@ -30,6 +31,13 @@ urlpatterns = [
     *(path(f"verify/qr.{fmt}", certificates.qr_view, {"fmt": fmt}, name=f"verify-qr-{fmt}") for fmt in ("png", "svg")),
     *(path(f"verify/certificate.{fmt}", certificates.printout_view, {"fmt": fmt}, name=f"verify-print-{fmt}")
       for fmt in ("png", "pdf")),
+    # Park gates (their keys, their signed bundles, their uploaded logs) and visitors' passes.
+    path("parks/<slug:park>/jwks.json", parks.park_jwks_view, name="park-jwks"),
+    path("parks/<slug:park>/gates/<slug:gate>/bundle", parks.gate_bundle_view, name="gate-bundle"),
+    path("parks/passages", parks.passages_upload_view, name="gate-passages"),
+    path("parks/visit/<str:token>", parks.visitor_page, name="visitor-pass"),
+    *(path(f"parks/visit/<str:token>/code.{fmt}", parks.visitor_code_view, {"fmt": fmt}, name=f"visitor-code-{fmt}")
+      for fmt in ("png", "svg")),
     path("admin/", admin.site.urls),
 ]
 # Errors of any view are JSON in the one shape of api.errors.json_error (503 while the database is down).

@@ -1,5 +1,5 @@
 """Credentials (park-signed CWTs binding a device key), pass codes (device-signed COSE_Sign1 per time step) and
-their offline verification at a gate."""
+their verification at a gate, offline (``GateVerifier.verify``) or by the server (``GateVerifier.check``)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from cwt import COSEKey
 from cwt.cose_key_interface import COSEKeyInterface
 
 from certkit import TrustList
+from passkit.cose import DECODE_ERRORS, Sign1, sign1
+from passkit.rules import CLAIM_ACCESS, CLAIM_NOT_BEFORE, Access, GateRule, access_refusal
 
 PASS_PREFIX = "OGP1:"
 DEFAULT_STEP_SECONDS = 30
@@ -24,25 +26,24 @@ HEADER_KCWT = 13
 CLAIM_CNF, CNF_COSE_KEY = 8, 1
 #: Private CWT claim: the credential's time step in seconds.
 CLAIM_STEP = -65538
-EDDSA = -8
 #: A code is a few hundred characters; anything far longer is refused unread.
 MAX_PASS_CHARS = 1200
+DIRECTIONS = ("in", "out")
 
 
 def credential_issue(*, park_key: COSEKeyInterface, park: str, subject: str, device_key: COSEKeyInterface,
-                     credential_id: bytes, issued_at: int, expires_at: int,
+                     credential_id: bytes, issued_at: int, expires_at: int, access: Access,
                      step_seconds: int = DEFAULT_STEP_SECONDS) -> bytes:
-    """The CWT the park signs once for a phone: ``subject`` (an employee or a visitor's invitation) may pass at
-    ``park`` until ``expires_at`` with codes the ``device_key`` signs.  COSE_Sign1, EdDSA (or the park key's
-    algorithm), the park key's id in the protected header."""
+    """The CWT the park signs once for a phone: ``subject`` (an employee, a member of staff or a visitor's
+    invitation) may pass at ``park`` as ``access`` says until ``expires_at`` (from ``access.not_before``, if
+    set) with codes the ``device_key`` signs.  COSE_Sign1 by the park key, its key id in the protected header."""
     public = {label: value for label, value in device_key.to_dict().items() if label != -4}  # never the private part
     public[4] = [2]  # key_ops: verify
     claims = {1: park, 2: subject, 4: int(expires_at), 6: int(issued_at), 7: credential_id,
-              CLAIM_CNF: {CNF_COSE_KEY: public}, CLAIM_STEP: int(step_seconds)}
-    protected = cbor2.dumps({1: park_key.alg, 4: park_key.kid})
-    payload = cbor2.dumps(claims)
-    signature = park_key.sign(cbor2.dumps(["Signature1", protected, b"", payload]))
-    return cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signature]))
+              CLAIM_CNF: {CNF_COSE_KEY: public}, CLAIM_STEP: int(step_seconds), CLAIM_ACCESS: access.claim()}
+    if access.not_before:
+        claims[CLAIM_NOT_BEFORE] = int(access.not_before)
+    return sign1(park_key, cbor2.dumps(claims))
 
 
 def pass_code(*, credential: bytes, device_key: COSEKeyInterface, now: float | None = None,
@@ -62,7 +63,8 @@ class PassVerdict:
     ok: bool
     #: ``ok``, or why not: ``malformed``, ``wrong_prefix``, ``unknown_key`` (the credential's signer),
     #: ``bad_credential`` (the park's signature), ``wrong_park``, ``expired``, ``revoked``, ``bad_signature``
-    #: (the device's), ``stale`` / ``future`` (more than the tolerated drift), ``replayed``.
+    #: (the device's), ``stale`` / ``future`` (more than the tolerated drift), ``not_here``, ``not_yet``,
+    #: ``closed`` (``passkit.rules``), ``replayed``.
     reason: str
     subject: str | None = None
     credential_id: bytes | None = None
@@ -79,6 +81,7 @@ class _Credential:
     expires_at: int
     step_seconds: int
     device: COSEKeyInterface
+    access: Access
 
 
 class GateVerifier:
@@ -98,51 +101,57 @@ class GateVerifier:
         """A newly synced revocation list (the whole set of revoked credential ids)."""
         self.revoked = frozenset(revoked)
 
-    def verify(self, text: str, *, gate: str, direction: str, now: float | None = None) -> PassVerdict:
+    def verify(self, text: str, *, gate: GateRule, direction: str, now: float | None = None) -> PassVerdict:
         """The verdict on a scanned code at ``gate`` going ``direction`` at the gate's clock ``now``; accepting it
         records it, so the same code at the same gate and direction is ``replayed``.  Never raises."""
         now = time.time() if now is None else now
+        verdict = self.check(text, gate=gate, now=now)
+        if not verdict.ok:
+            return verdict
+        key = (verdict.credential_id, gate.code, direction, verdict.step)
+        if key in self._accepted:
+            return PassVerdict(False, "replayed", verdict.subject, verdict.credential_id, verdict.step,
+                               verdict.drift)
+        self._remember(key, verdict.step - verdict.drift)
+        return verdict
+
+    def check(self, text: str, *, gate: GateRule, now: float) -> PassVerdict:
+        """Everything ``verify`` decides but the replay, which the caller keeps (the server keeps it in its
+        database, shared by every process).  Never raises."""
         if not isinstance(text, str) or len(text) > MAX_PASS_CHARS:
             return PassVerdict(False, "malformed")
         text = text.strip()
         if not text.startswith(PASS_PREFIX):
             return PassVerdict(False, "wrong_prefix")
         try:
-            message = cbor2.loads(base45.b45decode(text[len(PASS_PREFIX):]))
-            protected_bytes, _unprotected, payload, signature = message.value
-            protected = cbor2.loads(protected_bytes)
-            step = cbor2.loads(payload)[1]
-            credential_bytes = protected[HEADER_KCWT]
-        except (ValueError, TypeError, KeyError, AttributeError, IndexError, cbor2.CBORDecodeError, RecursionError):
+            code = Sign1.open(base45.b45decode(text[len(PASS_PREFIX):]))
+            step = cbor2.loads(code.payload)[1]
+            credential_bytes = code.protected[HEADER_KCWT]
+        except DECODE_ERRORS:
             return PassVerdict(False, "malformed")
-        if not (isinstance(step, int) and isinstance(credential_bytes, bytes) and isinstance(signature, bytes)):
+        if not (isinstance(step, int) and isinstance(credential_bytes, bytes)):
             return PassVerdict(False, "malformed")
         credential = self._credential(credential_bytes)
         if isinstance(credential, str):
             return PassVerdict(False, credential)
-        found = {"subject": credential.subject, "credential_id": credential.credential_id, "step": step}
+        found = (credential.subject, credential.credential_id, step)
         if credential.park != self.park:
-            return PassVerdict(False, "wrong_park", **found)
+            return PassVerdict(False, "wrong_park", *found)
         if credential.expires_at <= now:
-            return PassVerdict(False, "expired", **found)
+            return PassVerdict(False, "expired", *found)
         if credential.credential_id in self.revoked:
-            return PassVerdict(False, "revoked", **found)
-        if protected.get(1) != credential.device.alg:
-            return PassVerdict(False, "bad_signature", **found)
-        try:
-            credential.device.verify(cbor2.dumps(["Signature1", protected_bytes, b"", payload]), signature)
-        except Exception:  # python-cwt: VerifyError for a bad signature, ValueError for a malformed one
-            return PassVerdict(False, "bad_signature", **found)
+            return PassVerdict(False, "revoked", *found)
+        if not code.verified_by(credential.device):
+            return PassVerdict(False, "bad_signature", *found)
         drift = step - int(now // credential.step_seconds)
         if drift < -self.drift_steps:
-            return PassVerdict(False, "stale", drift=drift, **found)
+            return PassVerdict(False, "stale", *found, drift)
         if drift > self.drift_steps:
-            return PassVerdict(False, "future", drift=drift, **found)
-        key = (credential.credential_id, gate, direction, step)
-        if key in self._accepted:
-            return PassVerdict(False, "replayed", drift=drift, **found)
-        self._remember(key, int(now // credential.step_seconds))
-        return PassVerdict(True, "ok", drift=drift, **found)
+            return PassVerdict(False, "future", *found, drift)
+        refusal = access_refusal(credential.access, gate, now)
+        if refusal is not None:
+            return PassVerdict(False, refusal, *found, drift)
+        return PassVerdict(True, "ok", *found, drift)
 
     def _credential(self, data: bytes) -> _Credential | str:
         """The credential, verified against the park's keys once and remembered; or why not."""
@@ -152,27 +161,25 @@ class GateVerifier:
             self._credentials.move_to_end(digest)
             return known
         try:
-            message = cbor2.loads(data)
-            protected_bytes, unprotected, payload, signature = message.value
-            protected = cbor2.loads(protected_bytes)
-            kid = protected.get(4, unprotected.get(4) if isinstance(unprotected, dict) else None)
-        except (ValueError, TypeError, KeyError, AttributeError, IndexError, cbor2.CBORDecodeError, RecursionError):
+            message = Sign1.open(data)
+        except DECODE_ERRORS:
             return "malformed"
-        key = self.keys.key(kid) if isinstance(kid, bytes) else None
+        key = self.keys.key(message.kid) if message.kid is not None else None
         if key is None:
             return "unknown_key"
-        if protected.get(1) != key.alg:
+        if not message.verified_by(key):
             return "bad_credential"
         try:
-            key.verify(cbor2.dumps(["Signature1", protected_bytes, b"", payload]), signature)
-            claims = cbor2.loads(payload)
+            claims = cbor2.loads(message.payload)
             device = COSEKey.new(claims[CLAIM_CNF][CNF_COSE_KEY])
             credential = _Credential(park=claims[1], subject=claims[2], credential_id=claims[7],
                                      expires_at=int(claims[4]), step_seconds=int(claims.get(CLAIM_STEP, 30)),
-                                     device=device)
-        except Exception:  # a bad signature, or claims of the wrong shape under a good one
+                                     device=device,
+                                     access=Access.from_claim(claims.get(CLAIM_ACCESS), claims.get(CLAIM_NOT_BEFORE)))
+        except Exception:  # claims of the wrong shape under a good signature
             return "bad_credential"
-        if credential.step_seconds <= 0 or not isinstance(credential.credential_id, bytes):
+        if (credential.step_seconds <= 0 or not isinstance(credential.credential_id, bytes)
+                or credential.access is None):
             return "bad_credential"
         self._credentials[digest] = credential
         if len(self._credentials) > self._cache_size:

@@ -93,6 +93,7 @@ class Command(BaseCommand):
                           else int(FULL_SCALE_EVENTS * SCALES[scale]), no_progress)
         self._seed_cameras()
         self._seed_certificates()
+        self._seed_parks()
         self._print_accounts()
 
     def _seed_certificates(self) -> None:
@@ -105,6 +106,13 @@ class Command(BaseCommand):
         self.approval_accounts = demo_applications_create(password=demo_password)
         self.stdout.write("Applications: the school's renewal drafted (business confirms and submits it), the tea "
                           "producer's geographical-indication mark at the provincial review.")
+
+    def _seed_parks(self) -> None:
+        from parks.demo import demo_parks_create
+
+        self.park_accounts = demo_parks_create(password=demo_password)
+        self.stdout.write("Parks: the software park and the animation park, their buildings, gates, enterprises and "
+                          "employees (employee works in the software park's building A; parkop runs both).")
 
     def _seed_cameras(self) -> None:
         from vision.demo import demo_cameras_create
@@ -197,7 +205,7 @@ class Command(BaseCommand):
         for username, role, _display_name, _phone, _department, _extra in DEMO_ACCOUNTS:
             where = f"  grid {DEMO_ASSIGNMENTS[username]}" if username in DEMO_ASSIGNMENTS else ""
             self.stdout.write(f"  {username:<9} {demo_password(username):<26} {role.label}{where}")
-        for username, display_name in getattr(self, "approval_accounts", []):
+        for username, display_name in [*getattr(self, "approval_accounts", []), *getattr(self, "park_accounts", [])]:
             self.stdout.write(f"  {username:<9} {demo_password(username):<26} {display_name}")
 
 

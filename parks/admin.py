@@ -1,0 +1,139 @@
+"""The parks in Django's admin: the operator keeps parks, buildings, gates, enterprises and staff here; employee
+status changes go through the service (revoking credentials), passages and credentials are read-only."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from parks.models import (
+    Building,
+    Employee,
+    EmployeeStatus,
+    Enterprise,
+    Floor,
+    Gate,
+    Invitation,
+    Park,
+    ParkKey,
+    ParkStaff,
+    Passage,
+    PassCredential,
+)
+from parks.services import employee_status_set
+from passkit.rules import windows_parse
+
+
+class BuildingInline(admin.TabularInline):
+    model = Building
+    extra = 0
+
+
+@admin.register(Park)
+class ParkAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "name_en", "revocation_version")
+    inlines = [BuildingInline]
+
+
+class FloorInline(admin.TabularInline):
+    model = Floor
+    extra = 0
+
+
+@admin.register(Building)
+class BuildingAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "park")
+    list_filter = ("park",)
+    inlines = [FloorInline]
+
+
+@admin.register(Gate)
+class GateAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "park", "kind", "building", "active", "enrolled_at", "last_seen_at")
+    list_filter = ("park", "kind", "active")
+    readonly_fields = ("enrolled_at", "last_seen_at")
+
+    def save_model(self, request, obj, form, change):
+        try:
+            windows_parse(obj.windows or [])
+        except ValueError as error:
+            raise ValidationError({"windows": str(error)}) from error
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Enterprise)
+class EnterpriseAdmin(admin.ModelAdmin):
+    list_display = ("name", "park")
+    list_filter = ("park",)
+    filter_horizontal = ("buildings", "floors")
+    search_fields = ("name", "name_en")
+
+
+@admin.action(description=_("Block the selected employees (their codes are refused at once)"))
+def block(modeladmin, request, queryset):
+    _status(modeladmin, request, queryset, EmployeeStatus.BLOCKED, _("blocked in the admin"))
+
+
+@admin.action(description=_("Record that the selected employees left"))
+def leave(modeladmin, request, queryset):
+    _status(modeladmin, request, queryset, EmployeeStatus.LEFT, "")
+
+
+def _status(modeladmin, request, queryset, status, reason):
+    for employee in queryset:
+        try:
+            employee_status_set(actor=request.user, employee_id=employee.pk, status=status, reason=str(reason))
+        except (PermissionDenied, ValidationError) as error:
+            modeladmin.message_user(request, f"{employee}: {error}", messages.ERROR)
+
+
+@admin.register(Employee)
+class EmployeeAdmin(admin.ModelAdmin):
+    list_display = ("user", "enterprise", "building", "status", "joined_at")
+    list_filter = ("status", "enterprise__park")
+    raw_id_fields = ("user",)
+    readonly_fields = ("status", "status_reason", "status_changed_at")
+    actions = [block, leave]
+
+
+@admin.register(ParkStaff)
+class ParkStaffAdmin(admin.ModelAdmin):
+    list_display = ("user", "park", "active")
+    raw_id_fields = ("user",)
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnly):
+    list_display = ("visitor_name", "host", "park", "valid_from", "valid_until", "withdrawn_at")
+    list_filter = ("park",)
+    exclude = ("token_digest",)
+
+
+@admin.register(PassCredential)
+class PassCredentialAdmin(ReadOnly):
+    list_display = ("credential_id", "subject_kind", "park", "issued_at", "expires_at", "revoked_at",
+                    "revoked_reason")
+    list_filter = ("park", "subject_kind", "revoked_reason")
+    exclude = ("token",)
+
+
+@admin.register(Passage)
+class PassageAdmin(ReadOnly):
+    list_display = ("at", "gate", "direction", "result", "reason", "mode", "subject_kind")
+    list_filter = ("park", "result", "mode", "reason")
+    date_hierarchy = "at"
+
+
+@admin.register(ParkKey)
+class ParkKeyAdmin(ReadOnly):
+    list_display = ("kid", "park", "state", "created_at", "retired_at")

@@ -1,0 +1,107 @@
+"""Who works where in the parks, and who sees which passages, invitations and people."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from parks.models import (
+    Employee,
+    EmployeeStatus,
+    Enterprise,
+    Invitation,
+    Park,
+    ParkStaff,
+    Passage,
+    PassCredential,
+    Presence,
+    StaffRole,
+)
+
+
+def _signed_in(user) -> bool:
+    return user is not None and user.is_authenticated and user.is_active
+
+
+def staff_of(user, park: Park, *, roles=(StaffRole.OPERATOR,)) -> ParkStaff | None:
+    """``user``'s active row of ``park``'s staff in one of ``roles`` (the operator's, by default), or None."""
+    if not _signed_in(user):
+        return None
+    return ParkStaff.objects.filter(park=park, user=user, active=True, role__in=roles).first()
+
+
+def employment_in(user, park: Park) -> Employee | None:
+    """``user``'s working employment at an enterprise of ``park`` (the earliest, if several), or None: a blocked
+    employee or one who left has none."""
+    if not _signed_in(user):
+        return None
+    return (Employee.objects.select_related("enterprise", "building")
+            .filter(user=user, enterprise__park=park, status=EmployeeStatus.ACTIVE).order_by("id").first())
+
+
+def park_ids_staffed_by(user) -> frozenset[int]:
+    """The parks whose operator staff ``user`` is (the ``park`` audience of the change feed)."""
+    if not _signed_in(user):
+        return frozenset()
+    return frozenset(ParkStaff.objects.filter(user=user, active=True, role=StaffRole.OPERATOR)
+                     .values_list("park_id", flat=True))
+
+
+def parks_visible_to(user) -> QuerySet[Park]:
+    """Parks, their buildings and gates are the same for every signed-in user (what the app's map shows)."""
+    return Park.objects.all() if _signed_in(user) else Park.objects.none()
+
+
+def _staffed(user) -> QuerySet:
+    return ParkStaff.objects.filter(user=user, active=True, role=StaffRole.OPERATOR).values("park_id")
+
+
+def employees_visible_to(user) -> QuerySet[Employee]:
+    """An employee row: its person, and the operator's staff of its park."""
+    if not _signed_in(user):
+        return Employee.objects.none()
+    if user.is_superuser:
+        return Employee.objects.all()
+    return Employee.objects.filter(Q(user=user) | Q(enterprise__park__in=_staffed(user)))
+
+
+def enterprises_visible_to(user) -> QuerySet[Enterprise]:
+    return Enterprise.objects.all() if _signed_in(user) else Enterprise.objects.none()
+
+
+def invitations_visible_to(user) -> QuerySet[Invitation]:
+    """An invitation (the visitor's name and phone): its host, and the operator's staff of its park."""
+    if not _signed_in(user):
+        return Invitation.objects.none()
+    if user.is_superuser:
+        return Invitation.objects.all()
+    return Invitation.objects.filter(Q(host__user=user) | Q(park__in=_staffed(user)))
+
+
+def passages_visible_to(user) -> QuerySet[Passage]:
+    """A passage: the operator's staff of its park, the person who passed, and a visitor's host."""
+    if not _signed_in(user):
+        return Passage.objects.none()
+    if user.is_superuser:
+        return Passage.objects.all()
+    return Passage.objects.filter(Q(park__in=_staffed(user)) | Q(employee__user=user) | Q(staff__user=user)
+                                  | Q(invitation__host__user=user))
+
+
+def credentials_of(user) -> QuerySet[PassCredential]:
+    """The credentials provisioned to ``user``'s phone (as an employee or staff), newest first."""
+    if not _signed_in(user):
+        return PassCredential.objects.none()
+    return PassCredential.objects.filter(Q(employee__user=user) | Q(staff__user=user))
+
+
+def presence_by_building(*, park: Park) -> list[tuple[int | None, int]]:
+    """People in ``park`` now: ``(building id or None for the grounds, count)``, from their latest passages;
+    someone in longer than ``PRESENCE_HOURS`` counts as gone.  One query."""
+    since = timezone.now() - timedelta(hours=settings.PRESENCE_HOURS)
+    rows = (Presence.objects.filter(park=park, inside=True, at__gte=since).values("building_id")
+            .annotate(count=Count("id")).order_by("building_id"))
+    return [(row["building_id"], row["count"]) for row in rows]
