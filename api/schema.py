@@ -29,6 +29,9 @@ from api.incidents.queries import EventQuery
 from api.incidents.statistics import StatisticsQuery
 from api.incidents.subscriptions import EventSubscription
 from api.nodes import NodeIdCheck
+from api.parks.mutations import ParksMutation
+from api.parks.queries import ParksQuery
+from api.parks.subscriptions import ParksSubscription
 from api.permissions import IsAuthenticated
 from api.scalars import COLUMN_SCALARS, SCALAR_OVERRIDES
 from api.vision.mutations import VisionMutation
@@ -45,12 +48,12 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (AccountQuery, GridQuery, EventQuery, StatisticsQuery, FeedQuery, AuditQuery,
-                                      VisionQuery, ApprovalsQuery, NodeQuery))
+                                      VisionQuery, ApprovalsQuery, ParksQuery, NodeQuery))
 Mutation = merge_types("Mutation", (AccountMutation, GridMutation, EventMutation, FeedMutation, VisionMutation,
                                              ApprovalsMutation, ApplicationsMutation,
-                                             AuthorisationsMutation))
+                                             AuthorisationsMutation, ParksMutation))
 Subscription = merge_types("Subscription", (FeedSubscription, EventSubscription, VisionSubscription,
-                                             ApprovalsSubscription, ApplicationsSubscription))
+                                             ApprovalsSubscription, ApplicationsSubscription, ParksSubscription))
 
 
 

@@ -18,11 +18,10 @@ class ParksConfig(AppConfig):
         from core.audiences import audience_register
         from core.restriction import visibility_register, visible_through
         from parks import selectors
-        from parks.models import Employee, Invitation, Passage, PassCredential
+        from parks.models import Employee, Invitation, Passage
 
         # A park's passages and people reach its operator's staff; the district's roles do not oversee them.
         audience_register("park", members_of=_parks_of, overseen=False)
         visibility_register(Employee, visible_through(selectors.employees_visible_to))
         visibility_register(Invitation, visible_through(selectors.invitations_visible_to))
         visibility_register(Passage, visible_through(selectors.passages_visible_to))
-        visibility_register(PassCredential, visible_through(selectors.credentials_of))

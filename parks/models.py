@@ -307,6 +307,8 @@ class Passage(models.Model):
     credential = models.ForeignKey(PassCredential, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="passages")
     subject_kind = models.CharField(max_length=8, choices=SubjectKind.choices, blank=True)
+    #: Who passed, as the log names them at that moment (a gate log's "who"; empty for an unreadable code).
+    person = models.CharField(max_length=100, blank=True)
     employee = models.ForeignKey(Employee, null=True, blank=True, on_delete=models.SET_NULL, related_name="passages")
     staff = models.ForeignKey(ParkStaff, null=True, blank=True, on_delete=models.SET_NULL, related_name="passages")
     invitation = models.ForeignKey(Invitation, null=True, blank=True, on_delete=models.SET_NULL,

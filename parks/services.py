@@ -265,7 +265,7 @@ def gate_pass(*, actor, gate_id: int, code: str, direction: str, now: float | No
     credential = None
     reason = verdict.reason
     if verdict.credential_id is not None:
-        credential = (PassCredential.objects.select_related("employee__user", "staff", "invitation__host__user")
+        credential = (PassCredential.objects.select_related("employee__user", "staff__user", "invitation__host__user")
                       .filter(credential_id=verdict.credential_id.hex(), park=gate.park).first())
         if verdict.ok:
             reason = _live_refusal(credential) or "ok"
@@ -298,7 +298,8 @@ def passage_record(*, gate: Gate, direction: str, at: datetime, passed: bool, re
               "mode": mode, "credential": credential, "gate_entry": gate_entry}
     if credential is not None:
         fields.update(subject_kind=credential.subject_kind, employee_id=credential.employee_id,
-                      staff_id=credential.staff_id, invitation_id=credential.invitation_id)
+                      staff_id=credential.staff_id, invitation_id=credential.invitation_id,
+                      person=_name_of(credential)[:100])
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -326,6 +327,14 @@ def passage_record(*, gate: Gate, direction: str, at: datetime, passed: bool, re
                                                                                  "gate": gate.name},
                               body=timezone.localtime(at).strftime("%Y-%m-%d %H:%M"))
     return passage
+
+
+def _name_of(credential: PassCredential) -> str:
+    if credential.employee_id:
+        return str(credential.employee.user)
+    if credential.staff_id:
+        return str(credential.staff.user)
+    return credential.invitation.visitor_name
 
 
 def _person_of(credential: PassCredential | None) -> int | None:
@@ -421,7 +430,7 @@ def passages_upload(*, data: bytes) -> UploadResult:
     ids = [entry["id"] for entry in entries]
     known = set(Passage.objects.filter(gate=gate, gate_entry__in=ids).values_list("gate_entry", flat=True))
     credentials = {credential.credential_id: credential for credential in PassCredential.objects.select_related(
-        "employee__user", "staff", "invitation__host__user").filter(
+        "employee__user", "staff__user", "invitation__host__user").filter(
         park=gate.park, credential_id__in=[entry["credential"].hex() for entry in entries if entry["credential"]])}
     accepted = 0
     for entry in sorted(entries, key=lambda item: item["at"]):

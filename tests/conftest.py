@@ -208,6 +208,17 @@ def certificate_keys(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def park_keys(settings, tmp_path):
+    """Each test signs passes with park keys of its own; no process-wide verifier carries keys across tests."""
+    from parks.services import verifiers
+
+    settings.PARK_KEY_DIR = tmp_path / "park-keys"
+    verifiers.clear()
+    yield
+    verifiers.clear()
+
+
+@pytest.fixture(autouse=True)
 def no_language_left_active():
     """A request through the test client leaves its language active in the thread; the next test must not
     inherit it (in production every request activates its own)."""

@@ -25,7 +25,14 @@ from gridapp.geography.models import BaseRecord, RecordKind
 from gridapp.geography.services import grid_assign_worker, grid_notice_post
 from gridapp.incidents.models import EventCategory, Platform
 from gridapp.incidents.services import event_report, event_transition
-from tests.factories import CommunityFactory, GridFactory, IndustryGridFactory, StreetFactory, jpeg_bytes
+from tests.factories import (
+    CommunityFactory,
+    GridFactory,
+    IndustryGridFactory,
+    StreetFactory,
+    UserFactory,
+    jpeg_bytes,
+)
 from vision.models import Camera, CameraRule, FlowSample, Situation, SourceKind
 from vision.rules import Algorithm
 
@@ -174,7 +181,57 @@ def _licence_kind(world: World):
     return LicenceKind.objects.get(code="pet_dog")
 
 
+def _park(world: World):
+    """The software park: building A (the canteen's too), its door and canteen, Yunfan in A, `employee` working
+    there, `parkop` its operator; park keys in a folder of the test's own (the autouse fixture's)."""
+    from parks.models import Building, Employee, Enterprise, Gate, Park
+    from parks.services import staff_add
+
+    park = Park.objects.create(code="software-park", name="崂山软件园", name_en="Laoshan Software Park")
+    building = Building.objects.create(park=park, code="A", name="A 座")
+    Gate.objects.create(park=park, code="A-door", name="A 座大门", kind="building", building=building)
+    Gate.objects.create(park=park, code="canteen", name="食堂", kind="canteen", building=building)
+    enterprise = Enterprise.objects.create(park=park, name="青岛云帆信息技术有限公司")
+    enterprise.buildings.set([building])
+    Employee.objects.create(user=world.users["employee"], enterprise=enterprise, building=building)
+    staff_add(park=park, user=world.users["parkop"])
+    return park
+
+
+def _employee(world: World):
+    return world.object("Park").enterprises.get().employees.get(user=world.users["employee"])
+
+
+def _invitation(world: World):
+    from parks.visitors import invitation_create
+
+    start = timezone.now()
+    return invitation_create(actor=world.users["employee"], park=world.object("Park"), visitor_name="周立",
+                             visitor_phone="13912345678", purpose="评审", valid_from=start,
+                             valid_until=start + timedelta(hours=2)).invitation
+
+
+def _passage(world: World):
+    """The employee passing the canteen (an online gate's verdict, logged)."""
+    from parks.models import Gate, PassageMode
+    from parks.services import credential_provision, passage_record
+
+    credential = credential_provision(user=world.users["employee"], park=world.object("Park")).credential
+    return passage_record(gate=Gate.objects.get(park=world.object("Park"), code="canteen"), direction="in",
+                          at=timezone.now(), passed=True, reason="ok", drift=0, step=next(world.serial),
+                          credential=credential, mode=PassageMode.ONLINE)
+
+
+PARK_PEOPLE = frozenset({"admin", "employee", "parkop"})
+
 NODE_CASES: dict[str, NodeCase] = {
+    "Park": NodeCase(_park, EVERYONE),
+    "Building": NodeCase(lambda w: w.object("Park").buildings.get(), EVERYONE),
+    "Gate": NodeCase(lambda w: w.object("Park").gates.get(code="A-door"), EVERYONE),
+    "Enterprise": NodeCase(lambda w: w.object("Park").enterprises.get(), EVERYONE),
+    "Employee": NodeCase(_employee, PARK_PEOPLE),
+    "Invitation": NodeCase(_invitation, PARK_PEOPLE),
+    "Passage": NodeCase(_passage, PARK_PEOPLE),
     "AuditEntry": NodeCase(lambda w: audit_record(action="case", actor=w.users["operator"]),
                            frozenset({"admin", "auditor"})),
     "BaseRecord": NodeCase(_record, DISTRICT_WIDE | {"worker"}),
@@ -233,6 +290,23 @@ def rows_add(world: World, count: int) -> None:
         EventCategory.objects.create(code=f"99-{n:02d}", major_code="99", major_name="测试", major_name_en="Test",
                                      name=f"测试{n}", name_en=f"Test {n}", platform=Platform.CITY_OPERATIONS,
                                      department=department)
+        _park_rows(world, n)
+
+
+def _park_rows(world: World, n: int) -> None:
+    """A park of its own (with a building, a gate, an enterprise), an employee of the world's park, the employee's
+    passage, invitation and credential."""
+    from parks.models import Building, Employee, Enterprise, Gate, Park
+
+    park = Park.objects.create(code=f"park-{n}", name=f"园区{n}")
+    building = Building.objects.create(park=park, code="A", name="A 座")
+    Gate.objects.create(park=park, code="north", name="北门", kind="entrance")
+    Enterprise.objects.create(park=park, name=f"企业{n}").buildings.set([building])
+    home = world.object("Park")
+    Employee.objects.create(user=UserFactory(username=f"park-employee-{n}"), enterprise=home.enterprises.get(),
+                            building=home.buildings.get())
+    _passage(world)
+    _invitation(world)
 
 
 # --- the schema ---------------------------------------------------------------------------------------------

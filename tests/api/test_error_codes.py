@@ -26,6 +26,7 @@ from api.feed import FeedErrorCode
 from api.grid.errors import GridError, GridErrorCode
 from api.incidents.errors import EventErrorCode
 from api.mutations import TypedErrors, mutation
+from api.parks.errors import ParkErrorCode
 from api.restrict import Payload
 from api.schema import schema
 from api.vision.errors import VisionErrorCode
@@ -52,6 +53,8 @@ SOURCES = {
     ApplicationErrorCode: ["approvals/applications.py", "approvals/services.py:authorisation_grant,authorisation_withdraw", "approvals/catalogue.py", "core/workflow/engine.py",
                            "core/workflow/steps.py:_not_own,_note,_reason,_materials", "api/base/ids.py",
                            "api/approvals/mutations.py", "core/files/documents.py", *PHOTO],
+    ParkErrorCode: ["parks/services.py:credential_provision,_device_key,employee_status_set,gate_pass",
+                    "parks/visitors.py", "api/base/ids.py", "api/parks/mutations.py"],
 }
 
 #: Codes handed on rather than named, and where they come from.
@@ -132,7 +135,7 @@ def test_every_error_code_in_the_schema_is_an_enum_whose_names_are_the_wire_valu
     error_types = {name: graphql for name, graphql in schema._schema.type_map.items()
                    if isinstance(graphql, GraphQLObjectType) and name.endswith("Error") and "code" in graphql.fields}
     assert set(error_types) == {"AccountError", "GridError", "EventError", "VisionError", "FeedError",
-                                "CertificateError", "ApplicationError"}
+                                "CertificateError", "ApplicationError", "ParkError"}
     for name, graphql in error_types.items():
         code = get_named_type(graphql.fields["code"].type)
         assert isinstance(code, GraphQLEnumType) and code.name == f"{name}Code", name

@@ -35,7 +35,7 @@ def test_the_api_names_no_domain_app_to_restrict_objects():
 
 def test_every_rule_is_registered_by_the_app_that_owns_its_model():
     owners = {model._meta.app_label for model in RULES}
-    assert owners == {"accounts", "approvals", "core", "gridapp", "vision"}
+    assert owners == {"accounts", "approvals", "core", "gridapp", "parks", "vision"}
 
 
 @pytest.fixture

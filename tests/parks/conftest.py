@@ -9,20 +9,11 @@ from cwt import COSEKey
 
 from accounts.models import Role
 from parks.models import Building, Employee, Enterprise, Gate, Park, StaffRole
-from parks.services import credential_provision, staff_add, verifiers
+from parks.services import credential_provision, staff_add
 from passkit import pass_code
 from tests.factories import UserFactory
 
 WORKDAYS = [{"days": [1, 2, 3, 4, 5, 6, 7], "from": "00:00", "to": "23:59"}]
-
-
-@pytest.fixture(autouse=True)
-def park_keys(settings, tmp_path):
-    """Each test signs with park keys of its own; no process-wide verifier carries keys across tests."""
-    settings.PARK_KEY_DIR = tmp_path / "park-keys"
-    verifiers.clear()
-    yield
-    verifiers.clear()
 
 
 @dataclass

@@ -1,0 +1,24 @@
+"""What the parks' mutations can refuse."""
+
+from __future__ import annotations
+
+from enum import auto
+
+from api.errors import ErrorCode, error_enum, error_type
+
+
+@error_enum(name="ParkErrorCode", description="Why something asked of a park was refused.")
+class ParkErrorCode(ErrorCode):
+    invalid = auto()
+    permission_denied = auto()
+    not_found = auto()
+    required = auto()
+    too_long = auto()
+    not_a_choice = auto()
+    invalid_key = auto()
+    invalid_phone = auto()
+    invalid_window = auto()
+    too_long_visit = auto()
+
+
+ParkError = error_type(ParkErrorCode, name="ParkError", description="A refused request to a park.")

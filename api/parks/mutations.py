@@ -1,0 +1,160 @@
+"""A phone provisioned (and rotated), a code passed at an online gate, an employee blocked or gone, a visitor
+invited or the invitation withdrawn."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from django.utils.translation import gettext as _
+from strawberry import relay
+
+from api.base.ids import input_pk
+from api.context import viewer
+from api.mutations import mutation
+from api.parks.errors import ParkError
+from api.parks.queries import credential_type
+from api.parks.types import (
+    DirectionEnum,
+    EmployeeStatusEnum,
+    EmployeeType,
+    InvitationType,
+    PassageType,
+    PassCredentialType,
+)
+from api.restrict import Payload
+from parks import services, visitors
+from parks.models import Park
+
+
+def _park(park_id: relay.GlobalID) -> Park:
+    from django.core.exceptions import ValidationError
+
+    park = Park.objects.filter(pk=input_pk(park_id, "Park", field="parkId", message=_("Park not found."))).first()
+    if park is None:
+        raise ValidationError({"parkId": ValidationError(_("Park not found."), code="not_found")})
+    return park
+
+
+@strawberry.input
+class ProvisionPassInput:
+    park_id: relay.GlobalID
+    public_key: str | None = strawberry.field(
+        default=None, description="The phone's Ed25519 public key: a JWK, or the 32 bytes in base64url.  Omitted: "
+                                  "the server makes a key and returns its private half once.")
+
+
+@strawberry.type
+class ProvisionPassPayload(Payload):
+    errors: list[ParkError] = strawberry.field(default_factory=list)
+    credential: PassCredentialType | None = None
+
+
+@strawberry.input
+class GatePassInput:
+    code: str = strawberry.field(description="The scanned text (OGP1:...).")
+    gate_id: relay.GlobalID
+    direction: DirectionEnum
+
+
+@strawberry.type
+class GatePassPayload(Payload):
+    errors: list[ParkError] = strawberry.field(default_factory=list)
+    passed: bool = False
+    reason: str = strawberry.field(default="", description="ok, or why not (Passage.reason).")
+    drift: int = 0
+    passage: PassageType | None = strawberry.field(default=None, description="For the park's operator; null for a "
+                                                                             "gate controller.")
+
+
+@strawberry.input
+class EmployeeStatusInput:
+    employee_id: relay.GlobalID
+    status: EmployeeStatusEnum
+    reason: str = ""
+
+
+@strawberry.type
+class EmployeeStatusPayload(Payload):
+    errors: list[ParkError] = strawberry.field(default_factory=list)
+    employee: EmployeeType | None = None
+
+
+@strawberry.input
+class InviteVisitorInput:
+    park_id: relay.GlobalID
+    visitor_name: str
+    visitor_phone: str
+    purpose: str
+    valid_from: datetime
+    valid_until: datetime
+    building_ids: list[relay.GlobalID] = strawberry.field(default_factory=list, description="None and no gates: the "
+                                                                                           "host's own buildings.")
+    gate_ids: list[relay.GlobalID] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class InviteVisitorPayload(Payload):
+    errors: list[ParkError] = strawberry.field(default_factory=list)
+    invitation: InvitationType | None = None
+    link: str | None = strawberry.field(default=None, description="The visitor's page (their code): shown this once, "
+                                                                   "to forward to the visitor.")
+
+
+@strawberry.input
+class WithdrawInvitationInput:
+    invitation_id: relay.GlobalID
+
+
+@strawberry.type
+class WithdrawInvitationPayload(Payload):
+    errors: list[ParkError] = strawberry.field(default_factory=list)
+    invitation: InvitationType | None = None
+
+
+@strawberry.type
+class ParksMutation:
+    @mutation(description="Provision the viewer's phone for a park (an employee or the operator's staff): a "
+                          "credential binding the phone's key.  Calling it again rotates: the credential before is "
+                          "refused at once.")
+    def provision_pass(self, info: strawberry.Info, input: ProvisionPassInput) -> ProvisionPassPayload:
+        found = services.credential_provision(user=viewer(info).user, park=_park(input.park_id),
+                                              device_public_key=input.public_key)
+        return ProvisionPassPayload(credential=credential_type(found.credential,
+                                                               private_key_pem=found.private_key_pem))
+
+    @mutation(description="An online gate (its controller's account, or the operator's staff) passes a scanned "
+                          "code: the verdict, logged with its reason whichever it is.")
+    def gate_pass(self, info: strawberry.Info, input: GatePassInput) -> GatePassPayload:
+        gate = input_pk(input.gate_id, "Gate", field="gateId", message=_("Gate not found."))
+        passage = services.gate_pass(actor=viewer(info).user, gate_id=gate, code=input.code[:2000],
+                                     direction=input.direction.value)
+        return GatePassPayload(passed=passage.result == "passed", reason=passage.reason, drift=passage.drift,
+                               passage=passage)
+
+    @mutation(description="The park's operator blocks an employee, records that they left (their codes are "
+                          "refused at once online, at the next sync offline), or lets them work again.")
+    def set_employee_status(self, info: strawberry.Info, input: EmployeeStatusInput) -> EmployeeStatusPayload:
+        pk = input_pk(input.employee_id, "Employee", field="employeeId", message=_("Employee not found."))
+        employee = services.employee_status_set(actor=viewer(info).user, employee_id=pk, status=input.status.value,
+                                                reason=input.reason)
+        return EmployeeStatusPayload(employee=employee)
+
+    @mutation(description="An employee invites a visitor: their code (on the page of the returned link) passes the "
+                          "given buildings and gates within the window; the host is told when they pass.")
+    def invite_visitor(self, info: strawberry.Info, input: InviteVisitorInput) -> InviteVisitorPayload:
+        buildings = [input_pk(gid, "Building", field="buildingIds", message=_("Building not found."))
+                     for gid in input.building_ids[:50]]
+        gates = [input_pk(gid, "Gate", field="gateIds", message=_("Gate not found.")) for gid in input.gate_ids[:50]]
+        invited = visitors.invitation_create(
+            actor=viewer(info).user, park=_park(input.park_id), visitor_name=input.visitor_name,
+            visitor_phone=input.visitor_phone, purpose=input.purpose, valid_from=input.valid_from,
+            valid_until=input.valid_until, building_ids=buildings, gate_ids=gates)
+        return InviteVisitorPayload(invitation=invited.invitation, link=invited.link)
+
+    @mutation(description="The host (or the park's operator) withdraws an invitation: the visitor's code is refused "
+                          "at once.")
+    def withdraw_invitation(self, info: strawberry.Info, input: WithdrawInvitationInput) -> WithdrawInvitationPayload:
+        pk = input_pk(input.invitation_id, "Invitation", field="invitationId", message=_("Invitation not found."))
+        return WithdrawInvitationPayload(invitation=visitors.invitation_withdraw(actor=viewer(info).user,
+                                                                                 invitation_id=pk))

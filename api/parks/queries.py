@@ -1,0 +1,110 @@
+"""Parks for every signed-in user; the viewer's passes, invitations and passages; the operator's park: its people
+now, its passages, its employees."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+from datetime import datetime
+
+import strawberry
+import strawberry_django
+from django.conf import settings
+from django.utils.translation import gettext as _
+from strawberry import relay
+
+from api.base.ids import node_pk_or_none
+from api.context import viewer
+from api.errors import GraphQLCodedError
+from api.paging import CursorConnection
+from api.parks.types import (
+    BuildingPresenceType,
+    EmployeeType,
+    InvitationType,
+    ParkPresenceType,
+    ParkType,
+    PassageResultEnum,
+    PassageType,
+    PassCredentialType,
+)
+from api.permissions import IsAuthenticated
+from parks.models import Building, Employee, Invitation, Park, Passage
+from parks.selectors import (
+    credentials_of,
+    employees_visible_to,
+    invitations_visible_to,
+    parks_visible_to,
+    passages_visible_to,
+    presence_by_building,
+    staff_of,
+)
+
+
+def credential_type(credential, *, private_key_pem: str | None = None) -> PassCredentialType:
+    return PassCredentialType(
+        park=credential.park.code, credential_id=credential.credential_id,
+        token=base64.urlsafe_b64encode(bytes(credential.token)).rstrip(b"=").decode("ascii"),
+        issued_at=credential.issued_at, expires_at=credential.expires_at, step_seconds=settings.PASS_STEP_SECONDS,
+        private_key_pem=private_key_pem, revoked_at=credential.revoked_at, revoked_reason=credential.revoked_reason)
+
+
+def operated_park(info: strawberry.Info, park_id: relay.GlobalID) -> Park:
+    """The park ``park_id`` names if the viewer is its operator; ``not_found`` otherwise (the same answer, so that
+    no one learns what they may not see)."""
+    pk = node_pk_or_none(park_id, "Park")
+    park = Park.objects.filter(pk=pk).first() if pk is not None else None
+    user = viewer(info).user
+    if park is None or (staff_of(user, park) is None and not user.is_superuser):
+        raise GraphQLCodedError(_("Park not found."), "not_found")
+    return park
+
+
+@strawberry.type
+class ParksQuery:
+    @strawberry_django.connection(CursorConnection[ParkType], permission_classes=[IsAuthenticated],
+                                  description="The district's business parks, their buildings, gates and enterprises.")
+    def parks(self, info: strawberry.Info) -> Iterable[Park]:
+        return parks_visible_to(viewer(info).user).order_by("code")
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="The viewer's pass credentials (one per park they work in), newest first: the "
+                                  "app shows whether its phone is provisioned and until when.")
+    def my_passes(self, info: strawberry.Info) -> list[PassCredentialType]:
+        rows = credentials_of(viewer(info).user).select_related("park").order_by("-issued_at")[:20]
+        return [credential_type(row) for row in rows]
+
+    @strawberry_django.connection(CursorConnection[InvitationType], permission_classes=[IsAuthenticated],
+                                  description="Visitors the viewer invited, latest visit first.")
+    def my_invitations(self, info: strawberry.Info) -> Iterable[Invitation]:
+        return invitations_visible_to(viewer(info).user).filter(host__user=viewer(info).user).order_by(
+            "-valid_from", "-id")
+
+    @strawberry_django.connection(CursorConnection[PassageType], permission_classes=[IsAuthenticated],
+                                  description="Passages the viewer may see, latest first: their own and their "
+                                              "visitors'; a whole park for its operator (parkId).")
+    def passages(self, info: strawberry.Info, park_id: relay.GlobalID | None = None,
+                 result: PassageResultEnum | None = None, since: datetime | None = None) -> Iterable[Passage]:
+        passages = passages_visible_to(viewer(info).user)
+        if park_id is not None:
+            passages = passages.filter(park_id=node_pk_or_none(park_id, "Park"))
+        if result is not None:
+            passages = passages.filter(result=result.value)
+        if since is not None:
+            passages = passages.filter(at__gte=since)
+        return passages.order_by("-at", "-id")
+
+    @strawberry_django.connection(CursorConnection[EmployeeType], permission_classes=[IsAuthenticated],
+                                  description="The park's employees, for its operator.")
+    def park_employees(self, info: strawberry.Info, park_id: relay.GlobalID) -> Iterable[Employee]:
+        park = operated_park(info, park_id)
+        return employees_visible_to(viewer(info).user).filter(enterprise__park=park).order_by("enterprise", "id")
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="People in the park now, by building, from their latest passages: for its operator.")
+    def park_presence(self, info: strawberry.Info, park_id: relay.GlobalID) -> ParkPresenceType:
+        park = operated_park(info, park_id)
+        counts = presence_by_building(park=park)
+        buildings = Building.objects.in_bulk([pk for pk, _count in counts if pk is not None])
+        return ParkPresenceType(total=sum(count for _pk, count in counts), buildings=[
+            BuildingPresenceType(building=buildings.get(pk) if pk is not None else None, people=count)
+            for pk, count in counts])

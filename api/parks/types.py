@@ -1,0 +1,156 @@
+"""Parks, their buildings, gates and enterprises (the same for every signed-in user); employees, invitations and
+passages (personal: the person, a visitor's host, the park's operator)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from api.fields import django_type, field
+from api.nodes import MODEL_ID
+from api.restrict import Public, Restricted
+from parks.models import (
+    Building,
+    Direction,
+    Employee,
+    EmployeeStatus,
+    Enterprise,
+    Gate,
+    GateKind,
+    Invitation,
+    Park,
+    Passage,
+    PassageMode,
+    PassageResult,
+    SubjectKind,
+)
+
+GateKindEnum = strawberry.enum(GateKind, name="GateKind")
+EmployeeStatusEnum = strawberry.enum(EmployeeStatus, name="EmployeeStatus")
+DirectionEnum = strawberry.enum(Direction, name="Direction")
+PassageResultEnum = strawberry.enum(PassageResult, name="PassageResult")
+PassageModeEnum = strawberry.enum(PassageMode, name="PassageMode")
+SubjectKindEnum = strawberry.enum(SubjectKind, name="PassSubjectKind")
+
+
+@django_type(Building, name="Building", description="A building of a park.")
+class BuildingType(Public, relay.Node):
+    _id_attr = MODEL_ID
+    code: str
+    name: str
+    name_en: str
+    longitude: float | None
+    latitude: float | None
+
+
+@django_type(Gate, name="Gate", description="A door, turnstile, canteen reader or barrier with a code scanner.")
+class GateType(Public, relay.Node):
+    _id_attr = MODEL_ID
+    code: str
+    name: str
+    name_en: str
+    kind: GateKindEnum
+    building: BuildingType | None
+    windows: JSON = field(description="Opening hours for employees and visitors: [{days, from, to}]; empty: always.")
+    active: bool
+    last_seen_at: datetime | None = field(description="When an offline gate last synced or uploaded.")
+
+
+@django_type(Enterprise, name="Enterprise", description="An enterprise of a park.")
+class EnterpriseType(Public, relay.Node):
+    _id_attr = MODEL_ID
+    name: str
+    name_en: str
+    buildings: list[BuildingType]
+
+
+@django_type(Park, name="Park", description="A business park.")
+class ParkType(Public, relay.Node):
+    _id_attr = MODEL_ID
+    code: str
+    name: str
+    name_en: str
+    buildings: list[BuildingType]
+    gates: list[GateType]
+    enterprises: list[EnterpriseType]
+
+
+@django_type(Employee, name="Employee", description="A person working for an enterprise of a park: seen by "
+                                                        "themself and the park's operator.")
+class EmployeeType(Restricted, relay.Node):
+    _id_attr = MODEL_ID
+    enterprise: EnterpriseType
+    building: BuildingType | None
+    status: EmployeeStatusEnum
+    status_reason: str
+    joined_at: datetime
+
+    @field(select_related=["user"], only=["user__display_name", "user__username"])
+    def name(self, root: Employee) -> str:
+        return str(root.user)
+
+
+@django_type(Invitation, name="Invitation", description="An employee's visitor: seen by the host and the park's "
+                                                            "operator.")
+class InvitationType(Restricted, relay.Node):
+    _id_attr = MODEL_ID
+    visitor_name: str
+    visitor_phone: str
+    purpose: str
+    valid_from: datetime
+    valid_until: datetime
+    withdrawn_at: datetime | None
+    buildings: list[BuildingType]
+    gates: list[GateType]
+    host: EmployeeType | None
+
+
+@django_type(Passage, name="Passage", description="A pass or a refusal at a gate, with its reason: seen by the "
+                                                      "person, a visitor's host, and the park's operator.")
+class PassageType(Restricted, relay.Node):
+    _id_attr = MODEL_ID
+    gate: GateType
+    direction: DirectionEnum
+    at: datetime
+    result: PassageResultEnum
+    reason: str = field(description="ok, or why not: malformed, wrong_prefix, unknown_key, bad_credential, "
+                                    "wrong_park, expired, revoked, bad_signature, stale, future, not_here, not_yet, "
+                                    "closed, replayed, blocked, left, withdrawn, unknown_credential.")
+    drift: int = field(description="Steps between the code and the gate's clock (one either way is tolerated).")
+    mode: PassageModeEnum
+    subject_kind: SubjectKindEnum | None
+    employee: EmployeeType | None
+    invitation: InvitationType | None
+
+    person: str = field(description="Who passed, as the log named them then (empty for an unreadable code).")
+
+
+@strawberry.type(name="PassCredential", description="What a phone shows inside every code: provisioned once, "
+                                                      "rotated by provisioning again.")
+class PassCredentialType:
+    park: str = strawberry.field(description="The park's code.")
+    credential_id: str
+    token: str = strawberry.field(description="The park-signed CWT (base64url): the phone puts it in every code's "
+                                              "protected header (kcwt) and signs the step with its key.")
+    issued_at: datetime
+    expires_at: datetime
+    step_seconds: int
+    private_key_pem: str | None = strawberry.field(
+        description="Only when the server made the device key (no publicKey given): shown this once, never kept.")
+    revoked_at: datetime | None = None
+    revoked_reason: str = ""
+
+
+@strawberry.type(name="BuildingPresence")
+class BuildingPresenceType:
+    building: BuildingType | None = strawberry.field(description="Null: on the park's grounds, in no building.")
+    people: int
+
+
+@strawberry.type(name="ParkPresence", description="People in the park now, from their latest passages.")
+class ParkPresenceType:
+    total: int
+    buildings: list[BuildingPresenceType]
