@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import base45
 
+from certkit.b45 import b45decode
+
 #: OneGrid's prefix (version 1 of its certificate code); the EU's is ``HC1:``.
 DEFAULT_PREFIX = "OG1:"
 #: The most characters a QR code holds in its alphanumeric mode (version 40, level L): a longer text is no code.
@@ -45,7 +47,7 @@ def envelope_decode(code: str, *, prefix: str = DEFAULT_PREFIX) -> bytes:
     if not code.startswith(prefix):
         raise CodeError("wrong_prefix", code[: len(prefix)])
     try:
-        compressed = base45.b45decode(code[len(prefix):])
+        compressed = b45decode(code[len(prefix):])
     except (ValueError, UnicodeError) as error:
         raise CodeError("not_base45", str(error)) from None
     inflater = zlib.decompressobj()
