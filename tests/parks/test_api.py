@@ -127,6 +127,8 @@ async def test_the_operator_and_the_host_hear_a_visitor_pass_and_a_withdrawn_cod
     path = link[link.index("/parks/visit/"):]
     page = await database_sync_to_async(Client().get)(path, {"lang": "en"})
     assert page.status_code == 200 and b"<svg" in page.content and b"Visitor pass" in page.content
+    chinese = (await database_sync_to_async(Client().get)(path, {"lang": "zh-hans"})).content.decode()
+    assert "访客通行码" in chinese and "请在闸机前出示此码" in chinese and "周立" in chinese
     picture = await database_sync_to_async(Client().get)(path + "/code.png")
     assert picture.status_code == 200 and picture["Content-Type"] == "image/png"
     code = await database_sync_to_async(_code_on_page)(path)

@@ -36,6 +36,8 @@ class Command(BaseCommand):
             "worker": [*celery, *WORKER_ARGS],
             "beat": [*celery, "beat", "-l", "info", "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME],
         }
+        if settings.PARK_MQTT_URL:  # the park gates' broker: OneGrid's side of it runs with the stack
+            commands["gate bridge"] = [sys.executable, str(settings.BASE_DIR / "manage.py"), "park_gate_bridge"]
         self.seed()
         # The ASGI server loads the detectors at start (photo suggestions answer at once); the worker's children
         # load them on first use (loading PyTorch before a fork is asking for a hang).
@@ -48,6 +50,8 @@ class Command(BaseCommand):
             f"  websocket   ws://{host}:{port}/graphql/  (graphql-transport-ws)\n"
             f"  health      {base}/healthz\n"
             f"  admin       {base}/admin/\n"
+            + (f"  park gates  {settings.PARK_MQTT_URL} ({settings.PARK_MQTT_PREFIX}/...)\n" if settings.PARK_MQTT_URL
+               else "")
         ))
         self.stdout.write("Press Ctrl-C to stop the server, the worker and beat.\n")
         stopping = False
