@@ -236,3 +236,20 @@ def test_invitations_refuse_wrong_input_and_strangers(software_park, users):
     invited = invitation_create(actor=sp.employee.user, **good)
     with pytest.raises(ValidationError):  # someone else's invitation is not theirs to withdraw
         invitation_withdraw(actor=sp.other.user, invitation_id=invited.invitation.pk)
+
+
+def test_a_code_of_another_park_is_refused(software_park):
+    from parks.models import Building, Employee, Enterprise, Park
+    from tests.factories import UserFactory
+
+    sp, now = software_park, time.time()
+    animation = Park.objects.create(code="animation-park", name="国际动漫游戏产业园")
+    studio = Enterprise.objects.create(park=animation, name="青岛光影动画有限公司")
+    studio.buildings.set([Building.objects.create(park=animation, code="M1", name="1 号楼")])
+    animator = Employee.objects.create(user=UserFactory(username="animator"), enterprise=studio)
+    elsewhere = Phone(animator.user, animation)  # signed by the animation park's own key
+    refused = gate_pass(actor=sp.gate_account, gate_id=sp.gates["north"].pk, code=elsewhere.code(now),
+                        direction="in", now=now)
+    assert (refused.result, refused.reason, refused.credential) == ("refused", "unknown_key", None)
+    with pytest.raises(PermissionDenied):  # nor does working in one park give a credential for the other
+        credential_provision(user=animator.user, park=sp.park)
