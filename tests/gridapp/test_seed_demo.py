@@ -79,13 +79,28 @@ def test_every_grid_is_stored_with_its_community_street_and_geometry(seeded):
 def test_each_printed_password_logs_in(seeded, gql):
     passwords = printed_passwords(seeded)
     from approvals.demo import STEP_STAFF
+    from parks.demo import PARK_ACCOUNTS
 
-    assert set(passwords) == set(DEMO_USERNAMES) | {username for username, *_rest in STEP_STAFF} | {"producer"}
+    assert set(passwords) == (set(DEMO_USERNAMES) | {username for username, *_rest in STEP_STAFF} | {"producer"}
+                              | {username for username, *_rest in PARK_ACCOUNTS})
     for username, password in passwords.items():
         payload = login(gql, username, password)
         assert payload["errors"] == [], username
         assert payload["user"]["username"] == username
         assert payload["accessToken"]
+
+
+def test_the_demo_parks_are_seeded_with_their_people(seeded):
+    from parks.models import Employee, Park, ParkStaff
+
+    assert set(Park.objects.values_list("code", flat=True)) == {"software-park", "animation-park"}
+    software = Park.objects.get(code="software-park")
+    assert {gate.kind for gate in software.gates.all()} == {"entrance", "building", "canteen", "parking"}
+    chen = Employee.objects.select_related("enterprise__park", "building").get(user__username="employee")
+    assert (chen.enterprise.park, chen.building.code, chen.status) == (software, "A", "active")
+    assert ParkStaff.objects.filter(user__username="parkop", role="operator").count() == 2
+    assert ParkStaff.objects.filter(user__username="gate_sp", role="gate", park=software).exists()
+    assert Employee.objects.filter(enterprise__park__code="animation-park").count() == 30
 
 
 def test_the_two_demo_workers_work_in_two_different_grids(seeded, gql):
