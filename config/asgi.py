@@ -1,5 +1,6 @@
 """ASGI entry point: Django for HTTP (GraphQL over POST/GET, admin, /healthz), the
-GraphQL websocket (graphql-transport-ws only) at the same ``/graphql/`` path."""
+GraphQL websocket (graphql-transport-ws only) at the same ``/graphql/`` path, and
+the chargers' OCPP 1.6J websockets at ``/ocpp/<identity>``."""
 
 import gc
 import os
@@ -14,11 +15,16 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from api.websocket import GraphQLWebsocketConsumer  # noqa: E402
+from parks.ocpp import OcppConsumer  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": URLRouter([re_path(r"^graphql/?$", GraphQLWebsocketConsumer.as_asgi())]),
+        "websocket": URLRouter([
+            re_path(r"^graphql/?$", GraphQLWebsocketConsumer.as_asgi()),
+            # EV chargers: OneGrid is their OCPP 1.6J central system (parks/ocpp.py).
+            re_path(r"^ocpp/(?P<identity>[A-Za-z0-9_-]{1,48})/?$", OcppConsumer.as_asgi()),
+        ]),
     }
 )
 

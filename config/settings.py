@@ -462,3 +462,5 @@ PRESENCE_HOURS = env_int("PRESENCE_HOURS", 16)
 # OneGrid's side of it, started with the stack.
 PARK_MQTT_URL = env_str("PARK_MQTT_URL", "")
 PARK_MQTT_PREFIX = env_str("PARK_MQTT_PREFIX", "onegrid/parks")
+CELERY_BEAT_SCHEDULE["charging-sessions-close-silent"] = {
+    "task": "parks.tasks.charging_sessions_close_silent", "schedule": 900.0}

@@ -1,12 +1,17 @@
 """The parks in Django's admin: the operator keeps parks, buildings, gates, enterprises and staff here; employee
 status changes go through the service (revoking credentials), passages and credentials are read-only."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from parks.charging import password_digest
 from parks.models import (
     Building,
+    Charger,
+    ChargerMessage,
+    ChargingSession,
     Employee,
     EmployeeStatus,
     Enterprise,
@@ -88,7 +93,7 @@ def _status(modeladmin, request, queryset, status, reason):
 
 @admin.register(Employee)
 class EmployeeAdmin(admin.ModelAdmin):
-    list_display = ("user", "enterprise", "building", "status", "joined_at")
+    list_display = ("user", "enterprise", "building", "status", "card_id", "joined_at")
     list_filter = ("status", "enterprise__park")
     raw_id_fields = ("user",)
     readonly_fields = ("status", "status_reason", "status_changed_at")
@@ -137,3 +142,43 @@ class PassageAdmin(ReadOnly):
 @admin.register(ParkKey)
 class ParkKeyAdmin(ReadOnly):
     list_display = ("kid", "park", "state", "created_at", "retired_at")
+
+
+class ChargerForm(forms.ModelForm):
+    password = forms.CharField(label=_("password"), required=False, widget=forms.PasswordInput,
+                               help_text=_("What the charger sends with its identity (HTTP Basic); only its digest "
+                                           "is kept. Empty: unchanged."))
+
+    class Meta:
+        model = Charger
+        fields = ("park", "identity", "name", "building", "tariff_per_kwh")
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.instance.pk and not cleaned.get("password"):
+            self.add_error("password", _("A new charger needs a password."))
+        return cleaned
+
+    def save(self, commit=True):
+        if self.cleaned_data.get("password"):
+            self.instance.password_digest = password_digest(self.cleaned_data["password"])
+        return super().save(commit)
+
+
+@admin.register(Charger)
+class ChargerAdmin(admin.ModelAdmin):
+    form = ChargerForm
+    list_display = ("identity", "name", "park", "connected", "vendor", "model", "last_seen_at", "tariff_per_kwh")
+    list_filter = ("park", "connected")
+
+
+@admin.register(ChargingSession)
+class ChargingSessionAdmin(ReadOnly):
+    list_display = ("id", "charger", "connector", "id_tag", "status", "started_at", "stopped_at", "cost")
+    list_filter = ("status", "charger__park")
+
+
+@admin.register(ChargerMessage)
+class ChargerMessageAdmin(ReadOnly):
+    list_display = ("at", "identity", "action", "reason", "unique_id", "detail")
+    list_filter = ("reason", "action")

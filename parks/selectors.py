@@ -9,6 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from parks.models import (
+    ChargingSession,
     Employee,
     EmployeeStatus,
     Enterprise,
@@ -96,6 +97,13 @@ def credentials_of(user) -> QuerySet[PassCredential]:
     if not _signed_in(user):
         return PassCredential.objects.none()
     return PassCredential.objects.filter(Q(employee__user=user) | Q(staff__user=user))
+
+
+def charging_sessions_of(user) -> QuerySet[ChargingSession]:
+    """The EV charges of ``user`` as an employee (their card or their app's tag), newest first."""
+    if not _signed_in(user):
+        return ChargingSession.objects.none()
+    return ChargingSession.objects.filter(employee__user=user).order_by("-started_at", "-id")
 
 
 def presence_by_building(*, park: Park) -> list[tuple[int | None, int]]:

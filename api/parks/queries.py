@@ -19,6 +19,7 @@ from api.errors import GraphQLCodedError
 from api.paging import CursorConnection
 from api.parks.types import (
     BuildingPresenceType,
+    ChargingSessionType,
     EmployeeType,
     InvitationType,
     ParkPresenceType,
@@ -30,6 +31,7 @@ from api.parks.types import (
 from api.permissions import IsAuthenticated
 from parks.models import Building, Employee, Invitation, Park, Passage
 from parks.selectors import (
+    charging_sessions_of,
     credentials_of,
     employees_visible_to,
     invitations_visible_to,
@@ -98,6 +100,12 @@ class ParksQuery:
     def park_employees(self, info: strawberry.Info, park_id: relay.GlobalID) -> Iterable[Employee]:
         park = operated_park(info, park_id)
         return employees_visible_to(viewer(info).user).filter(enterprise__park=park).order_by("enterprise", "id")
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="The viewer's EV charges, newest first (the latest 50).")
+    def my_charging_sessions(self, info: strawberry.Info) -> list[ChargingSessionType]:
+        rows = charging_sessions_of(viewer(info).user).select_related("charger")[:50]
+        return [ChargingSessionType.of(row) for row in rows]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="People in the park now, by building, from their latest passages: for its operator.")

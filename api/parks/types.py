@@ -154,3 +154,25 @@ class BuildingPresenceType:
 class ParkPresenceType:
     total: int
     buildings: list[BuildingPresenceType]
+
+
+@strawberry.type(name="ChargingSession", description="An EV charge (an OCPP transaction): energy from the charger's "
+                                                      "meter, cost at the charger's tariff.")
+class ChargingSessionType:
+    transaction_id: int
+    charger: str
+    connector: int
+    status: str = strawberry.field(description="active, completed, or aborted (closed by OneGrid: the charger went "
+                                               "silent, or started another transaction on the connector).")
+    started_at: datetime
+    stopped_at: datetime | None
+    energy_kwh: float
+    cost: str | None = strawberry.field(description="Yuan, when the charger has a tariff.")
+    stop_reason: str
+
+    @classmethod
+    def of(cls, session) -> ChargingSessionType:
+        return cls(transaction_id=session.pk, charger=session.charger.name, connector=session.connector,
+                   status=session.status, started_at=session.started_at, stopped_at=session.stopped_at,
+                   energy_kwh=session.energy_wh / 1000, cost=str(session.cost) if session.cost is not None else None,
+                   stop_reason=session.stop_reason)

@@ -307,6 +307,21 @@ def _park_rows(world: World, n: int) -> None:
                             building=home.buildings.get())
     _passage(world)
     _invitation(world)
+    _charge(world, n)
+
+
+def _charge(world: World, n: int) -> None:
+    """A completed charge of the employee at a charger of its own."""
+    from parks.charging import charger_create, transaction_start, transaction_stop
+
+    home = world.object("Park")
+    employee = home.enterprises.get().employees.get(user=world.users["employee"])
+    employee.card_id = "CARD-EMPLOYEE"
+    employee.save(update_fields=["card_id"])
+    charger = charger_create(park=home, identity=f"CP-{n}", name=f"{n} 号充电桩", password="secret")
+    started = transaction_start(charger=charger, connector=1, id_tag="CARD-EMPLOYEE", meter_start=0,
+                                at=timezone.now() - timedelta(hours=1))
+    transaction_stop(charger=charger, transaction_id=started.transaction_id, meter_stop=5000, at=timezone.now())
 
 
 # --- the schema ---------------------------------------------------------------------------------------------

@@ -1,0 +1,122 @@
+"""OneGrid as the OCPP 1.6J central system, against a charge point simulated with the same ``ocpp`` package over a
+real websocket to a running server (uvicorn on the test database)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from decimal import Decimal
+
+import pytest
+import websockets
+from channels.db import database_sync_to_async
+from ocpp.v16 import ChargePoint, call
+from ocpp.v16.enums import AuthorizationStatus, RegistrationStatus
+
+from accounts.services import token_issue
+from parks.charging import charger_create
+from parks.models import ChargerMessage, ChargingSession, Connector
+from tests.stack import stack_running
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HISTORY = "{ myChargingSessions { transactionId charger status energyKwh cost stopReason } }"
+
+
+@pytest.fixture
+def stack(tmp_path, settings):
+    yield from stack_running(tmp_path, env={"PARK_KEY_DIR": str(settings.PARK_KEY_DIR)})
+
+
+async def connect(stack, identity: str, password: str, *, subprotocol: str = "ocpp1.6"):
+    secret = base64.b64encode(f"{identity}:{password}".encode()).decode()
+    url = stack.base.replace("http", "ws") + f"/ocpp/{identity}"
+    socket = await websockets.connect(url, subprotocols=[subprotocol], open_timeout=10,
+                                      additional_headers={"Authorization": f"Basic {secret}"})
+    point = ChargePoint(identity, socket)
+    task = asyncio.create_task(point.start())
+    return socket, point, task
+
+
+def meter(wh: int) -> list:
+    return [{"timestamp": "2026-12-02T09:00:00Z",
+             "sampledValue": [{"value": str(wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}]
+
+
+async def test_a_charge_point_boots_authorises_an_employee_charges_and_stops(software_park, stack):
+    sp = software_park
+    sp.employee.card_id = "CARD-0042"
+    await database_sync_to_async(sp.employee.save)(update_fields=["card_id"])
+    await database_sync_to_async(charger_create)(park=sp.park, identity="CP-A1", name="A 座 1 号充电桩",
+                                                 password="s3cret-charger", tariff_per_kwh=Decimal("1.20"))
+    stack.start_asgi()
+    socket, point, task = await connect(stack, "CP-A1", "s3cret-charger")
+    try:
+        boot = await point.call(call.BootNotification(charge_point_vendor="OneGridTest", charge_point_model="AC7"))
+        assert boot.status == RegistrationStatus.accepted and boot.interval == 300
+        await point.call(call.StatusNotification(connector_id=1, error_code="NoError", status="Available"))
+        assert (await point.call(call.Authorize(id_tag="CARD-0042"))).id_tag_info["status"] == "Accepted"
+        assert (await point.call(call.Authorize(id_tag="NOBODY"))).id_tag_info["status"] == "Invalid"
+        started = await point.call(call.StartTransaction(connector_id=1, id_tag="CARD-0042", meter_start=1000,
+                                                         timestamp="2026-12-02T08:30:00Z"))
+        assert started.id_tag_info["status"] == AuthorizationStatus.accepted
+        transaction = started.transaction_id
+        await point.call(call.MeterValues(connector_id=1, transaction_id=transaction, meter_value=meter(4000)))
+        await point.call(call.MeterValues(connector_id=1, transaction_id=transaction, meter_value=meter(3500)))
+        await point.call(call.MeterValues(connector_id=1, transaction_id=999999, meter_value=meter(9000)))
+        await point.call(call.StopTransaction(meter_stop=8500, timestamp="2026-12-02T09:30:00Z",
+                                              transaction_id=transaction, reason="EVDisconnected"))
+        await point.call(call.StopTransaction(meter_stop=9000, timestamp="2026-12-02T09:31:00Z",
+                                              transaction_id=transaction))
+        await point.call(call.StatusNotification(connector_id=1, error_code="GroundFailure", status="Faulted"))
+    finally:
+        task.cancel()
+        await socket.close()
+
+    session = await database_sync_to_async(ChargingSession.objects.get)(pk=transaction)
+    assert (session.status, session.energy_wh, session.cost, session.stop_reason) == (
+        "completed", 7500, Decimal("9.00"), "EVDisconnected")
+    refusals = await database_sync_to_async(lambda: sorted(ChargerMessage.objects.values_list("action", "reason")))()
+    assert refusals == [("MeterValues", "meter_backwards"), ("MeterValues", "unknown_transaction"),
+                        ("StopTransaction", "already_stopped")]
+    fault = await database_sync_to_async(Connector.objects.get)(charger__identity="CP-A1", number=1)
+    assert (fault.status, fault.error_code) == ("Faulted", "GroundFailure")
+    token = await database_sync_to_async(lambda: token_issue(user=sp.employee.user)[0])()
+    history = await asyncio.to_thread(stack.graphql, HISTORY, None, token)
+    assert history["data"]["myChargingSessions"] == [{"transactionId": transaction, "charger": "A 座 1 号充电桩",
+                                                      "status": "completed", "energyKwh": 7.5, "cost": "9.00",
+                                                      "stopReason": "EVDisconnected"}]
+
+
+async def test_a_forged_charger_is_refused_at_the_door_and_a_repeated_message_has_one_effect(software_park, stack):
+    sp = software_park
+    await database_sync_to_async(charger_create)(park=sp.park, identity="CP-A2", name="A 座 2 号充电桩",
+                                                 password="right-password")
+    stack.start_asgi()
+    for identity, password in (("CP-A2", "wrong-password"), ("CP-NONE", "anything")):
+        with pytest.raises(websockets.exceptions.InvalidStatus):
+            await connect(stack, identity, password)
+    with pytest.raises(websockets.exceptions.InvalidStatus):  # OCPP 1.6 only
+        await connect(stack, "CP-A2", "right-password", subprotocol="ocpp2.0.1")
+    refused = await database_sync_to_async(lambda: sorted(ChargerMessage.objects.values_list("identity", "reason")))()
+    assert refused == [("CP-A2", "bad_password"), ("CP-A2", "no_ocpp16_subprotocol"), ("CP-NONE", "unknown_charger")]
+
+    sp.employee.card_id = "CARD-7"
+    await database_sync_to_async(sp.employee.save)(update_fields=["card_id"])
+    socket = await websockets.connect(stack.base.replace("http", "ws") + "/ocpp/CP-A2", subprotocols=["ocpp1.6"],
+                                      additional_headers={"Authorization": "Basic " + base64.b64encode(
+                                          b"CP-A2:right-password").decode()}, open_timeout=10)
+    try:
+        start = ('[2,"start-1","StartTransaction",{"connectorId":1,"idTag":"CARD-7","meterStart":0,'
+                 '"timestamp":"2026-12-02T08:00:00Z"}]')
+        await socket.send(start)
+        first = await asyncio.wait_for(socket.recv(), 10)
+        await socket.send(start)  # the charger never heard the answer and sends it again
+        again = await asyncio.wait_for(socket.recv(), 10)
+        assert first == again and '"Accepted"' in first
+        await socket.send("this is not OCPP")
+        await socket.send('[2,"hb-1","Heartbeat",{}]')  # the connection still answers
+        assert '"currentTime"' in await asyncio.wait_for(socket.recv(), 10)
+    finally:
+        await socket.close()
+    assert await database_sync_to_async(ChargingSession.objects.count)() == 1
