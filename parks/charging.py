@@ -16,8 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.audiences import scope
 from core.feed import change_record
@@ -31,6 +35,7 @@ from parks.models import (
     EmployeeStatus,
     SessionStatus,
 )
+from parks.selectors import employment_in, staff_of
 
 log = logging.getLogger(__name__)
 
@@ -214,13 +219,54 @@ def sessions_close_silent(*, hours: float = SILENT_SESSION_HOURS) -> int:
     for pk in ChargingSession.objects.filter(status=SessionStatus.ACTIVE, meter_last_at__lt=cutoff).values_list(
             "pk", flat=True):
         with transaction.atomic():
-            session = (ChargingSession.objects.select_for_update().select_related("charger", "employee")
+            session = (ChargingSession.objects.select_for_update(of=("self",)).select_related("charger", "employee")
                        .filter(pk=pk, status=SessionStatus.ACTIVE).first())
             if session is not None:
                 _close(session, at=session.meter_last_at, meter=session.meter_last, reason="charger_silent",
                        status=SessionStatus.ABORTED)
                 closed += 1
     return closed
+
+
+def group_of(identity: str) -> str:
+    """The channel-layer group of a charger's connection (``parks.ocpp`` joins it; remote commands go there)."""
+    return f"ocpp.{identity}"
+
+
+def charging_remote(*, actor, identity: str, command: str, connector: int = 1,
+                    transaction_id: int | None = None) -> str:
+    """Ask a connected charger to start or stop a charge (RemoteStart/StopTransaction), through the channel
+    layer to whichever process holds its connection; the charger then starts or stops the transaction itself.
+
+    Who may call: a working employee of the charger's park to start their own charge (with the tag OneGrid gives
+    their app) and to stop it; the park's operator to stop any.  Returns the id tag (start) or ``stop``.  Raises
+    ``ValidationError`` (``not_found``, ``not_connected``, ``not_a_choice``), ``PermissionDenied``."""
+    charger = Charger.objects.select_related("park").filter(identity=identity).first()
+    if charger is None:
+        raise ValidationError({"charger": ValidationError(_("Charger not found."), code="not_found")})
+    if command not in ("start", "stop"):
+        raise ValidationError({"action": ValidationError(_("Start or stop."), code="not_a_choice")})
+    employee = employment_in(actor, charger.park)
+    if command == "start":
+        if employee is None:
+            raise PermissionDenied(_("Only an employee of this park may charge here."))
+        message = {"type": "ocpp.remote", "command": "start", "id_tag": f"{APP_TAG_PREFIX}{employee.pk}",
+                   "connector": connector}
+    else:
+        session = ChargingSession.objects.filter(pk=transaction_id, charger=charger,
+                                                 status=SessionStatus.ACTIVE).first()
+        if session is None:
+            raise ValidationError({"transaction": ValidationError(_("No such charge in progress."),
+                                                                  code="not_found")})
+        mine = employee is not None and session.employee_id == employee.pk
+        if not mine and staff_of(actor, charger.park) is None:
+            raise PermissionDenied(_("Only the charge's employee or the park's operator may stop it."))
+        message = {"type": "ocpp.remote", "command": "stop", "transaction_id": session.pk}
+    if not Charger.objects.filter(pk=charger.pk, connected=True).exists():
+        raise ValidationError({"charger": ValidationError(_("The charger is not connected."),
+                                                          code="not_connected")})
+    async_to_sync(get_channel_layer().group_send)(group_of(identity), message)
+    return message.get("id_tag", "stop")
 
 
 def charger_create(*, park, identity: str, name: str, password: str, tariff_per_kwh=None, building=None) -> Charger:

@@ -26,6 +26,7 @@ from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
 
 from parks import charging
+from parks.charging import group_of
 from parks.models import Charger
 
 log = logging.getLogger(__name__)
@@ -33,11 +34,6 @@ log = logging.getLogger(__name__)
 SUBPROTOCOL = "ocpp1.6"
 #: Answers kept per connection for repeated message ids.
 ANSWERS_KEPT = 64
-
-
-def group_of(identity: str) -> str:
-    """The channel-layer group of a charger's connection (remote commands are sent there)."""
-    return f"ocpp.{identity}"
 
 
 def _when(text: str | None) -> datetime:
@@ -215,7 +211,15 @@ class OcppConsumer(AsyncWebsocketConsumer):
         await database_sync_to_async(charging.charger_connected)(charger=self.charger, connected=False)
 
     async def ocpp_remote(self, event):
-        """The operator's remote start or stop (``parks.charging``'s callers send it to the charger's group)."""
+        """The operator's or the app's remote start or stop (``parks.charging.charging_remote`` sends it to the
+        charger's group).  Called in its own task: the consumer handles one message at a time, and the charger's
+        answer arrives as the next one."""
+        task = asyncio.create_task(self._remote(event))
+        self._remotes = getattr(self, "_remotes", set())
+        self._remotes.add(task)
+        task.add_done_callback(self._remotes.discard)
+
+    async def _remote(self, event):
         try:
             if event["command"] == "start":
                 await self.central.call(call.RemoteStartTransaction(id_tag=event["id_tag"],

@@ -19,6 +19,7 @@ class ParkErrorCode(ErrorCode):
     invalid_phone = auto()
     invalid_window = auto()
     too_long_visit = auto()
+    not_connected = auto()
 
 
 ParkError = error_type(ParkErrorCode, name="ParkError", description="A refused request to a park.")

@@ -3,6 +3,7 @@ invited or the invitation withdrawn."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 import strawberry
@@ -23,7 +24,7 @@ from api.parks.types import (
     PassCredentialType,
 )
 from api.restrict import Payload
-from parks import services, visitors
+from parks import charging, services, visitors
 from parks.models import Park
 
 
@@ -112,8 +113,37 @@ class WithdrawInvitationPayload(Payload):
     invitation: InvitationType | None = None
 
 
+@strawberry.enum(name="ChargingAction")
+class ChargingAction(enum.Enum):
+    START = "start"
+    STOP = "stop"
+
+
+@strawberry.input
+class RemoteChargeInput:
+    charger: str = strawberry.field(description="The charger's identity (charge point id).")
+    action: ChargingAction
+    connector: int = 1
+    transaction_id: int | None = strawberry.field(default=None, description="STOP: the charge to stop.")
+
+
+@strawberry.type
+class RemoteChargePayload(Payload):
+    errors: list[ParkError] = strawberry.field(default_factory=list)
+    sent: bool = strawberry.field(default=False, description="The charger was asked; it starts or stops the "
+                                                             "transaction itself (myChargingSessions shows it).")
+
+
 @strawberry.type
 class ParksMutation:
+    @mutation(description="Start a charge at a connected charger from the app (an employee, with the tag OneGrid "
+                          "gives their app), or stop one (its employee, or the park's operator): sent to the charger "
+                          "as OCPP RemoteStart/StopTransaction.")
+    def remote_charge(self, info: strawberry.Info, input: RemoteChargeInput) -> RemoteChargePayload:
+        charging.charging_remote(actor=viewer(info).user, identity=input.charger[:48], command=input.action.value,
+                                 connector=max(1, min(input.connector, 99)), transaction_id=input.transaction_id)
+        return RemoteChargePayload(sent=True)
+
     @mutation(description="Provision the viewer's phone for a park (an employee or the operator's staff): a "
                           "credential binding the phone's key.  Calling it again rotates: the credential before is "
                           "refused at once.")

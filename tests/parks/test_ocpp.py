@@ -10,15 +10,14 @@ from decimal import Decimal
 import pytest
 import websockets
 from channels.db import database_sync_to_async
-from ocpp.v16 import ChargePoint, call
-from ocpp.v16.enums import AuthorizationStatus, RegistrationStatus
+from ocpp.routing import after, on
+from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
 
 from accounts.services import token_issue
 from parks.charging import charger_create
 from parks.models import ChargerMessage, ChargingSession, Connector
 from tests.stack import stack_running
-
-pytestmark = pytest.mark.django_db(transaction=True)
 
 HISTORY = "{ myChargingSessions { transactionId charger status energyKwh cost stopReason } }"
 
@@ -43,6 +42,7 @@ def meter(wh: int) -> list:
              "sampledValue": [{"value": str(wh), "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}]
 
 
+@pytest.mark.django_db(transaction=True)
 async def test_a_charge_point_boots_authorises_an_employee_charges_and_stops(software_park, stack):
     sp = software_park
     sp.employee.card_id = "CARD-0042"
@@ -88,6 +88,7 @@ async def test_a_charge_point_boots_authorises_an_employee_charges_and_stops(sof
                                                       "stopReason": "EVDisconnected"}]
 
 
+@pytest.mark.django_db(transaction=True)
 async def test_a_forged_charger_is_refused_at_the_door_and_a_repeated_message_has_one_effect(software_park, stack):
     sp = software_park
     await database_sync_to_async(charger_create)(park=sp.park, identity="CP-A2", name="A 座 2 号充电桩",
@@ -120,3 +121,97 @@ async def test_a_forged_charger_is_refused_at_the_door_and_a_repeated_message_ha
     finally:
         await socket.close()
     assert await database_sync_to_async(ChargingSession.objects.count)() == 1
+
+
+REMOTE = """mutation($input: RemoteChargeInput!) { remoteCharge(input: $input) { errors { code } sent } }"""
+
+
+class Car(ChargePoint):
+    """A charge point that does what a real one does when asked remotely: accepts, then starts or stops the
+    transaction itself."""
+
+    meter = 0
+
+    @on(Action.remote_start_transaction)
+    def on_remote_start(self, id_tag: str, **extra):
+        return call_result.RemoteStartTransaction(status="Accepted")
+
+    @after(Action.remote_start_transaction)
+    async def started(self, id_tag: str, **extra):
+        answer = await self.call(call.StartTransaction(connector_id=extra.get("connector_id") or 1, id_tag=id_tag,
+                                                       meter_start=0, timestamp="2026-12-02T08:00:00Z"))
+        self.transaction = answer.transaction_id
+
+    @on(Action.remote_stop_transaction)
+    def on_remote_stop(self, transaction_id: int):
+        return call_result.RemoteStopTransaction(status="Accepted")
+
+    @after(Action.remote_stop_transaction)
+    async def stopped(self, transaction_id: int):
+        await self.call(call.StopTransaction(meter_stop=12000, timestamp="2026-12-02T09:00:00Z",
+                                             transaction_id=transaction_id, reason="Remote"))
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_app_starts_a_charge_remotely_and_the_operator_stops_it(software_park, stack, users):
+    sp = software_park
+    await database_sync_to_async(charger_create)(park=sp.park, identity="CP-B1", name="B 座充电桩",
+                                                 password="pw-b1")
+    stack.start_asgi()
+    tokens = {name: await database_sync_to_async(lambda user=user: token_issue(user=user)[0])()
+              for name, user in (("employee", sp.employee.user), ("operator", sp.operator),
+                                 ("colleague", sp.colleague.user), ("citizen", users["citizen"]))}
+
+    def remote(who: str, **input_) -> dict:
+        return stack.graphql(REMOTE, {"input": {"charger": "CP-B1", **input_}}, tokens[who])["data"]["remoteCharge"]
+
+    offline = await asyncio.to_thread(remote, "employee", action="START")
+    assert offline == {"errors": [{"code": "not_connected"}], "sent": False}
+    secret = base64.b64encode(b"CP-B1:pw-b1").decode()
+    socket = await websockets.connect(stack.base.replace("http", "ws") + "/ocpp/CP-B1", subprotocols=["ocpp1.6"],
+                                      additional_headers={"Authorization": f"Basic {secret}"}, open_timeout=10)
+    car = Car("CP-B1", socket)
+    task = asyncio.create_task(car.start())
+    try:
+        await car.call(call.BootNotification(charge_point_vendor="OneGridTest", charge_point_model="DC60"))
+        assert (await asyncio.to_thread(remote, "citizen", action="START"))["errors"] == [
+            {"code": "permission_denied"}]
+        assert (await asyncio.to_thread(remote, "employee", action="START")) == {"errors": [], "sent": True}
+        for _ in range(100):
+            if getattr(car, "transaction", None):
+                break
+            await asyncio.sleep(0.1)
+        session = await database_sync_to_async(ChargingSession.objects.get)(pk=car.transaction)
+        assert (session.employee_id, session.status, session.id_tag) == (sp.employee.pk, "active",
+                                                                          f"OG{sp.employee.pk}")
+        assert (await asyncio.to_thread(remote, "colleague", action="STOP", transactionId=car.transaction))[
+            "errors"] == [{"code": "permission_denied"}]  # not theirs
+        assert (await asyncio.to_thread(remote, "operator", action="STOP", transactionId=car.transaction))["sent"]
+        for _ in range(100):
+            session = await database_sync_to_async(ChargingSession.objects.get)(pk=car.transaction)
+            if session.status != "active":
+                break
+            await asyncio.sleep(0.1)
+        assert (session.status, session.energy_wh, session.stop_reason) == ("completed", 12000, "Remote")
+    finally:
+        task.cancel()
+        await socket.close()
+
+
+@pytest.mark.django_db
+def test_a_session_whose_charger_went_silent_is_closed(software_park):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from parks.charging import sessions_close_silent, transaction_start
+
+    sp = software_park
+    sp.employee.card_id = "CARD-9"
+    sp.employee.save(update_fields=["card_id"])
+    charger = charger_create(park=sp.park, identity="CP-S", name="S", password="pw")
+    started = transaction_start(charger=charger, connector=1, id_tag="CARD-9", meter_start=100,
+                                at=timezone.now() - timedelta(hours=13))
+    assert sessions_close_silent() == 1 and sessions_close_silent() == 0
+    session = ChargingSession.objects.get(pk=started.transaction_id)
+    assert (session.status, session.stop_reason, session.stopped_at is not None) == ("aborted", "charger_silent", True)
