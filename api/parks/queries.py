@@ -10,6 +10,7 @@ from datetime import datetime
 import strawberry
 import strawberry_django
 from django.conf import settings
+from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from strawberry import relay
 
@@ -19,6 +20,7 @@ from api.errors import GraphQLCodedError
 from api.paging import CursorConnection
 from api.parks.types import (
     BuildingPresenceType,
+    ChargerType,
     ChargingSessionType,
     EmployeeType,
     InvitationType,
@@ -29,7 +31,7 @@ from api.parks.types import (
     PassCredentialType,
 )
 from api.permissions import IsAuthenticated
-from parks.models import Building, Employee, Invitation, Park, Passage
+from parks.models import Building, Charger, Connector, Employee, Invitation, Park, Passage
 from parks.selectors import (
     charging_sessions_of,
     credentials_of,
@@ -100,6 +102,14 @@ class ParksQuery:
     def park_employees(self, info: strawberry.Info, park_id: relay.GlobalID) -> Iterable[Employee]:
         park = operated_park(info, park_id)
         return employees_visible_to(viewer(info).user).filter(enterprise__park=park).order_by("enterprise", "id")
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="The park's chargers and their connectors, for its operator.")
+    def park_chargers(self, info: strawberry.Info, park_id: relay.GlobalID) -> list[ChargerType]:
+        park = operated_park(info, park_id)
+        chargers = (Charger.objects.filter(park=park).select_related("building")
+                    .prefetch_related(Prefetch("connectors", Connector.objects.order_by("number"))).order_by("identity"))
+        return [ChargerType.of(charger) for charger in chargers[:500]]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="The viewer's EV charges, newest first (the latest 50).")

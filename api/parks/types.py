@@ -176,3 +176,40 @@ class ChargingSessionType:
                    status=session.status, started_at=session.started_at, stopped_at=session.stopped_at,
                    energy_kwh=session.energy_wh / 1000, cost=str(session.cost) if session.cost is not None else None,
                    stop_reason=session.stop_reason)
+
+
+@strawberry.type(name="ChargerConnector")
+class ChargerConnectorType:
+    number: int
+    status: str = strawberry.field(description="OCPP's ChargePointStatus: Available, Charging, Faulted, ...")
+    error_code: str
+    updated_at: datetime
+
+
+@strawberry.type(name="Charger", description="A charge point of a park, as its last messages said.")
+class ChargerType:
+    identity: str
+    name: str
+    building: str | None
+    connected: bool
+    last_seen_at: datetime | None
+    vendor: str
+    model: str
+    tariff_per_kwh: str | None
+    connectors: list[ChargerConnectorType]
+    state: str = strawberry.field(description="For the map: offline, faulty (a connector Faulted), busy (charging "
+                                              "or preparing), or free.")
+
+    @classmethod
+    def of(cls, charger) -> ChargerType:
+        connectors = [ChargerConnectorType(number=c.number, status=c.status, error_code=c.error_code,
+                                           updated_at=c.updated_at) for c in charger.connectors.all()]
+        statuses = {c.status for c in connectors if c.number > 0} or {c.status for c in connectors}
+        state = ("offline" if not charger.connected else "faulty" if "Faulted" in statuses
+                 else "busy" if statuses & {"Charging", "Preparing", "SuspendedEV", "SuspendedEVSE", "Finishing"}
+                 else "free")
+        return cls(identity=charger.identity, name=charger.name,
+                   building=charger.building.code if charger.building_id else None, connected=charger.connected,
+                   last_seen_at=charger.last_seen_at, vendor=charger.vendor, model=charger.model,
+                   tariff_per_kwh=str(charger.tariff_per_kwh) if charger.tariff_per_kwh is not None else None,
+                   connectors=connectors, state=state)

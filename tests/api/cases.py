@@ -312,13 +312,15 @@ def _park_rows(world: World, n: int) -> None:
 
 def _charge(world: World, n: int) -> None:
     """A completed charge of the employee at a charger of its own."""
-    from parks.charging import charger_create, transaction_start, transaction_stop
+    from parks.charging import charger_create, connector_status, transaction_start, transaction_stop
 
     home = world.object("Park")
     employee = home.enterprises.get().employees.get(user=world.users["employee"])
     employee.card_id = "CARD-EMPLOYEE"
     employee.save(update_fields=["card_id"])
     charger = charger_create(park=home, identity=f"CP-{n}", name=f"{n} 号充电桩", password="secret")
+    for number in (0, 1):
+        connector_status(charger=charger, number=number, status="Available", error_code="NoError")
     started = transaction_start(charger=charger, connector=1, id_tag="CARD-EMPLOYEE", meter_start=0,
                                 at=timezone.now() - timedelta(hours=1))
     transaction_stop(charger=charger, transaction_id=started.transaction_id, meter_stop=5000, at=timezone.now())

@@ -13,12 +13,15 @@ from channels.db import database_sync_to_async
 from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
+from strawberry.relay import to_base64
 
 from accounts.services import token_issue
 from parks.charging import charger_create
 from parks.models import ChargerMessage, ChargingSession, Connector
 from tests.stack import stack_running
 
+CHARGERS = """query($park: ID!) { parkChargers(parkId: $park) { identity state vendor
+  connectors { number status errorCode } } }"""
 HISTORY = "{ myChargingSessions { transactionId charger status energyKwh cost stopReason } }"
 
 
@@ -81,7 +84,14 @@ async def test_a_charge_point_boots_authorises_an_employee_charges_and_stops(sof
                         ("StopTransaction", "already_stopped")]
     fault = await database_sync_to_async(Connector.objects.get)(charger__identity="CP-A1", number=1)
     assert (fault.status, fault.error_code) == ("Faulted", "GroundFailure")
+    operator = await database_sync_to_async(lambda: token_issue(user=sp.operator)[0])()
+    chargers = (await asyncio.to_thread(stack.graphql, CHARGERS, {"park": to_base64("Park", sp.park.pk)},
+                                        operator))["data"]["parkChargers"]
+    assert chargers == [{"identity": "CP-A1", "state": "offline", "vendor": "OneGridTest",  # the socket is closed
+                         "connectors": [{"number": 1, "status": "Faulted", "errorCode": "GroundFailure"}]}]
     token = await database_sync_to_async(lambda: token_issue(user=sp.employee.user)[0])()
+    refused = await asyncio.to_thread(stack.graphql, CHARGERS, {"park": to_base64("Park", sp.park.pk)}, token)
+    assert refused["data"] is None and refused["errors"][0]["extensions"]["code"] == "not_found"
     history = await asyncio.to_thread(stack.graphql, HISTORY, None, token)
     assert history["data"]["myChargingSessions"] == [{"transactionId": transaction, "charger": "A 座 1 号充电桩",
                                                       "status": "completed", "energyKwh": 7.5, "cost": "9.00",
