@@ -2,7 +2,8 @@
 their code is shown on a page whose link the host forwards (or as a picture of it); the invitation can be withdrawn.
 
 The visitor's "phone" is that page: its device key is derived from the link's secret (Django's ``salted_hmac``
-over ``SECRET_KEY``), so nothing that signs the visitor's codes is stored; the credential is an ordinary one, for
+over ``SECRET_KEY``), so nothing that signs the visitor's codes is stored (changing ``SECRET_KEY`` voids the
+visitor pages out: invite again); the credential is an ordinary one, for
 the invited places, from the window's start to its end, checked by the same rule at every gate.
 """
 

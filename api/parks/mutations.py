@@ -7,6 +7,7 @@ import enum
 from datetime import datetime
 
 import strawberry
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from strawberry import relay
 
@@ -29,8 +30,6 @@ from parks.models import Park
 
 
 def _park(park_id: relay.GlobalID) -> Park:
-    from django.core.exceptions import ValidationError
-
     park = Park.objects.filter(pk=input_pk(park_id, "Park", field="parkId", message=_("Park not found."))).first()
     if park is None:
         raise ValidationError({"parkId": ValidationError(_("Park not found."), code="not_found")})
