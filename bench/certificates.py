@@ -171,40 +171,13 @@ def kit_process(folder: Path, rounds: int, seconds: float) -> bool:
         for key, to_be_signed, signature in bare_inputs:
             key.verify(to_be_signed, signature)
 
-    cpu = max(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, [cpu])  # one core
-    rates: dict[str, list[float]] = {"kit": [], "bare": []}
-    for round_ in range(rounds):
-        order = [("kit", kit_once), ("bare", bare_once)]
-        for name, once in order if round_ % 2 == 0 else order[::-1]:
-            rates[name].append(_rate(once, len(codes), seconds))
-    ratios = [kit / bare for kit, bare in zip(rates["kit"], rates["bare"], strict=True)]
-    rate_interval = common.interval(rates["kit"], statistics.median)
-    ratio_interval = common.interval(ratios, statistics.median)
-    rate_verdict = common.verdict(rate_interval, KIT_RATE_TARGET, at_least=True)
-    ratio_verdict = common.verdict(ratio_interval, KIT_RATIO_TARGET, at_least=True)
-    print(f"\n1. Offline verification (certkit.verify: envelope, COSE_Sign1, key by id, ES256 signature, times, "
-          f"status list) in a process without Django, one core (CPU {cpu}), {len(codes)} codes of "
-          f"{min(map(len, codes))}-{max(map(len, codes))} characters, {rounds} rounds of {seconds} s CPU each")
-    for name, label in (("kit", "certkit.verify"), ("bare", "COSEKey.verify (bare signature)")):
-        values = rates[name]
-        print(f"   {label:<33} {statistics.median(values):8,.0f} /s per core ({min(values):,.0f}-{max(values):,.0f}); "
-              f"{1e6 / statistics.median(values):6.1f} us each")
-    print(f"   target >= {KIT_RATE_TARGET:,.0f}/s per core: 95% interval {rate_interval[0]:,.0f}-{rate_interval[1]:,.0f}/s "
-          f"-> {rate_verdict}")
-    print(f"   kit / bare {statistics.median(ratios):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in ratios)}); target "
-          f">= {KIT_RATIO_TARGET}x: 95% interval {ratio_interval[0]:.2f}-{ratio_interval[1]:.2f}x -> {ratio_verdict}")
-    return rate_verdict == ratio_verdict == "PASS"
-
-
-def _rate(once, per_call: int, seconds: float) -> float:
-    """Calls of ``once`` (``per_call`` verifications each) until ``seconds`` of CPU time: verifications per
-    CPU second."""
-    done, started = 0, time.process_time()
-    while (elapsed := time.process_time() - started) < seconds:
-        once()
-        done += per_call
-    return done / elapsed
+    return common.kit_against_bare(
+        kit_once=kit_once, bare_once=bare_once, per_call=len(codes), rounds=rounds, seconds=seconds,
+        heading=(f"1. Offline verification (certkit.verify: envelope, COSE_Sign1, key by id, ES256 signature, times, "
+                 f"status list) in a process without Django, one core (CPU {{cpu}}), {len(codes)} codes of "
+                 f"{min(map(len, codes))}-{max(map(len, codes))} characters, {rounds} rounds of {seconds} s CPU each"),
+        labels=("certkit.verify", "COSEKey.verify (bare signature)"), rate_target=KIT_RATE_TARGET,
+        ratio_target=KIT_RATIO_TARGET)
 
 
 def _page(env: dict, port: int, codes: list[str], args) -> str:

@@ -3,8 +3,10 @@ the verdict they give."""
 
 from __future__ import annotations
 
+import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -81,3 +83,44 @@ def cpu_list(cpus: list[int]) -> str:
 
 def manage(env: dict, *command: str) -> None:
     subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
+
+
+def kit_against_bare(*, kit_once, bare_once, per_call: int, rounds: int, seconds: float, heading: str,
+                     labels: tuple[str, str], rate_target: float, ratio_target: float) -> bool:
+    """An offline kit against the bare signature check of the same library, on one core, in CPU time: short runs
+    of each in turn (``per_call`` verifications a call), the order alternating by round; prints ``heading``
+    (``{cpu}`` names the core), each rate, and the verdicts on ``rate_target`` (per second) and ``ratio_target``
+    (kit / bare) from the bootstrap intervals of their medians.  Whether both pass."""
+    cpu = max(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, [cpu])
+    rates: dict[str, list[float]] = {"kit": [], "bare": []}
+    for round_ in range(rounds):
+        order = [("kit", kit_once), ("bare", bare_once)]
+        for name, once in order if round_ % 2 == 0 else order[::-1]:
+            rates[name].append(_rate(once, per_call, seconds))
+    ratios = [kit / bare for kit, bare in zip(rates["kit"], rates["bare"], strict=True)]
+    rate_interval = interval(rates["kit"], statistics.median)
+    ratio_interval = interval(ratios, statistics.median)
+    rate_verdict = verdict(rate_interval, rate_target, at_least=True)
+    ratio_verdict = verdict(ratio_interval, ratio_target, at_least=True)
+    print("\n" + heading.format(cpu=cpu))
+    width = max(map(len, labels)) + 2
+    for name, label in zip(("kit", "bare"), labels, strict=True):
+        values = rates[name]
+        print(f"   {label:<{width}} {statistics.median(values):8,.0f} /s per core ({min(values):,.0f}-{max(values):,.0f}); "
+              f"{1e6 / statistics.median(values):6.1f} us each")
+    print(f"   target >= {rate_target:,.0f}/s per core: 95% interval {rate_interval[0]:,.0f}-{rate_interval[1]:,.0f}/s "
+          f"-> {rate_verdict}")
+    print(f"   kit / bare {statistics.median(ratios):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in ratios)}); target "
+          f">= {ratio_target}x: 95% interval {ratio_interval[0]:.2f}-{ratio_interval[1]:.2f}x -> {ratio_verdict}")
+    return rate_verdict == ratio_verdict == "PASS"
+
+
+def _rate(once, per_call: int, seconds: float) -> float:
+    """Calls of ``once`` (``per_call`` verifications each) until ``seconds`` of CPU time: verifications per
+    CPU second."""
+    done, started = 0, time.process_time()
+    while (elapsed := time.process_time() - started) < seconds:
+        once()
+        done += per_call
+    return done / elapsed

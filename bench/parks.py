@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -214,39 +213,14 @@ def kit_process(folder: Path, rounds: int, seconds: float) -> bool:
         for key, to_be_signed, signature in bare_inputs:
             key.verify(to_be_signed, signature)
 
-    cpu = max(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, [cpu])  # one core
-    rates: dict[str, list[float]] = {"kit": [], "bare": []}
-    for round_ in range(rounds):
-        order = [("kit", kit_once), ("bare", bare_once)]
-        for name, once in order if round_ % 2 == 0 else order[::-1]:
-            rates[name].append(_rate(once, len(codes), seconds))
-    ratios = [kit / bare for kit, bare in zip(rates["kit"], rates["bare"], strict=True)]
-    rate_interval = common.interval(rates["kit"], statistics.median)
-    ratio_interval = common.interval(ratios, statistics.median)
-    rate_verdict = common.verdict(rate_interval, KIT_RATE_TARGET, at_least=True)
-    ratio_verdict = common.verdict(ratio_interval, KIT_RATIO_TARGET, at_least=True)
-    print(f"\n1. Offline gate verification (passkit.GateVerifier.verify: Base45, COSE_Sign1, the credential in its "
-          f"header, the phone's Ed25519 signature, drift, the gate rule, replay) in a process without Django, one "
-          f"core (CPU {cpu}), {len(codes)} phones' codes of {min(map(len, codes))}-{max(map(len, codes))} "
-          f"characters, {rounds} rounds of {seconds} s CPU each")
-    for name, label in (("kit", "GateVerifier.verify"), ("bare", "VerifyKey.verify (bare)")):
-        values = rates[name]
-        print(f"   {label:<25} {statistics.median(values):8,.0f} /s per core ({min(values):,.0f}-{max(values):,.0f}); "
-              f"{1e6 / statistics.median(values):6.1f} us each")
-    print(f"   target >= {KIT_RATE_TARGET:,.0f}/s per core: 95% interval {rate_interval[0]:,.0f}-"
-          f"{rate_interval[1]:,.0f}/s -> {rate_verdict}")
-    print(f"   kit / bare {statistics.median(ratios):.2f}x (rounds: {', '.join(f'{r:.2f}' for r in ratios)}); target "
-          f">= {KIT_RATIO_TARGET}x: 95% interval {ratio_interval[0]:.2f}-{ratio_interval[1]:.2f}x -> {ratio_verdict}")
-    return rate_verdict == ratio_verdict == "PASS"
-
-
-def _rate(once, per_call: int, seconds: float) -> float:
-    done, started = 0, time.process_time()
-    while (elapsed := time.process_time() - started) < seconds:
-        once()
-        done += per_call
-    return done / elapsed
+    return common.kit_against_bare(
+        kit_once=kit_once, bare_once=bare_once, per_call=len(codes), rounds=rounds, seconds=seconds,
+        heading=(f"1. Offline gate verification (passkit.GateVerifier.verify: Base45, COSE_Sign1, the credential in "
+                 f"its header, the phone's Ed25519 signature, drift, the gate rule, replay) in a process without "
+                 f"Django, one core (CPU {{cpu}}), {len(codes)} phones' codes of {min(map(len, codes))}-"
+                 f"{max(map(len, codes))} characters, {rounds} rounds of {seconds} s CPU each"),
+        labels=("GateVerifier.verify", "VerifyKey.verify (bare)"), rate_target=KIT_RATE_TARGET,
+        ratio_target=KIT_RATIO_TARGET)
 
 
 # --- 2. the morning rush -------------------------------------------------------------------------------------------

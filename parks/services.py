@@ -48,6 +48,7 @@ from parks.models import (
 )
 from parks.selectors import employment_in, staff_of
 from passkit import DIRECTIONS, Access, GateKind, GateRule, GateVerifier, Role, credential_issue
+from passkit.rules import windows_parse
 from passkit.sync import MAX_UPLOAD_ENTRIES, SyncError, bundle_sign, upload_open, upload_read
 
 log = logging.getLogger(__name__)
@@ -200,13 +201,7 @@ def employee_status_set(*, actor, employee_id: int, status: str, reason: str = "
 def gate_rule(gate: Gate) -> GateRule:
     """``gate`` as ``passkit.rules`` sees it (its building read through ``gate.building``)."""
     return GateRule(code=gate.code, kind=gate.kind, building=gate.building.code if gate.building_id else None,
-                    windows=tuple(_windows(gate.windows)), utc_offset_minutes=_utc_offset())
-
-
-def _windows(values):
-    from passkit.rules import windows_parse
-
-    return windows_parse(values or [])
+                    windows=windows_parse(gate.windows or []), utc_offset_minutes=_utc_offset())
 
 
 def _utc_offset() -> int:
