@@ -11,10 +11,11 @@ TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
 
 .PHONY: run test test-embedded test-services query-counts install install-dev models schema messages clean
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-nodeps.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements.txt
+	$(PIP) install --quiet --no-deps -r requirements-nodeps.txt
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt tests/js/package-lock.json

@@ -1,5 +1,6 @@
 """The parks in Django's admin: the operator keeps parks, buildings, gates, enterprises and staff here; employee
-status changes go through the service (revoking credentials), passages and credentials are read-only."""
+status changes go through the service (revoking credentials), passages and credentials are read-only; car parks
+and their spaces, registered vehicles (plates checked), barrier events and stays (read-only)."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -8,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from parks.charging import password_digest
 from parks.models import (
+    BarrierEvent,
     Building,
     Charger,
     ChargerMessage,
@@ -19,11 +21,16 @@ from parks.models import (
     Gate,
     Invitation,
     Park,
+    ParkingArea,
+    ParkingSpace,
+    ParkingStay,
     ParkKey,
     ParkStaff,
     Passage,
     PassCredential,
+    Vehicle,
 )
+from parks.plates import PlateInvalid, plate_parse
 from parks.services import employee_status_set
 from passkit.rules import windows_parse
 
@@ -53,7 +60,8 @@ class BuildingAdmin(admin.ModelAdmin):
 
 @admin.register(Gate)
 class GateAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "park", "kind", "building", "active", "enrolled_at", "last_seen_at")
+    list_display = ("code", "name", "park", "kind", "building", "parking_area", "active", "enrolled_at",
+                    "last_seen_at")
     list_filter = ("park", "kind", "active")
     readonly_fields = ("enrolled_at", "last_seen_at")
 
@@ -182,3 +190,50 @@ class ChargingSessionAdmin(ReadOnly):
 class ChargerMessageAdmin(ReadOnly):
     list_display = ("at", "identity", "action", "reason", "unique_id", "detail")
     list_filter = ("reason", "action")
+
+
+class ParkingSpaceInline(admin.TabularInline):
+    model = ParkingSpace
+    extra = 0
+
+
+@admin.register(ParkingArea)
+class ParkingAreaAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "park", "building", "max_stay_hours")
+    list_filter = ("park",)
+    inlines = [ParkingSpaceInline]
+
+
+class VehicleForm(forms.ModelForm):
+    class Meta:
+        model = Vehicle
+        fields = ("park", "employee", "plate")
+
+    def clean_plate(self):
+        try:
+            return plate_parse(self.cleaned_data["plate"]).text
+        except PlateInvalid as error:
+            raise ValidationError(error.message, code="invalid_plate") from None
+
+
+@admin.register(Vehicle)
+class VehicleAdmin(admin.ModelAdmin):
+    form = VehicleForm
+    list_display = ("plate", "employee", "park", "registered_at")
+    list_filter = ("park",)
+    search_fields = ("plate",)
+    raw_id_fields = ("employee",)
+
+
+@admin.register(BarrierEvent)
+class BarrierEventAdmin(ReadOnly):
+    list_display = ("at", "gate", "direction", "state", "plate", "confidence", "result", "reason", "queue_reason")
+    list_filter = ("park", "state", "result", "direction")
+    search_fields = ("plate",)
+
+
+@admin.register(ParkingStay)
+class ParkingStayAdmin(ReadOnly):
+    list_display = ("plate", "area", "entered_at", "exited_at", "overstay_at")
+    list_filter = ("park", "area")
+    search_fields = ("plate",)

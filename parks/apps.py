@@ -9,19 +9,27 @@ def _parks_of(user) -> frozenset[int]:
 
 
 class ParksConfig(AppConfig):
-    """Business parks: gates, one-code access, visitors (and, next, parking, charging, lamp posts)."""
+    """Business parks: gates, one-code access, visitors, EV charging, parking (and, next, lamp posts)."""
 
     name = "parks"
     verbose_name = _("Business parks")
 
     def ready(self) -> None:
         from core.audiences import audience_register
+        from core.files import FileKind, Images, file_kind_register
         from core.restriction import visibility_register, visible_through
         from parks import selectors
-        from parks.models import Employee, Invitation, Passage
+        from parks.models import BarrierEvent, Employee, Invitation, ParkingStay, Passage, Vehicle
 
         # A park's passages and people reach its operator's staff; the district's roles do not oversee them.
         audience_register("park", members_of=_parks_of, overseen=False)
         visibility_register(Employee, visible_through(selectors.employees_visible_to))
         visibility_register(Invitation, visible_through(selectors.invitations_visible_to))
         visibility_register(Passage, visible_through(selectors.passages_visible_to))
+        visibility_register(Vehicle, visible_through(selectors.vehicles_visible_to))
+        visibility_register(BarrierEvent, visible_through(selectors.barrier_events_visible_to))
+        visibility_register(ParkingStay, visible_through(selectors.stays_visible_to))
+        # A barrier camera's snapshot: seen by whoever sees the barrier event (the operator, the controller).
+        file_kind_register(FileKind(name="barrier_snapshot", model="parks.BarrierEvent",
+                                    variants={"f": "snapshot", "t": "snapshot_thumbnail"}, accepts=(Images(),),
+                                    folder="barriers"))

@@ -7,7 +7,20 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 
 from accounts.models import Role
-from parks.models import Building, Employee, Enterprise, Floor, Gate, Park, StaffRole
+from parks.models import (
+    Building,
+    Employee,
+    Enterprise,
+    Floor,
+    Gate,
+    Park,
+    ParkingArea,
+    ParkingSpace,
+    SpaceKind,
+    StaffRole,
+    Vehicle,
+)
+from parks.parking import vehicle_register
 from parks.services import staff_add
 
 WORKDAYS = [{"days": [1, 2, 3, 4, 5], "from": "07:00", "to": "22:00"}]
@@ -25,6 +38,9 @@ PARKS = [
                ("C-door", "C 座大门", "Building C door", "building", "C", []),
                ("canteen", "C 座 一楼食堂", "Canteen (C, ground floor)", "canteen", "C", MEALS),
                ("garage", "地下车库道闸", "Garage barrier", "parking", None, [])],
+     # car parks: (code, name, English name, building, spaces (of which with a charger), (lon, lat)); a parking
+     # barrier's car park is the one of its code
+     "parking": [("garage", "A 座地下车库", "Building A underground garage", "A", 120, 10, (120.4683, 36.1070))],
      "enterprises": [("青岛云帆信息技术有限公司", "Qingdao Yunfan IT Co., Ltd.", ["A"], 24),
                      ("青岛海数智能科技有限公司", "Qingdao Haishu Intelligence Co., Ltd.", ["A", "B"], 18),
                      ("青岛启明软件有限公司", "Qingdao Qiming Software Co., Ltd.", ["B"], 12)]},
@@ -34,10 +50,13 @@ PARKS = [
      "gates": [("main", "正门", "Main gate", "entrance", None, []),
                ("M1-door", "1 号楼大门", "Building 1 door", "building", "M1", WORKDAYS),
                ("M2-door", "2 号楼大门", "Building 2 door", "building", "M2", WORKDAYS),
-               ("canteen", "2 号楼 员工餐厅", "Staff canteen (building 2)", "canteen", "M2", MEALS)],
+               ("canteen", "2 号楼 员工餐厅", "Staff canteen (building 2)", "canteen", "M2", MEALS),
+               ("lot", "地面停车场道闸", "Car park barrier", "parking", None, [])],
+     "parking": [("lot", "地面停车场", "Surface car park", None, 60, 4, (120.4106, 36.0850))],
      "enterprises": [("青岛光影动画有限公司", "Qingdao Guangying Animation Co., Ltd.", ["M1"], 16),
                      ("青岛像素游戏有限公司", "Qingdao Pixel Games Co., Ltd.", ["M1", "M2"], 14)]},
 ]
+DEMO_PLATE = "苏B76933"
 #: Demo accounts of the parks, printed by seed_demo with their passwords.
 PARK_ACCOUNTS = [("gate_sp", "软件园 在线闸机控制器", "Software park online gate controller")]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -59,10 +78,18 @@ def demo_parks_create(*, password) -> list[tuple[str, str]]:
                 park=park, code=code, defaults={"name": name, "name_en": name_en, "longitude": lon, "latitude": lat})
             for number in range(1, floors + 1):
                 Floor.objects.get_or_create(building=buildings[code], number=number)
+        areas = {}
+        for code, name, name_en, building, spaces, charging, (lon, lat) in spec["parking"]:
+            areas[code], _ = ParkingArea.objects.update_or_create(park=park, code=code, defaults={
+                "name": name, "name_en": name_en, "building": buildings[building] if building else None,
+                "longitude": lon, "latitude": lat})
+            for number in range(1, spaces + 1):
+                ParkingSpace.objects.get_or_create(area=areas[code], number=f"{number:03d}", defaults={
+                    "kind": SpaceKind.CHARGING if number > spaces - charging else SpaceKind.STANDARD})
         for code, name, name_en, kind, building, windows in spec["gates"]:
             Gate.objects.update_or_create(park=park, code=code, defaults={
                 "name": name, "name_en": name_en, "kind": kind, "windows": windows,
-                "building": buildings[building] if building else None})
+                "building": buildings[building] if building else None, "parking_area": areas.get(code)})
         for index, (name, name_en, premises, headcount) in enumerate(spec["enterprises"]):
             enterprise, _ = Enterprise.objects.update_or_create(park=park, name=name, defaults={"name_en": name_en})
             enterprise.buildings.set([buildings[code] for code in premises])
@@ -83,6 +110,9 @@ def demo_parks_create(*, password) -> list[tuple[str, str]]:
     if employee is not None:
         Employee.objects.get_or_create(user=employee, enterprise=software.enterprises.order_by("id").first(),
                                        defaults={"building": software.buildings.get(code="A")})
+        # 陈静's car: the plate of a real snapshot in tests/parks/plates, to try the barrier with
+        if not Vehicle.objects.filter(park=software, plate=DEMO_PLATE).exists():
+            vehicle_register(actor=employee, park=software, plate=DEMO_PLATE)
     accounts = []
     for username, display_name, _description in PARK_ACCOUNTS:
         gate_user = users.filter(username=username).first() or users.model(username=username)

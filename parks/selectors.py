@@ -5,21 +5,28 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from parks.models import (
+    BarrierEvent,
+    BarrierState,
     ChargingSession,
     Employee,
     EmployeeStatus,
     Enterprise,
     Invitation,
     Park,
+    ParkingArea,
+    ParkingSpace,
+    ParkingStay,
     ParkStaff,
     Passage,
     PassCredential,
     Presence,
     StaffRole,
+    Vehicle,
 )
 
 
@@ -113,3 +120,63 @@ def presence_by_building(*, park: Park) -> list[tuple[int | None, int]]:
     rows = (Presence.objects.filter(park=park, inside=True, at__gte=since).values("building_id")
             .annotate(count=Count("id")).order_by("building_id"))
     return [(row["building_id"], row["count"]) for row in rows]
+
+
+def vehicles_of(user) -> QuerySet[Vehicle]:
+    """The vehicles ``user`` registered as an employee."""
+    if not _signed_in(user):
+        return Vehicle.objects.none()
+    return Vehicle.objects.filter(employee__user=user)
+
+
+def vehicles_visible_to(user) -> QuerySet[Vehicle]:
+    """A registered vehicle (a plate tied to a person): its employee, and the operator's staff of its park."""
+    if not _signed_in(user):
+        return Vehicle.objects.none()
+    if user.is_superuser:
+        return Vehicle.objects.all()
+    return Vehicle.objects.filter(Q(employee__user=user) | Q(park__in=_staffed(user)))
+
+
+def barrier_events_visible_to(user) -> QuerySet[BarrierEvent]:
+    """A vehicle at a barrier (its snapshot and plate): the operator's staff of its park, and the barrier
+    controller's account that reported it."""
+    if not _signed_in(user):
+        return BarrierEvent.objects.none()
+    if user.is_superuser:
+        return BarrierEvent.objects.all()
+    return BarrierEvent.objects.filter(Q(park__in=_staffed(user)) | Q(reported_by=user))
+
+
+def stays_visible_to(user) -> QuerySet[ParkingStay]:
+    """A stay in a car park (a plate, when it came and went): the operator's staff of its park."""
+    if not _signed_in(user):
+        return ParkingStay.objects.none()
+    if user.is_superuser:
+        return ParkingStay.objects.all()
+    return ParkingStay.objects.filter(park__in=_staffed(user))
+
+
+def barrier_queue(*, park: Park, slow_after: timedelta = timedelta(seconds=30)) -> QuerySet[BarrierEvent]:
+    """The operator's queue of ``park``: vehicles whose plate the reader could not read, and those it has not read
+    within ``slow_after`` (a worker down or behind), oldest first."""
+    slow = timezone.now() - slow_after
+    return (BarrierEvent.objects.filter(park=park)
+            .filter(Q(state=BarrierState.UNREADABLE) | Q(state=BarrierState.READING, created_at__lt=slow))
+            .order_by("at", "id"))
+
+
+def _count(queryset: QuerySet, by: str):
+    """A correlated ``COUNT(*)`` of ``queryset``'s rows whose ``by`` is the outer row (0 for none)."""
+    counted = queryset.filter(**{by: OuterRef("pk")}).order_by().values(by).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def parking_areas_with_occupancy(park_ids) -> QuerySet[ParkingArea]:
+    """The car parks of ``park_ids`` with ``capacity`` (their spaces), ``occupied`` (vehicles inside now) and
+    ``overstays`` annotated, in one query (correlated counts: no join multiplies the rows)."""
+    inside = ParkingStay.objects.filter(exited_at__isnull=True)
+    return (ParkingArea.objects.filter(park_id__in=park_ids)
+            .annotate(capacity=_count(ParkingSpace.objects.all(), "area"), occupied=_count(inside, "area"),
+                      overstays=_count(inside.filter(overstay_at__isnull=False), "area"))
+            .order_by("park_id", "code"))

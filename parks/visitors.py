@@ -30,6 +30,7 @@ from certkit import jwk_of
 from core.audiences import scope
 from core.feed import change_record
 from parks.models import Building, Gate, Invitation, Park, PassCredential, SubjectKind
+from parks.plates import PlateInvalid, plate_parse
 from parks.selectors import employment_in, staff_of
 from parks.services import credential_create, credentials_revoke, employee_buildings
 from passkit import Access, Role, pass_code
@@ -47,13 +48,15 @@ class Invited:
 
 
 def invitation_create(*, actor, park: Park, visitor_name: str, visitor_phone: str, purpose: str,
-                      valid_from: datetime, valid_until: datetime, building_ids=(), gate_ids=()) -> Invited:
+                      valid_from: datetime, valid_until: datetime, building_ids=(), gate_ids=(),
+                      visitor_plate: str = "") -> Invited:
     """Invite a visitor to ``park``: for the given buildings and gates (none given: the host's own buildings),
-    from ``valid_from`` to ``valid_until``.
+    from ``valid_from`` to ``valid_until``; coming by car (``visitor_plate``), the car parks' barriers let the
+    plate in during the visit.
 
     Who may call: a working employee of an enterprise of ``park`` (the host).  Raises ``PermissionDenied``,
     ``ValidationError`` (``required``, ``too_long``, ``invalid_phone``, ``invalid_window``, ``too_long_visit``,
-    ``not_found`` for a building or gate of no such park).
+    ``invalid_plate``, ``not_found`` for a building or gate of no such park).
     """
     host = employment_in(actor, park)
     if host is None:
@@ -69,6 +72,11 @@ def invitation_create(*, actor, park: Park, visitor_name: str, visitor_phone: st
     if not MOBILE.match(visitor_phone):
         errors["visitor_phone"] = ValidationError(_("Enter a mainland mobile number of 11 digits."),
                                                   code="invalid_phone")
+    if visitor_plate:
+        try:
+            visitor_plate = plate_parse(visitor_plate).text
+        except PlateInvalid as error:
+            errors["visitor_plate"] = ValidationError(error.message, code="invalid_plate")
     now = timezone.now()
     if valid_until <= valid_from or valid_until <= now:
         errors["valid_until"] = ValidationError(_("The visit must end after it starts, and in the future."),
@@ -87,6 +95,7 @@ def invitation_create(*, actor, park: Park, visitor_name: str, visitor_phone: st
     with transaction.atomic():
         invitation = Invitation.objects.create(park=park, host=host, visitor_name=visitor_name,
                                                visitor_phone=visitor_phone, purpose=purpose, valid_from=valid_from,
+                                               visitor_plate=visitor_plate or "",
                                                valid_until=valid_until, token_digest=_digest(token))
         invitation.buildings.set(buildings)
         invitation.gates.set(gates)

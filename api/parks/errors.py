@@ -20,6 +20,17 @@ class ParkErrorCode(ErrorCode):
     invalid_window = auto()
     too_long_visit = auto()
     not_connected = auto()
+    invalid_plate = auto()
+    plate_taken = auto()
+    too_many = auto()
+    bad_time = auto()
+    already_decided = auto()
+    # a barrier's snapshot
+    file_too_large = auto()
+    unsupported_type = auto()
+    not_an_image = auto()
+    unsupported_format = auto()
+    image_too_large = auto()
 
 
 ParkError = error_type(ParkErrorCode, name="ParkError", description="A refused request to a park.")

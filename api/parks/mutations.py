@@ -10,6 +10,7 @@ import strawberry
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from strawberry import relay
+from strawberry.file_uploads import Upload
 
 from api.base.ids import input_pk
 from api.context import viewer
@@ -17,16 +18,19 @@ from api.mutations import mutation
 from api.parks.errors import ParkError
 from api.parks.queries import credential_type
 from api.parks.types import (
+    BarrierEventType,
     DirectionEnum,
     EmployeeStatusEnum,
     EmployeeType,
     InvitationType,
     PassageType,
     PassCredentialType,
+    VehicleType,
 )
 from api.restrict import Payload
-from parks import charging, services, visitors
-from parks.models import Park
+from core.restriction import visible
+from parks import charging, parking, services, visitors
+from parks.models import Park, Vehicle
 
 
 def _park(park_id: relay.GlobalID) -> Park:
@@ -91,6 +95,8 @@ class InviteVisitorInput:
     building_ids: list[relay.GlobalID] = strawberry.field(default_factory=list, description="None and no gates: the "
                                                                                            "host's own buildings.")
     gate_ids: list[relay.GlobalID] = strawberry.field(default_factory=list)
+    visitor_plate: str = strawberry.field(default="", description="The visitor's car, if they come by car: the car "
+                                                                  "parks' barriers let it in during the visit.")
 
 
 @strawberry.type
@@ -133,8 +139,91 @@ class RemoteChargePayload(Payload):
                                                              "transaction itself (myChargingSessions shows it).")
 
 
+@strawberry.input
+class RegisterVehicleInput:
+    park_id: relay.GlobalID
+    plate: str = strawberry.field(description="The plate number, such as 鲁B12345 or 鲁BD12345 (new energy).")
+
+
+@strawberry.type
+class VehiclePayload(Payload):
+    errors: list[ParkError] = strawberry.field(default_factory=list)
+    vehicle: VehicleType | None = None
+
+
+@strawberry.input
+class RemoveVehicleInput:
+    vehicle_id: relay.GlobalID
+
+
+@strawberry.type
+class RemoveVehiclePayload(Payload):
+    errors: list[ParkError] = strawberry.field(default_factory=list)
+    removed: bool = False
+
+
+@strawberry.input
+class ReportBarrierEventInput:
+    gate_id: relay.GlobalID
+    direction: DirectionEnum
+    snapshot: Upload = strawberry.field(description="The barrier camera's picture of the vehicle (JPEG or PNG).")
+    at: datetime | None = strawberry.field(default=None, description="When the vehicle came (the barrier's clock); "
+                                                                     "default: now.")
+    device_event: str = strawberry.field(default="", description="The barrier's own id of the event: a retried "
+                                                                 "upload is recorded once.")
+
+
+@strawberry.type
+class BarrierEventPayload(Payload):
+    errors: list[ParkError] = strawberry.field(default_factory=list)
+    event: BarrierEventType | None = strawberry.field(default=None, description="Reported: its state is reading; "
+                                                                                "the decision follows by the "
+                                                                                "barrierEvent subscription.")
+
+
+@strawberry.input
+class ResolveBarrierEventInput:
+    event_id: relay.GlobalID
+    plate: str | None = strawberry.field(default=None, description="The plate the operator reads on the snapshot: "
+                                                                   "the barrier decides as for a plate it read.")
+    open: bool | None = strawberry.field(default=None, description="Open or keep closed whatever the plate says "
+                                                                   "(without a plate: required).")
+
+
 @strawberry.type
 class ParksMutation:
+    @mutation(description="An employee registers their vehicle: the park's car park barriers let its plate in.")
+    def register_vehicle(self, info: strawberry.Info, input: RegisterVehicleInput) -> VehiclePayload:
+        return VehiclePayload(vehicle=parking.vehicle_register(actor=viewer(info).user, park=_park(input.park_id),
+                                                               plate=input.plate[:20]))
+
+    @mutation(description="Remove a registered vehicle (its employee, or the park's operator).")
+    def remove_vehicle(self, info: strawberry.Info, input: RemoveVehicleInput) -> RemoveVehiclePayload:
+        pk = input_pk(input.vehicle_id, "Vehicle", field="vehicleId", message=_("Vehicle not found."))
+        vehicle = visible(Vehicle, viewer(info).user).select_related("employee", "park").filter(pk=pk).first()
+        if vehicle is None:
+            raise ValidationError({"vehicleId": ValidationError(_("Vehicle not found."), code="not_found")})
+        parking.vehicle_remove(actor=viewer(info).user, vehicle=vehicle)
+        return RemoveVehiclePayload(removed=True)
+
+    @mutation(description="A parking barrier's controller reports a vehicle with its camera's snapshot: the plate is "
+                          "read on the vision workers and the barrier decides; a plate the reader is not sure of "
+                          "waits for the operator (barrierQueue).")
+    def report_barrier_event(self, info: strawberry.Info, input: ReportBarrierEventInput) -> BarrierEventPayload:
+        gate = input_pk(input.gate_id, "Gate", field="gateId", message=_("Gate not found."))
+        event = parking.barrier_event_report(actor=viewer(info).user, gate_id=gate, direction=input.direction.value,
+                                             snapshot=input.snapshot, at=input.at,
+                                             device_event=input.device_event[:40])
+        return BarrierEventPayload(event=event)
+
+    @mutation(description="The park's operator decides for a vehicle in the queue: the plate read on the snapshot, "
+                          "or open / keep closed; or opens the barrier for a refused vehicle.")
+    def resolve_barrier_event(self, info: strawberry.Info, input: ResolveBarrierEventInput) -> BarrierEventPayload:
+        pk = input_pk(input.event_id, "BarrierEvent", field="eventId", message=_("Barrier event not found."))
+        event = parking.barrier_event_resolve(actor=viewer(info).user, event_id=pk,
+                                              plate=(input.plate or "")[:20] or None, passed=input.open)
+        return BarrierEventPayload(event=event)
+
     @mutation(description="Start a charge at a connected charger from the app (an employee, with the tag OneGrid "
                           "gives their app), or stop one (its employee, or the park's operator): sent to the charger "
                           "as OCPP RemoteStart/StopTransaction.")
@@ -178,7 +267,7 @@ class ParksMutation:
         invited = visitors.invitation_create(
             actor=viewer(info).user, park=_park(input.park_id), visitor_name=input.visitor_name,
             visitor_phone=input.visitor_phone, purpose=input.purpose, valid_from=input.valid_from,
-            valid_until=input.valid_until, building_ids=buildings, gate_ids=gates)
+            valid_until=input.valid_until, building_ids=buildings, gate_ids=gates, visitor_plate=input.visitor_plate[:20])
         return InviteVisitorPayload(invitation=invited.invitation, link=invited.link)
 
     @mutation(description="The host (or the park's operator) withdraws an invitation: the visitor's code is refused "

@@ -19,28 +19,37 @@ from api.context import viewer
 from api.errors import GraphQLCodedError
 from api.paging import CursorConnection
 from api.parks.types import (
+    BarrierEventType,
     BuildingPresenceType,
     ChargerType,
     ChargingSessionType,
     EmployeeType,
     InvitationType,
+    ParkingOccupancyType,
+    ParkingStayType,
     ParkPresenceType,
     ParkType,
     PassageResultEnum,
     PassageType,
     PassCredentialType,
+    VehicleType,
 )
 from api.permissions import IsAuthenticated
-from parks.models import Building, Charger, Connector, Employee, Invitation, Park, Passage
+from parks.models import BarrierEvent, Building, Charger, Connector, Employee, Invitation, Park, ParkingStay, Passage
 from parks.selectors import (
+    barrier_events_visible_to,
+    barrier_queue,
     charging_sessions_of,
     credentials_of,
     employees_visible_to,
     invitations_visible_to,
+    parking_areas_with_occupancy,
     parks_visible_to,
     passages_visible_to,
     presence_by_building,
     staff_of,
+    stays_visible_to,
+    vehicles_of,
 )
 
 
@@ -126,3 +135,48 @@ class ParksQuery:
         return ParkPresenceType(total=sum(count for _pk, count in counts), buildings=[
             BuildingPresenceType(building=buildings.get(pk) if pk is not None else None, people=count)
             for pk, count in counts])
+
+    # --- parking ---
+
+    @strawberry_django.field(permission_classes=[IsAuthenticated],
+                             description="The viewer's registered vehicles (as an employee).")
+    def my_vehicles(self, info: strawberry.Info) -> list[VehicleType]:
+        return vehicles_of(viewer(info).user).order_by("plate")
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="A park's car parks now: spaces, vehicles inside, free spaces, overstays.")
+    def parking_occupancy(self, info: strawberry.Info, park_id: relay.GlobalID) -> list[ParkingOccupancyType]:
+        park = parks_visible_to(viewer(info).user).filter(pk=node_pk_or_none(park_id, "Park")).first()
+        if park is None:
+            raise GraphQLCodedError(_("Park not found."), "not_found")
+        areas = parking_areas_with_occupancy([park.pk]).select_related("building")[:200]
+        return [ParkingOccupancyType.of(area) for area in areas]
+
+    @strawberry_django.connection(CursorConnection[BarrierEventType], permission_classes=[IsAuthenticated],
+                                  description="The operator's queue: vehicles at the park's barriers whose plate the "
+                                              "reader could not read (or has not read within 30 s), oldest first.")
+    def barrier_queue(self, info: strawberry.Info, park_id: relay.GlobalID) -> Iterable[BarrierEvent]:
+        return barrier_queue(park=operated_park(info, park_id))
+
+    @strawberry_django.connection(CursorConnection[BarrierEventType], permission_classes=[IsAuthenticated],
+                                  description="Vehicles at the park's barriers, latest first: for its operator.")
+    def barrier_events(self, info: strawberry.Info, park_id: relay.GlobalID,
+                       since: datetime | None = None) -> Iterable[BarrierEvent]:
+        park = operated_park(info, park_id)
+        events = barrier_events_visible_to(viewer(info).user).filter(park=park)
+        if since is not None:
+            events = events.filter(at__gte=since)
+        return events.order_by("-at", "-id")
+
+    @strawberry_django.connection(CursorConnection[ParkingStayType], permission_classes=[IsAuthenticated],
+                                  description="Stays in the park's car parks, latest entry first: for its operator; "
+                                              "inside: only the vehicles inside now; overstayed: only those flagged.")
+    def parking_stays(self, info: strawberry.Info, park_id: relay.GlobalID, inside: bool = False,
+                      overstayed: bool = False) -> Iterable[ParkingStay]:
+        park = operated_park(info, park_id)
+        stays = stays_visible_to(viewer(info).user).filter(park=park)
+        if inside:
+            stays = stays.filter(exited_at__isnull=True)
+        if overstayed:
+            stays = stays.filter(overstay_at__isnull=False)
+        return stays.order_by("-entered_at", "-id")

@@ -10,9 +10,9 @@ from strawberry import relay
 
 from api.base.ids import node_pk
 from api.feed import object_changes
-from api.parks.types import PassageType
-from parks.models import Passage
-from parks.selectors import passages_visible_to
+from api.parks.types import BarrierEventType, PassageType
+from parks.models import BarrierEvent, Passage
+from parks.selectors import barrier_events_visible_to, passages_visible_to
 
 
 @database_sync_to_async
@@ -22,8 +22,28 @@ def _passage_for(user, pk: int) -> Passage | None:
             .filter(pk=pk).first())
 
 
+@database_sync_to_async
+def _barrier_event_for(user, pk: int) -> BarrierEvent | None:
+    return (barrier_events_visible_to(user).select_related("gate__building", "area__building")
+            .filter(pk=pk).first())
+
+
 @strawberry.type
 class ParksSubscription:
+    @strawberry.subscription(description=(
+        "Vehicles at parking barriers as they are reported, read, queued and decided: a park's for its operator "
+        "(parkId), a barrier controller's own (it waits here for the decision; gateId narrows to one barrier).  "
+        "With `after`, first replays what was missed."))
+    async def barrier_event(self, info: strawberry.Info, park_id: relay.GlobalID | None = None,
+                            gate_id: relay.GlobalID | None = None,
+                            after: str | None = None) -> AsyncGenerator[BarrierEventType, None]:
+        park = node_pk(park_id, "Park") if park_id is not None else None
+        gate = node_pk(gate_id, "Gate") if gate_id is not None else None
+        async for _row, event in object_changes(info, model=BarrierEvent, type_name="BarrierEvent", global_id=None,
+                                                after=after, load=_barrier_event_for):
+            if (park is None or event.park_id == park) and (gate is None or event.gate_id == gate):
+                yield event
+
     @strawberry.subscription(description=(
         "Passages as gates decide them (online, or uploaded by an offline gate): a park's for its operator "
         "(parkId), the viewer's own and their visitors' for an employee.  With `after`, first replays what was "

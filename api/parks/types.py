@@ -12,7 +12,10 @@ from strawberry.scalars import JSON
 from api.fields import django_type, field
 from api.nodes import MODEL_ID
 from api.restrict import Public, Restricted
+from core.files import file_link_sign
 from parks.models import (
+    BarrierEvent,
+    BarrierState,
     Building,
     Direction,
     Employee,
@@ -22,10 +25,13 @@ from parks.models import (
     GateKind,
     Invitation,
     Park,
+    ParkingArea,
+    ParkingStay,
     Passage,
     PassageMode,
     PassageResult,
     SubjectKind,
+    Vehicle,
 )
 
 GateKindEnum = strawberry.enum(GateKind, name="GateKind")
@@ -34,6 +40,7 @@ DirectionEnum = strawberry.enum(Direction, name="Direction")
 PassageResultEnum = strawberry.enum(PassageResult, name="PassageResult")
 PassageModeEnum = strawberry.enum(PassageMode, name="PassageMode")
 SubjectKindEnum = strawberry.enum(SubjectKind, name="PassSubjectKind")
+BarrierStateEnum = strawberry.enum(BarrierState, name="BarrierState")
 
 
 @django_type(Building, name="Building", description="A building of a park.")
@@ -213,3 +220,90 @@ class ChargerType:
                    last_seen_at=charger.last_seen_at, vendor=charger.vendor, model=charger.model,
                    tariff_per_kwh=str(charger.tariff_per_kwh) if charger.tariff_per_kwh is not None else None,
                    connectors=connectors, state=state)
+
+
+# --- parking -------------------------------------------------------------------------------------------------------
+
+@django_type(ParkingArea, name="ParkingArea", description="A car park of a park, behind barriers.")
+class ParkingAreaType(Public, relay.Node):
+    _id_attr = MODEL_ID
+    code: str
+    name: str
+    name_en: str
+    building: BuildingType | None
+    longitude: float | None
+    latitude: float | None
+    max_stay_hours: int
+
+
+@strawberry.type(name="ParkingOccupancy", description="A car park now: its spaces, the vehicles inside, and those "
+                                                        "inside longer than allowed.")
+class ParkingOccupancyType:
+    area: ParkingAreaType
+    capacity: int
+    occupied: int
+    free: int
+    overstays: int
+
+    @classmethod
+    def of(cls, area) -> ParkingOccupancyType:
+        return cls(area=area, capacity=area.capacity, occupied=area.occupied,
+                   free=max(0, area.capacity - area.occupied), overstays=area.overstays)
+
+
+@django_type(Vehicle, name="Vehicle", description="An employee's registered vehicle: seen by the employee and the "
+                                                      "park's operator.")
+class VehicleType(Restricted, relay.Node):
+    _id_attr = MODEL_ID
+    plate: str
+    registered_at: datetime
+    employee: EmployeeType | None
+
+
+@django_type(BarrierEvent, name="BarrierEvent", description="A vehicle at a parking barrier: the snapshot, the plate "
+                                                                "read from it, the decision.  Seen by the park's "
+                                                                "operator and the barrier controller that reported it.")
+class BarrierEventType(Restricted, relay.Node):
+    _id_attr = MODEL_ID
+    gate: GateType
+    area: ParkingAreaType
+    direction: DirectionEnum
+    at: datetime
+    state: BarrierStateEnum
+    plate: str = field(description="The plate decided on (read by the reader or the operator); empty until then.")
+    confidence: float | None = field(description="The reader's confidence in its best reading (0..1).")
+    readings: JSON = field(description="What the reader saw, best first: [{text, confidence, box: [x0, y0, x1, y1] "
+                                       "normalised}].")
+    queue_reason: str = field(description="Why it waits for the operator: unsure, no_plate, invalid_plate, "
+                                          "no_reader.")
+    reason: str = field(description="registered, visitor, exit, no_entry_recorded (passed); unknown_plate, "
+                                    "employee_not_working, invitation_not_now, area_full (refused); operator_opened, "
+                                    "operator_refused, dismissed (the operator's).")
+    decided_at: datetime | None
+    invitation: InvitationType | None
+    vehicle: VehicleType | None
+
+    @field(only=["result"], description="Null until decided.")
+    def result(self, root: BarrierEvent) -> PassageResultEnum | None:
+        return PassageResult(root.result) if root.result else None
+
+    @field(only=["id"], description="Signed link to the barrier camera's snapshot (JPEG); it expires.")
+    def snapshot_url(self, root: BarrierEvent) -> str:
+        return file_link_sign(kind="barrier_snapshot", pk=root.pk, variant="f")
+
+    @field(only=["id"], description="Signed link to the snapshot's thumbnail; it expires.")
+    def thumbnail_url(self, root: BarrierEvent) -> str:
+        return file_link_sign(kind="barrier_snapshot", pk=root.pk, variant="t")
+
+
+@django_type(ParkingStay, name="ParkingStay", description="A vehicle in a car park, from entry to exit: seen by the "
+                                                              "park's operator.")
+class ParkingStayType(Restricted, relay.Node):
+    _id_attr = MODEL_ID
+    area: ParkingAreaType
+    plate: str
+    entered_at: datetime
+    exited_at: datetime | None
+    overstay_at: datetime | None = field(description="When it was flagged as staying too long.")
+    vehicle: VehicleType | None
+    invitation: InvitationType | None

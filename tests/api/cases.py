@@ -222,7 +222,43 @@ def _passage(world: World):
                           credential=credential, mode=PassageMode.ONLINE)
 
 
+def _parking_area(world: World):
+    """The park's garage: two spaces behind a barrier."""
+    from parks.models import Gate, ParkingArea, ParkingSpace
+
+    area = ParkingArea.objects.create(park=world.object("Park"), code="garage", name="地下车库")
+    for number in ("001", "002"):
+        ParkingSpace.objects.create(area=area, number=number)
+    Gate.objects.create(park=area.park, code="garage", name="车库道闸", kind="parking", parking_area=area)
+    return area
+
+
+def _vehicle(world: World):
+    from parks.parking import vehicle_register
+
+    return vehicle_register(actor=world.users["employee"], park=world.object("Park"), plate="鲁B12345")
+
+
+def _barrier_event(world: World, plate: str | None = None, opened: bool | None = None):
+    """A car at the garage's barrier, reported by the operator; read by the operator (``plate``) or in the queue."""
+    from parks.parking import barrier_event_read, barrier_event_report, barrier_event_resolve
+
+    barrier = world.object("ParkingArea").barriers.get()
+    event = barrier_event_report(actor=world.users["parkop"], gate_id=barrier.pk, direction="in",
+                                 snapshot=jpeg_bytes())
+    event = barrier_event_read(event_id=event.pk, readings=[])  # the reader saw no plate: the operator's queue
+    if plate:
+        event = barrier_event_resolve(actor=world.users["parkop"], event_id=event.pk, plate=plate, passed=opened)
+    return event
+
+
+def _parking_stay(world: World):
+    world.object("BarrierEvent")
+    return world.object("ParkingArea").stays.get(plate=world.object("Vehicle").plate)
+
+
 PARK_PEOPLE = frozenset({"admin", "employee", "parkop"})
+PARK_OPERATOR = frozenset({"admin", "parkop"})
 
 NODE_CASES: dict[str, NodeCase] = {
     "Park": NodeCase(_park, EVERYONE),
@@ -232,6 +268,10 @@ NODE_CASES: dict[str, NodeCase] = {
     "Employee": NodeCase(_employee, PARK_PEOPLE),
     "Invitation": NodeCase(_invitation, PARK_PEOPLE),
     "Passage": NodeCase(_passage, PARK_PEOPLE),
+    "ParkingArea": NodeCase(_parking_area, EVERYONE),
+    "Vehicle": NodeCase(_vehicle, PARK_PEOPLE),
+    "BarrierEvent": NodeCase(lambda w: _barrier_event(w, w.object("Vehicle").plate), PARK_OPERATOR),
+    "ParkingStay": NodeCase(_parking_stay, PARK_OPERATOR),
     "AuditEntry": NodeCase(lambda w: audit_record(action="case", actor=w.users["operator"]),
                            frozenset({"admin", "auditor"})),
     "BaseRecord": NodeCase(_record, DISTRICT_WIDE | {"worker"}),
@@ -308,6 +348,21 @@ def _park_rows(world: World, n: int) -> None:
     _passage(world)
     _invitation(world)
     _charge(world, n)
+    _parking(world, n)
+
+
+def _parking(world: World, n: int) -> None:
+    """A car park of its own with a space; a car let in at the garage (a stay), and one in the operator's queue."""
+    from parks.models import ParkingArea, ParkingSpace, Vehicle
+    from parks.plates import PROVINCES
+
+    area = ParkingArea.objects.create(park=world.object("Park"), code=f"lot-{n}", name=f"{n} 号停车场")
+    ParkingSpace.objects.create(area=area, number="001")
+    vehicle = world.object("Vehicle")  # and another of the employee's (past the app's limit: rows for the list)
+    Vehicle.objects.create(park=vehicle.park, employee=vehicle.employee, plate=f"鲁C{n:05d}")
+    _barrier_event(world)
+    _barrier_event(world, f"{PROVINCES[n % len(PROVINCES)]}B{n:05d}", opened=True)  # an unknown car let in
+    ParkingSpace.objects.create(area=world.object("ParkingArea"), number=f"1{n:02d}")  # room for the next
 
 
 def _charge(world: World, n: int) -> None:

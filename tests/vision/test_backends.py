@@ -24,6 +24,9 @@ def vehicle(model_files, settings, tmp_path, monkeypatch):
     from vision.registry import offline_models_register
 
     for path in model_files:
+        if path.is_dir():  # the plate reader: a folder of its own
+            shutil.copytree(path, tmp_path / path.name)
+            continue
         (tmp_path / path.parent.name).mkdir()
         shutil.copyfile(path, tmp_path / path.parent.name / path.name)
     settings.VISION_MODEL_DIR = tmp_path

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from vision.models import ModelFormat
 from vision.registry import ModelInstallError, offline_models_fetch, offline_models_register
 
 
@@ -21,4 +22,6 @@ class Command(BaseCommand):
             self.stdout.write(f"model file ready: {path}")
         if not fetch_only:
             for model in offline_models_register():
-                self.stdout.write(f"registered: {model} ({', '.join(sorted(model.classes))})")
+                serves = ("licence plates, for the parking barriers" if model.format == ModelFormat.PLATE_READER
+                          else ", ".join(sorted(model.classes)))
+                self.stdout.write(f"registered: {model} ({serves})")
