@@ -1,6 +1,9 @@
 """The parks in Django's admin: the operator keeps parks, buildings, gates, enterprises and staff here; employee
 status changes go through the service (revoking credentials), passages and credentials are read-only; car parks
-and their spaces, registered vehicles (plates checked), barrier events and stays (read-only)."""
+and their spaces, registered vehicles (plates checked), barrier events and stays (read-only); lamp posts (their key
+made here), videos and playlists (read-only: approval and scheduling go through the API's services)."""
+
+import secrets
 
 from django import forms
 from django.contrib import admin, messages
@@ -8,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from parks.charging import password_digest
+from parks.lampposts import key_digest
 from parks.models import (
     BarrierEvent,
     Building,
@@ -20,6 +24,7 @@ from parks.models import (
     Floor,
     Gate,
     Invitation,
+    LampPost,
     Park,
     ParkingArea,
     ParkingSpace,
@@ -28,6 +33,9 @@ from parks.models import (
     ParkStaff,
     Passage,
     PassCredential,
+    PlaylistEntry,
+    PlaylistSlot,
+    PromoVideo,
     Vehicle,
 )
 from parks.plates import PlateInvalid, plate_parse
@@ -237,3 +245,38 @@ class ParkingStayAdmin(ReadOnly):
     list_display = ("plate", "area", "entered_at", "exited_at", "overstay_at")
     list_filter = ("park", "area")
     search_fields = ("plate",)
+
+
+@admin.register(LampPost)
+class LampPostAdmin(admin.ModelAdmin):
+    """A post added here gets its player's key, shown once in the message after saving (only its digest is kept)."""
+
+    list_display = ("code", "name", "park", "building", "active", "last_seen_at")
+    list_filter = ("park", "active")
+    readonly_fields = ("last_seen_at",)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            key = secrets.token_urlsafe(32)
+            obj.key_digest = key_digest(key)
+            messages.warning(request, _("The post's key (shown this once; set it in its player): %(key)s")
+                             % {"key": key})
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(PromoVideo)
+class PromoVideoAdmin(ReadOnly):
+    list_display = ("title", "enterprise", "status", "size", "seconds", "submitted_at", "reviewed_at")
+    list_filter = ("park", "status")
+
+
+class PlaylistEntryInline(admin.TabularInline):
+    model = PlaylistEntry
+    extra = 0
+
+
+@admin.register(PlaylistSlot)
+class PlaylistSlotAdmin(ReadOnly):
+    list_display = ("name", "park", "days", "starts", "ends")
+    list_filter = ("park",)
+    inlines = [PlaylistEntryInline]

@@ -9,17 +9,17 @@ def _parks_of(user) -> frozenset[int]:
 
 
 class ParksConfig(AppConfig):
-    """Business parks: gates, one-code access, visitors, EV charging, parking (and, next, lamp posts)."""
+    """Business parks: gates, one-code access, visitors, EV charging, parking, lamp posts."""
 
     name = "parks"
     verbose_name = _("Business parks")
 
     def ready(self) -> None:
         from core.audiences import audience_register
-        from core.files import FileKind, Images, file_kind_register
+        from core.files import FileKind, Images, Videos, file_kind_register
         from core.restriction import visibility_register, visible_through
         from parks import selectors
-        from parks.models import BarrierEvent, Employee, Invitation, ParkingStay, Passage, Vehicle
+        from parks.models import BarrierEvent, Employee, Invitation, ParkingStay, Passage, PromoVideo, Vehicle
 
         # A park's passages and people reach its operator's staff; the district's roles do not oversee them.
         audience_register("park", members_of=_parks_of, overseen=False)
@@ -29,6 +29,9 @@ class ParksConfig(AppConfig):
         visibility_register(Vehicle, visible_through(selectors.vehicles_visible_to))
         visibility_register(BarrierEvent, visible_through(selectors.barrier_events_visible_to))
         visibility_register(ParkingStay, visible_through(selectors.stays_visible_to))
+        visibility_register(PromoVideo, visible_through(selectors.promo_videos_visible_to))
+        file_kind_register(FileKind(name="promo_video", model="parks.PromoVideo", variants={"f": "file"},
+                                    accepts=(Videos(),), folder="lamp-posts/videos"))
         # A barrier camera's snapshot: seen by whoever sees the barrier event (the operator, the controller).
         file_kind_register(FileKind(name="barrier_snapshot", model="parks.BarrierEvent",
                                     variants={"f": "snapshot", "t": "snapshot_thumbnail"}, accepts=(Images(),),

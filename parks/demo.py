@@ -7,12 +7,14 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 
 from accounts.models import Role
+from parks.lampposts import lamp_post_create
 from parks.models import (
     Building,
     Employee,
     Enterprise,
     Floor,
     Gate,
+    LampPost,
     Park,
     ParkingArea,
     ParkingSpace,
@@ -41,6 +43,8 @@ PARKS = [
      # car parks: (code, name, English name, building, spaces (of which with a charger), (lon, lat)); a parking
      # barrier's car park is the one of its code
      "parking": [("garage", "A 座地下车库", "Building A underground garage", "A", 120, 10, (120.4683, 36.1070))],
+     "lamp_posts": [("sp-lamp-1", "北门 1 号灯杆", (120.4676, 36.1080)), ("sp-lamp-2", "A 座前 2 号灯杆", (120.4684, 36.1074)),
+                    ("sp-lamp-3", "B 座前 3 号灯杆", (120.4694, 36.1078)), ("sp-lamp-4", "南门 4 号灯杆", (120.4700, 36.1062))],
      "enterprises": [("青岛云帆信息技术有限公司", "Qingdao Yunfan IT Co., Ltd.", ["A"], 24),
                      ("青岛海数智能科技有限公司", "Qingdao Haishu Intelligence Co., Ltd.", ["A", "B"], 18),
                      ("青岛启明软件有限公司", "Qingdao Qiming Software Co., Ltd.", ["B"], 12)]},
@@ -53,6 +57,7 @@ PARKS = [
                ("canteen", "2 号楼 员工餐厅", "Staff canteen (building 2)", "canteen", "M2", MEALS),
                ("lot", "地面停车场道闸", "Car park barrier", "parking", None, [])],
      "parking": [("lot", "地面停车场", "Surface car park", None, 60, 4, (120.4106, 36.0850))],
+     "lamp_posts": [("ap-lamp-1", "正门 1 号灯杆", (120.4099, 36.0849)), ("ap-lamp-2", "2 号楼前灯杆", (120.4111, 36.0860))],
      "enterprises": [("青岛光影动画有限公司", "Qingdao Guangying Animation Co., Ltd.", ["M1"], 16),
                      ("青岛像素游戏有限公司", "Qingdao Pixel Games Co., Ltd.", ["M1", "M2"], 14)]},
 ]
@@ -86,6 +91,9 @@ def demo_parks_create(*, password) -> list[tuple[str, str]]:
             for number in range(1, spaces + 1):
                 ParkingSpace.objects.get_or_create(area=areas[code], number=f"{number:03d}", defaults={
                     "kind": SpaceKind.CHARGING if number > spaces - charging else SpaceKind.STANDARD})
+        for code, name, (lon, lat) in spec["lamp_posts"]:
+            if not LampPost.objects.filter(code=code).exists():
+                lamp_post_create(park=park, code=code, name=name, longitude=lon, latitude=lat)
         for code, name, name_en, kind, building, windows in spec["gates"]:
             Gate.objects.update_or_create(park=park, code=code, defaults={
                 "name": name, "name_en": name_en, "kind": kind, "windows": windows,

@@ -25,6 +25,7 @@ from parks.models import (
     Passage,
     PassCredential,
     Presence,
+    PromoVideo,
     StaffRole,
     Vehicle,
 )
@@ -180,3 +181,14 @@ def parking_areas_with_occupancy(park_ids) -> QuerySet[ParkingArea]:
             .annotate(capacity=_count(ParkingSpace.objects.all(), "area"), occupied=_count(inside, "area"),
                       overstays=_count(inside.filter(overstay_at__isnull=False), "area"))
             .order_by("park_id", "code"))
+
+
+def promo_videos_visible_to(user) -> QuerySet[PromoVideo]:
+    """An enterprise's promotional video (and its file): the park's operator and the enterprise's working
+    employees (what the screens play is public; the videos waiting or rejected are not)."""
+    if not _signed_in(user):
+        return PromoVideo.objects.none()
+    if user.is_superuser:
+        return PromoVideo.objects.all()
+    return PromoVideo.objects.filter(Q(park__in=_staffed(user)) | Q(
+        enterprise__in=Employee.objects.filter(user=user, status=EmployeeStatus.ACTIVE).values("enterprise_id")))

@@ -31,6 +31,11 @@ class ParkErrorCode(ErrorCode):
     not_an_image = auto()
     unsupported_format = auto()
     image_too_large = auto()
+    # a promotional video, a playlist
+    not_a_video = auto()
+    video_damaged = auto()
+    not_approved = auto()
+    invalid_days = auto()
 
 
 ParkError = error_type(ParkErrorCode, name="ParkError", description="A refused request to a park.")

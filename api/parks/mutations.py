@@ -25,12 +25,14 @@ from api.parks.types import (
     InvitationType,
     PassageType,
     PassCredentialType,
+    PlaylistSlotType,
+    PromoVideoType,
     VehicleType,
 )
 from api.restrict import Payload
 from core.restriction import visible
-from parks import charging, parking, services, visitors
-from parks.models import Park, Vehicle
+from parks import charging, lampposts, parking, services, visitors
+from parks.models import Enterprise, Park, Vehicle
 
 
 def _park(park_id: relay.GlobalID) -> Park:
@@ -190,8 +192,97 @@ class ResolveBarrierEventInput:
                                                                    "(without a plate: required).")
 
 
+@strawberry.input
+class SubmitPromoVideoInput:
+    enterprise_id: relay.GlobalID
+    title: str
+    video: Upload = strawberry.field(description="MP4 or WebM, at most FILE_VIDEO_MAX_BYTES (200 MB by default).")
+
+
+@strawberry.type
+class PromoVideoPayload(Payload):
+    errors: list[ParkError] = strawberry.field(default_factory=list)
+    video: PromoVideoType | None = None
+
+
+@strawberry.input
+class ReviewPromoVideoInput:
+    video_id: relay.GlobalID
+    approve: bool
+    note: str = strawberry.field(default="", description="Why it is rejected (required then); shown to the "
+                                                         "enterprise.")
+
+
+@strawberry.input
+class SchedulePlaylistSlotInput:
+    park_id: relay.GlobalID
+    name: str
+    days: list[int] = strawberry.field(description="ISO weekdays: 1 (Monday) to 7 (Sunday).")
+    starts: str = strawberry.field(description="HH:MM")
+    ends: str = strawberry.field(description="HH:MM, after starts (a slot stays within a day).")
+    video_ids: list[relay.GlobalID] = strawberry.field(description="Approved videos, in playing order.")
+    post_ids: list[relay.GlobalID] = strawberry.field(default_factory=list, description="None: every post.")
+
+
+@strawberry.type
+class PlaylistSlotPayload(Payload):
+    errors: list[ParkError] = strawberry.field(default_factory=list)
+    slot: PlaylistSlotType | None = None
+
+
+@strawberry.input
+class RemovePlaylistSlotInput:
+    slot_id: int
+
+
+@strawberry.type
+class RemovePlaylistSlotPayload(Payload):
+    errors: list[ParkError] = strawberry.field(default_factory=list)
+    removed: bool = False
+
+
+def _clock(value: str, field: str):
+    try:
+        return datetime.strptime(value.strip(), "%H:%M").time()
+    except ValueError:
+        raise ValidationError({field: ValidationError(_("A time of day as HH:MM."), code="invalid")}) from None
+
+
 @strawberry.type
 class ParksMutation:
+    @mutation(description="An employee submits a promotional video of their enterprise for the lamp posts; the "
+                          "park's operator approves it before any post plays it.")
+    def submit_promo_video(self, info: strawberry.Info, input: SubmitPromoVideoInput) -> PromoVideoPayload:
+        pk = input_pk(input.enterprise_id, "Enterprise", field="enterpriseId", message=_("Enterprise not found."))
+        enterprise = Enterprise.objects.filter(pk=pk).first()
+        if enterprise is None:
+            raise ValidationError({"enterpriseId": ValidationError(_("Enterprise not found."), code="not_found")})
+        return PromoVideoPayload(video=lampposts.video_submit(actor=viewer(info).user, enterprise=enterprise,
+                                                              title=input.title, upload=input.video))
+
+    @mutation(description="The park's operator approves a video for the lamp posts, or rejects it (or takes an "
+                          "approved one off the screens) with a note.")
+    def review_promo_video(self, info: strawberry.Info, input: ReviewPromoVideoInput) -> PromoVideoPayload:
+        pk = input_pk(input.video_id, "PromoVideo", field="videoId", message=_("Video not found."))
+        return PromoVideoPayload(video=lampposts.video_review(actor=viewer(info).user, video_id=pk,
+                                                              approve=input.approve, note=input.note))
+
+    @mutation(description="The park's operator schedules approved videos on its lamp posts for a time slot.")
+    def schedule_playlist_slot(self, info: strawberry.Info, input: SchedulePlaylistSlotInput) -> PlaylistSlotPayload:
+        videos = [input_pk(gid, "PromoVideo", field="videoIds", message=_("Video not found."))
+                  for gid in input.video_ids[:lampposts.SLOT_MAX_VIDEOS + 1]]
+        posts = [input_pk(gid, "LampPost", field="postIds", message=_("Lamp post not found."))
+                 for gid in input.post_ids[:500]]
+        slot = lampposts.slot_create(actor=viewer(info).user, park=_park(input.park_id), name=input.name,
+                                     days=input.days[:7], starts=_clock(input.starts, "starts"),
+                                     ends=_clock(input.ends, "ends"), post_ids=posts, video_ids=videos)
+        return PlaylistSlotPayload(slot=PlaylistSlotType.of(slot))
+
+    @mutation(description="The park's operator takes a slot off the lamp posts' schedule.")
+    def remove_playlist_slot(self, info: strawberry.Info, input: RemovePlaylistSlotInput) -> RemovePlaylistSlotPayload:
+        lampposts.slot_remove(actor=viewer(info).user, slot_id=input.slot_id)
+        return RemovePlaylistSlotPayload(removed=True)
+
     @mutation(description="An employee registers their vehicle: the park's car park barriers let its plate in.")
     def register_vehicle(self, info: strawberry.Info, input: RegisterVehicleInput) -> VehiclePayload:
         return VehiclePayload(vehicle=parking.vehicle_register(actor=viewer(info).user, park=_park(input.park_id),

@@ -25,6 +25,7 @@ from api.parks.types import (
     ChargingSessionType,
     EmployeeType,
     InvitationType,
+    LampPostNowType,
     ParkingOccupancyType,
     ParkingStayType,
     ParkPresenceType,
@@ -32,10 +33,28 @@ from api.parks.types import (
     PassageResultEnum,
     PassageType,
     PassCredentialType,
+    PlaylistSlotType,
+    PromoVideoType,
     VehicleType,
+    VideoStatusEnum,
 )
 from api.permissions import IsAuthenticated
-from parks.models import BarrierEvent, Building, Charger, Connector, Employee, Invitation, Park, ParkingStay, Passage
+from parks.lampposts import playlist_now
+from parks.models import (
+    BarrierEvent,
+    Building,
+    Charger,
+    Connector,
+    Employee,
+    Invitation,
+    LampPost,
+    Park,
+    ParkingStay,
+    Passage,
+    PlaylistEntry,
+    PlaylistSlot,
+    PromoVideo,
+)
 from parks.selectors import (
     barrier_events_visible_to,
     barrier_queue,
@@ -47,6 +66,7 @@ from parks.selectors import (
     parks_visible_to,
     passages_visible_to,
     presence_by_building,
+    promo_videos_visible_to,
     staff_of,
     stays_visible_to,
     vehicles_of,
@@ -59,6 +79,14 @@ def credential_type(credential, *, private_key_pem: str | None = None) -> PassCr
         token=base64.urlsafe_b64encode(bytes(credential.token)).rstrip(b"=").decode("ascii"),
         issued_at=credential.issued_at, expires_at=credential.expires_at, step_seconds=settings.PASS_STEP_SECONDS,
         private_key_pem=private_key_pem, revoked_at=credential.revoked_at, revoked_reason=credential.revoked_reason)
+
+
+def visible_park(info: strawberry.Info, park_id: relay.GlobalID) -> Park:
+    """The park ``park_id`` names, for any signed-in viewer; ``not_found`` otherwise."""
+    park = parks_visible_to(viewer(info).user).filter(pk=node_pk_or_none(park_id, "Park")).first()
+    if park is None:
+        raise GraphQLCodedError(_("Park not found."), "not_found")
+    return park
 
 
 def operated_park(info: strawberry.Info, park_id: relay.GlobalID) -> Park:
@@ -146,9 +174,7 @@ class ParksQuery:
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="A park's car parks now: spaces, vehicles inside, free spaces, overstays.")
     def parking_occupancy(self, info: strawberry.Info, park_id: relay.GlobalID) -> list[ParkingOccupancyType]:
-        park = parks_visible_to(viewer(info).user).filter(pk=node_pk_or_none(park_id, "Park")).first()
-        if park is None:
-            raise GraphQLCodedError(_("Park not found."), "not_found")
+        park = visible_park(info, park_id)
         areas = parking_areas_with_occupancy([park.pk]).select_related("building")[:200]
         return [ParkingOccupancyType.of(area) for area in areas]
 
@@ -180,3 +206,30 @@ class ParksQuery:
         if overstayed:
             stays = stays.filter(overstay_at__isnull=False)
         return stays.order_by("-entered_at", "-id")
+
+    # --- lamp posts ---
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="A park's lamp posts and what each plays now.")
+    def lamp_posts(self, info: strawberry.Info, park_id: relay.GlobalID) -> list[LampPostNowType]:
+        posts = list(LampPost.objects.filter(park=visible_park(info, park_id)).select_related("building")[:500])
+        playlists = playlist_now(posts=posts)
+        return [LampPostNowType.of(post, playlists[post.pk]) for post in posts]
+
+    @strawberry_django.connection(CursorConnection[PromoVideoType], permission_classes=[IsAuthenticated],
+                                  description="A park's promotional videos, newest first: all of them for its "
+                                              "operator, their enterprise's for an employee.")
+    def promo_videos(self, info: strawberry.Info, park_id: relay.GlobalID,
+                     status: VideoStatusEnum | None = None) -> Iterable[PromoVideo]:
+        videos = promo_videos_visible_to(viewer(info).user).filter(park=visible_park(info, park_id))
+        if status is not None:
+            videos = videos.filter(status=status.value)
+        return videos.order_by("-submitted_at", "-id")
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="The park's playlist schedule, for its operator.")
+    def playlist_slots(self, info: strawberry.Info, park_id: relay.GlobalID) -> list[PlaylistSlotType]:
+        slots = (PlaylistSlot.objects.filter(park=operated_park(info, park_id)).prefetch_related(
+            "posts", Prefetch("entries", PlaylistEntry.objects.select_related("video").order_by("position")))
+                 .order_by("starts", "id"))
+        return [PlaylistSlotType.of(slot) for slot in slots[:200]]

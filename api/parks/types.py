@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from django.db.models import Count
 from strawberry import relay
 from strawberry.scalars import JSON
 
@@ -24,14 +25,17 @@ from parks.models import (
     Gate,
     GateKind,
     Invitation,
+    LampPost,
     Park,
     ParkingArea,
     ParkingStay,
     Passage,
     PassageMode,
     PassageResult,
+    PromoVideo,
     SubjectKind,
     Vehicle,
+    VideoStatus,
 )
 
 GateKindEnum = strawberry.enum(GateKind, name="GateKind")
@@ -41,6 +45,7 @@ PassageResultEnum = strawberry.enum(PassageResult, name="PassageResult")
 PassageModeEnum = strawberry.enum(PassageMode, name="PassageMode")
 SubjectKindEnum = strawberry.enum(SubjectKind, name="PassSubjectKind")
 BarrierStateEnum = strawberry.enum(BarrierState, name="BarrierState")
+VideoStatusEnum = strawberry.enum(VideoStatus, name="PromoVideoStatus")
 
 
 @django_type(Building, name="Building", description="A building of a park.")
@@ -307,3 +312,71 @@ class ParkingStayType(Restricted, relay.Node):
     overstay_at: datetime | None = field(description="When it was flagged as staying too long.")
     vehicle: VehicleType | None
     invitation: InvitationType | None
+
+
+# --- lamp posts ----------------------------------------------------------------------------------------------------
+
+@django_type(LampPost, name="LampPost", description="A lamp post with a screen.")
+class LampPostType(Public, relay.Node):
+    _id_attr = MODEL_ID
+    code: str
+    name: str
+    name_en: str
+    building: BuildingType | None
+    longitude: float | None
+    latitude: float | None
+    active: bool
+    last_seen_at: datetime | None = field(description="When its player last asked for its playlist.")
+
+
+@django_type(PromoVideo, name="PromoVideo", description="An enterprise's promotional video for the lamp posts: seen "
+                                                            "by the enterprise's employees and the park's operator.")
+class PromoVideoType(Restricted, relay.Node):
+    _id_attr = MODEL_ID
+    title: str
+    enterprise: EnterpriseType
+    status: VideoStatusEnum
+    size: int = field(description="Bytes.")
+    seconds: float | None = field(description="Its length, where the server could read it.")
+    content_type: str
+    submitted_at: datetime
+    reviewed_at: datetime | None
+    review_note: str
+
+    @field(only=["id"], description="Signed link to the video; it expires.")
+    def url(self, root: PromoVideo) -> str:
+        return file_link_sign(kind="promo_video", pk=root.pk, variant="f")
+
+    @field(annotate={"_plays": Count("plays")}, description="How often the posts reported playing it.")
+    def plays(self, root: PromoVideo) -> int:
+        return root._plays
+
+
+@strawberry.type(name="LampPostNow", description="A lamp post and what it plays now (what a screen shows is public).")
+class LampPostNowType:
+    post: LampPostType
+    slot: str | None = strawberry.field(description="The playlist slot playing now; null: nothing scheduled.")
+    version: str = strawberry.field(description="The playlist's version (its player's ETag).")
+    playing: list[str] = strawberry.field(description="The titles it loops now, in order.")
+
+    @classmethod
+    def of(cls, post, playlist) -> LampPostNowType:
+        return cls(post=post, slot=playlist.slot.name if playlist.slot else None, version=playlist.version,
+                   playing=[video.title for video in playlist.videos])
+
+
+@strawberry.type(name="PlaylistSlot", description="What the park's posts play on some days between two times.")
+class PlaylistSlotType:
+    id: int
+    name: str
+    days: list[int]
+    starts: str
+    ends: str
+    posts: list[str] = strawberry.field(description="The posts' codes; empty: every post of the park.")
+    videos: list[str] = strawberry.field(description="The videos' titles, in order.")
+
+    @classmethod
+    def of(cls, slot) -> PlaylistSlotType:
+        return cls(id=slot.pk, name=slot.name, days=list(slot.days), starts=slot.starts.strftime("%H:%M"),
+                   ends=slot.ends.strftime("%H:%M"), posts=[post.code for post in slot.posts.all()],
+                   videos=[entry.video.title for entry in slot.entries.all()])

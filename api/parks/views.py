@@ -5,14 +5,18 @@
 - ``POST /parks/passages``: an offline gate's signed log (``passkit.sync``); stored once, whatever is sent twice.
 - ``/parks/visit/<token>``: a visitor's page, their code as a QR code that changes every step, and the code alone
   as a picture (``code.png``, ``code.svg``) for a message.
+- ``/parks/lamp-posts/<post>/playlist`` and ``POST .../plays``: a lamp post's player (its key as a Bearer token)
+  asks what to play now and reports what it played.
 
 Every answer is a verdict or a typed error; a forged upload is refused with its reason and logged.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
@@ -21,9 +25,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from api.errors import json_error
+from core.files import file_link_sign
 from core.qr import qr_png, qr_svg
 from parks.keys import park_jwks
-from parks.models import Gate, Park
+from parks.lampposts import VIDEO_KIND, lamp_post_authenticate, playlist_now, plays_report
+from parks.models import Gate, LampPost, Park
 from parks.services import gate_bundle, passages_upload
 from parks.visitors import visitor_pass
 from passkit.sync import SyncError
@@ -133,3 +139,65 @@ def visitor_code_view(request: HttpRequest, token: str, fmt: str) -> HttpRespons
     response = HttpResponse(data, content_type=kind)
     response["Cache-Control"] = f"private, max-age={found.refresh_in}"
     return response
+
+
+# --- lamp posts ----------------------------------------------------------------------------------------------------
+
+#: A player asks again at least this often (sooner when its slot ends); between, it sends If-None-Match.
+PLAYLIST_MAX_AGE = 60
+MAX_PLAYS_BYTES = 256_000
+
+
+def _post(request: HttpRequest, code: str) -> LampPost | None:
+    header = request.headers.get("Authorization", "")
+    key = header[7:].strip() if header.startswith("Bearer ") else None
+    return lamp_post_authenticate(code=code, key=key)
+
+
+@require_GET
+def lamp_post_playlist_view(request: HttpRequest, code: str) -> HttpResponse:
+    """A post's current playlist: its videos in order with signed links to download them, a version (also the
+    ETag: a player that holds it gets 304) and when to ask again at the latest."""
+    post = _post(request, code)
+    if post is None:
+        return json_error(401, "unknown_post", _("Unknown lamp post or wrong key."))
+    playlist = playlist_now(posts=[post])[post.pk]
+    etag = f'"{playlist.version}"'
+    seconds = max(1, min(PLAYLIST_MAX_AGE, int((playlist.valid_until - timezone.now()).total_seconds())))
+    if request.headers.get("If-None-Match") == etag:
+        response = HttpResponse(status=304)
+    else:
+        response = JsonResponse({
+            "post": post.code, "version": playlist.version, "validUntil": playlist.valid_until.isoformat(),
+            "slot": playlist.slot.name if playlist.slot else None,
+            "items": [{"video": video.pk, "title": video.title, "sha256": video.sha256, "bytes": video.size,
+                       "seconds": video.seconds, "contentType": video.content_type,
+                       "url": file_link_sign(kind=VIDEO_KIND, pk=video.pk, variant="f")}
+                      for video in playlist.videos]}, json_dumps_params={"ensure_ascii": False})
+    response["ETag"] = etag
+    response["Cache-Control"] = f"private, max-age={seconds}"
+    return response
+
+
+@csrf_exempt
+@require_POST
+def lamp_post_plays_view(request: HttpRequest, code: str) -> HttpResponse:
+    """What a post played: ``{"plays": [{"video", "startedAt", "seconds"}]}``; each play stored once, however often
+    sent; the refused ones come back with their index and reason."""
+    post = _post(request, code)
+    if post is None:
+        return json_error(401, "unknown_post", _("Unknown lamp post or wrong key."))
+    if len(request.body) > MAX_PLAYS_BYTES:
+        return json_error(413, "too_large", _("The report is too large."))
+    try:
+        plays = json.loads(request.body)["plays"]
+        if not isinstance(plays, list):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        return json_error(400, "malformed", _('Send {"plays": [{"video", "startedAt", "seconds"}, ...]}.'))
+    try:
+        taken = plays_report(post=post, plays=plays)
+    except ValidationError as error:
+        return json_error(400, "too_many", error.messages[0])
+    return JsonResponse({"taken": taken.taken,
+                         "refused": [{"index": index, "reason": reason} for index, reason in taken.refused]})

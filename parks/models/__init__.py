@@ -1,6 +1,6 @@
 """Business parks' data, one module per room: ``site`` (parks, buildings, gates, enterprises, employees, staff),
 ``access`` (one-code access: invitations, credentials, passages, presence), ``charging`` (OCPP chargers and
-sessions), ``parking`` (car parks, vehicles, barrier events, stays)."""
+sessions), ``parking`` (car parks, vehicles, barrier events, stays), ``lampposts`` (screens, videos, playlists)."""
 
 from parks.models.access import (
     Direction,
@@ -20,6 +20,7 @@ from parks.models.charging import (
     ConnectorStatus,
     SessionStatus,
 )
+from parks.models.lampposts import LampPost, PlaylistEntry, PlaylistSlot, PlayReport, PromoVideo, VideoStatus
 from parks.models.parking import (
     BarrierEvent,
     BarrierState,
@@ -47,7 +48,7 @@ from parks.models.site import (
 __all__ = [
     "BarrierEvent", "BarrierState", "Building", "Charger", "ChargerMessage", "ChargingSession", "Connector",
     "ConnectorStatus", "Direction", "Employee", "EmployeeStatus", "Enterprise", "Floor", "Gate", "GateKind",
-    "Invitation", "KeyState", "Park", "ParkKey", "ParkStaff", "ParkingArea", "ParkingSpace", "ParkingStay",
-    "Passage", "PassageMode", "PassageResult", "PassCredential", "Presence", "SessionStatus", "SpaceKind",
-    "StaffRole", "SubjectKind", "Vehicle",
+    "Invitation", "KeyState", "LampPost", "Park", "ParkKey", "ParkStaff", "ParkingArea", "ParkingSpace", "ParkingStay",
+    "Passage", "PassageMode", "PassageResult", "PassCredential", "PlayReport", "PlaylistEntry", "PlaylistSlot",
+    "Presence", "PromoVideo", "SessionStatus", "SpaceKind", "StaffRole", "SubjectKind", "Vehicle", "VideoStatus",
 ]

@@ -257,6 +257,38 @@ def _parking_stay(world: World):
     return world.object("ParkingArea").stays.get(plate=world.object("Vehicle").plate)
 
 
+def _lamp_post(world: World, n: int = 0):
+    from parks.lampposts import lamp_post_create
+
+    return lamp_post_create(park=world.object("Park"), code=f"lamp-{n}", name=f"{n} 号灯杆")[0]
+
+
+def _promo_video(world: World, n: int = 0):
+    """A video of the employee's enterprise (a WebM header is all the checks need here), approved, and a slot that
+    plays it on every post all day."""
+    from datetime import time
+
+    from parks.lampposts import slot_create, video_review, video_submit
+
+    park = world.object("Park")
+    video = video_submit(actor=world.users["employee"], enterprise=park.enterprises.get(), title=f"宣传片{n}",
+                         upload=_webm())
+    video = video_review(actor=world.users["parkop"], video_id=video.pk, approve=True)
+    slot_create(actor=world.users["parkop"], park=park, name=f"时段{n}", days=[1, 2, 3, 4, 5, 6, 7],
+                starts=time(0), ends=time(23, 59), video_ids=[video.pk])
+    return video
+
+
+def _webm() -> bytes:
+    """The smallest WebM the container checks take: EBML header (DocType webm), a Segment with Tracks and a
+    Cluster."""
+    def element(ident: bytes, body: bytes) -> bytes:
+        return ident + bytes([0x80 | len(body)]) + body
+
+    header = element(b"\x1a\x45\xdf\xa3", element(b"\x42\x82", b"webm"))
+    return header + element(b"\x18\x53\x80\x67", element(b"\x16\x54\xae\x6b", b"") + element(b"\x1f\x43\xb6\x75", b""))
+
+
 PARK_PEOPLE = frozenset({"admin", "employee", "parkop"})
 PARK_OPERATOR = frozenset({"admin", "parkop"})
 
@@ -272,6 +304,8 @@ NODE_CASES: dict[str, NodeCase] = {
     "Vehicle": NodeCase(_vehicle, PARK_PEOPLE),
     "BarrierEvent": NodeCase(lambda w: _barrier_event(w, w.object("Vehicle").plate), PARK_OPERATOR),
     "ParkingStay": NodeCase(_parking_stay, PARK_OPERATOR),
+    "LampPost": NodeCase(_lamp_post, EVERYONE),
+    "PromoVideo": NodeCase(_promo_video, PARK_PEOPLE),
     "AuditEntry": NodeCase(lambda w: audit_record(action="case", actor=w.users["operator"]),
                            frozenset({"admin", "auditor"})),
     "BaseRecord": NodeCase(_record, DISTRICT_WIDE | {"worker"}),
@@ -349,6 +383,8 @@ def _park_rows(world: World, n: int) -> None:
     _invitation(world)
     _charge(world, n)
     _parking(world, n)
+    _lamp_post(world, n + 1)
+    _promo_video(world, n + 1)
 
 
 def _parking(world: World, n: int) -> None:
