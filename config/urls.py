@@ -35,6 +35,8 @@ urlpatterns = [
     path("parks/<slug:park>/jwks.json", parks.park_jwks_view, name="park-jwks"),
     path("parks/<slug:park>/gates/<slug:gate>/bundle", parks.gate_bundle_view, name="gate-bundle"),
     path("parks/passages", parks.passages_upload_view, name="gate-passages"),
+    *(path(f"exports/park-map.{fmt}", parks.park_map_export, {"fmt": fmt}, name=f"park-map-{fmt}")
+      for fmt in ("png", "svg")),
     path("parks/lamp-posts/<slug:code>/playlist", parks.lamp_post_playlist_view, name="lamp-post-playlist"),
     path("parks/lamp-posts/<slug:code>/plays", parks.lamp_post_plays_view, name="lamp-post-plays"),
     path("parks/visit/<str:token>", parks.visitor_page, name="visitor-pass"),

@@ -8,6 +8,13 @@ def _parks_of(user) -> frozenset[int]:
     return park_ids_staffed_by(user)
 
 
+def _camera_parks(camera_id: int) -> list[str]:
+    from core.audiences import scope
+    from parks.models import Park
+
+    return [scope("park", pk) for pk in Park.objects.filter(cameras=camera_id).values_list("pk", flat=True)]
+
+
 class ParksConfig(AppConfig):
     """Business parks: gates, one-code access, visitors, EV charging, parking, lamp posts."""
 
@@ -20,9 +27,12 @@ class ParksConfig(AppConfig):
         from core.restriction import visibility_register, visible_through
         from parks import selectors
         from parks.models import BarrierEvent, Employee, Invitation, ParkingStay, Passage, PromoVideo, Vehicle
+        from vision.situations import situation_audience_register
 
         # A park's passages and people reach its operator's staff; the district's roles do not oversee them.
         audience_register("park", members_of=_parks_of, overseen=False)
+        # The security events of the cameras on a park's grounds reach its operator (their map and its feed).
+        situation_audience_register(_camera_parks)
         visibility_register(Employee, visible_through(selectors.employees_visible_to))
         visibility_register(Invitation, visible_through(selectors.invitations_visible_to))
         visibility_register(Passage, visible_through(selectors.passages_visible_to))

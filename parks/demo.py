@@ -4,12 +4,16 @@ both parks, `gate_sp` is the software park's online gate controller.  Only seed_
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib.auth import get_user_model
 
 from accounts.models import Role
+from parks.charging import charger_create
 from parks.lampposts import lamp_post_create
 from parks.models import (
     Building,
+    Charger,
     Employee,
     Enterprise,
     Floor,
@@ -62,6 +66,7 @@ PARKS = [
                      ("青岛像素游戏有限公司", "Qingdao Pixel Games Co., Ltd.", ["M1", "M2"], 14)]},
 ]
 DEMO_PLATE = "苏B76933"
+DEMO_CHARGERS = [("CP-SP-A1", "A 座 1 号充电桩"), ("CP-SP-A2", "A 座 2 号充电桩")]
 #: Demo accounts of the parks, printed by seed_demo with their passwords.
 PARK_ACCOUNTS = [("gate_sp", "软件园 在线闸机控制器", "Software park online gate controller")]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -129,4 +134,10 @@ def demo_parks_create(*, password) -> list[tuple[str, str]]:
         gate_user.save()
         staff_add(park=software, user=gate_user, role=StaffRole.GATE)
         accounts.append((username, display_name))
+    # Two chargers by building A: a charge point simulator connects to /ocpp/CP-SP-A1 with the password made like
+    # the accounts' (README: EV charging)
+    for identity, name in DEMO_CHARGERS:
+        if not Charger.objects.filter(identity=identity).exists():
+            charger_create(park=software, identity=identity, name=name, password=password(identity),
+                           tariff_per_kwh=Decimal("1.20"), building=software.buildings.get(code="A"))
     return accounts

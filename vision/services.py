@@ -33,6 +33,7 @@ from vision.frames import Frame, frame_size
 from vision.models import Camera, CameraRule, CameraStatus, FlowSample, Situation, Snapshot
 from vision.registry import DETECTORS_HINT, models_serving
 from vision.rules import NEEDS, Algorithm, Verdict, evaluate
+from vision.situations import situation_told as _situation_told
 from vision.verification import camera_resolutions_confirmed, recurrence_target
 
 log = logging.getLogger(__name__)
@@ -272,6 +273,7 @@ class _Recording:
             log.warning("camera %s: the %s situation opened no incident: %s", camera.pk, rule.algorithm, error)
         situation.save(update_fields=["evidence", "evidence_at", "event"])
         self.open[rule.pk] = situation
+        _situation_told(situation, "situation.opened")
         return situation
 
     def situation_update(self, rule: CameraRule, verdict: Verdict, image: Frame, at: datetime) -> None:
@@ -292,6 +294,7 @@ class _Recording:
             situation.ended_at = at
             self.updated.pop(situation.pk, None)
             situation.save(update_fields=["ended_at", "last_seen_at", "snapshots", "peak", "evidence", "evidence_at"])
+            _situation_told(situation, "situation.ended")
         return situation
 
     def evidence_keep(self, situation: Situation, picture: bytes, at: datetime) -> None:
@@ -342,3 +345,4 @@ def _recurred(event, finding: str, picture: bytes, at: datetime):
     if event.status in {EventStatus.VERIFIED, EventStatus.CLOSED}:
         return event_transition(actor=None, event_id=event.pk, action="reopen", note=note, photos=[picture], now=at)
     return event
+

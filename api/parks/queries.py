@@ -28,6 +28,7 @@ from api.parks.types import (
     LampPostNowType,
     ParkingOccupancyType,
     ParkingStayType,
+    ParkMapType,
     ParkPresenceType,
     ParkType,
     PassageResultEnum,
@@ -40,6 +41,7 @@ from api.parks.types import (
 )
 from api.permissions import IsAuthenticated
 from parks.lampposts import playlist_now
+from parks.map import park_map, park_map_geojson
 from parks.models import (
     BarrierEvent,
     Building,
@@ -233,3 +235,15 @@ class ParksQuery:
             "posts", Prefetch("entries", PlaylistEntry.objects.select_related("video").order_by("position")))
                  .order_by("starts", "id"))
         return [PlaylistSlotType.of(slot) for slot in slots[:200]]
+
+    # --- the operator's map ---
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="The operator's one map of the park: people by building, parking occupancy, "
+                                  "chargers, open security events, enterprises and their headcount, lamp posts; "
+                                  "also as GeoJSON and as a picture.  parkMapChanged says when to ask again.")
+    def park_map(self, info: strawberry.Info, park_id: relay.GlobalID) -> ParkMapType:
+        park = operated_park(info, park_id)
+        found = park_map(park=park)
+        return ParkMapType.of(found, geojson=park_map_geojson(found),
+                              picture_url=f"/exports/park-map.png?park={relay.to_base64('Park', park.pk)}")

@@ -9,8 +9,12 @@ from channels.db import database_sync_to_async
 from strawberry import relay
 
 from api.base.ids import node_pk
-from api.feed import object_changes
-from api.parks.types import BarrierEventType, PassageType
+from api.context import viewer
+from api.errors import not_authenticated
+from api.feed import cursor_parse, object_changes, visible_changes
+from api.parks.queries import operated_park
+from api.parks.types import BarrierEventType, ParkMapChangeType, PassageType
+from parks.map import map_layer_of
 from parks.models import BarrierEvent, Passage
 from parks.selectors import barrier_events_visible_to, passages_visible_to
 
@@ -30,6 +34,20 @@ def _barrier_event_for(user, pk: int) -> BarrierEvent | None:
 
 @strawberry.type
 class ParksSubscription:
+    @strawberry.subscription(description=(
+        "What moves on a park's map, for its operator: each change names the layer to read again (parkMap).  "
+        "With `after`, first replays what was missed."))
+    async def park_map_changed(self, info: strawberry.Info, park_id: relay.GlobalID,
+                               after: str | None = None) -> AsyncGenerator[ParkMapChangeType, None]:
+        if not viewer(info).user.is_authenticated:
+            raise not_authenticated()
+        park = await database_sync_to_async(operated_park)(info, park_id)
+        layer_of = database_sync_to_async(map_layer_of)
+        async for _user, row in visible_changes(viewer(info), cursor_parse(after) if after is not None else None):
+            layer = await layer_of(row.object_type, row.object_id, park=park, facts=row.facts or {})
+            if layer is not None:
+                yield ParkMapChangeType(layer=layer, kind=row.kind, cursor=str(row.id), at=row.at)
+
     @strawberry.subscription(description=(
         "Vehicles at parking barriers as they are reported, read, queued and decided: a park's for its operator "
         "(parkId), a barrier controller's own (it waits here for the decision; gateId narrows to one barrier).  "

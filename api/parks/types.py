@@ -380,3 +380,93 @@ class PlaylistSlotType:
         return cls(id=slot.pk, name=slot.name, days=list(slot.days), starts=slot.starts.strftime("%H:%M"),
                    ends=slot.ends.strftime("%H:%M"), posts=[post.code for post in slot.posts.all()],
                    videos=[entry.video.title for entry in slot.entries.all()])
+
+
+# --- the operator's map --------------------------------------------------------------------------------------------
+
+@strawberry.type(name="MapEnterprise")
+class MapEnterpriseType:
+    enterprise: EnterpriseType
+    headcount: int = strawberry.field(description="Its employees working now (not blocked, not gone).")
+
+
+@strawberry.type(name="MapBuilding")
+class MapBuildingType:
+    building: BuildingType
+    people: int = strawberry.field(description="People inside now, from their latest passages.")
+    enterprises: list[MapEnterpriseType]
+
+
+@strawberry.type(name="MapCharger")
+class MapChargerType:
+    identity: str
+    name: str
+    state: str = strawberry.field(description="offline, faulty, busy or free.")
+    building: BuildingType | None
+    sessions_today: int
+    energy_today_kwh: float
+    latest_session: ChargingSessionType | None = strawberry.field(description="Its latest charge (the one going "
+                                                                              "on, if any).")
+    latest_employee: str | None = strawberry.field(description="Who charged last (an employee of the park).")
+
+
+@strawberry.type(name="MapSecurityEvent", description="An open situation a camera on the park's grounds found.")
+class MapSecurityEventType:
+    algorithm: str
+    camera: str
+    longitude: float | None
+    latitude: float | None
+    started_at: datetime
+    last_seen_at: datetime
+    peak: int
+    case_number: str | None = strawberry.field(description="The incident it raised, if any.")
+
+
+@strawberry.type(name="ParkMap", description="The operator's one map of a park: every layer at one moment.")
+class ParkMapType:
+    park: ParkType
+    at: datetime
+    people: int = strawberry.field(description="People in the park now, buildings and grounds.")
+    people_outside: int = strawberry.field(description="On the grounds, in no building.")
+    buildings: list[MapBuildingType]
+    parking: list[ParkingOccupancyType]
+    chargers: list[MapChargerType]
+    security: list[MapSecurityEventType]
+    enterprises: list[MapEnterpriseType]
+    lamp_posts: list[LampPostNowType]
+    geojson: JSON = strawberry.field(description="The same as one GeoJSON FeatureCollection (properties.layer: "
+                                                 "buildings, parking, chargers, security, lamp_posts).")
+    picture_url: str = strawberry.field(description="The map rendered for the operator's screen (PNG; SVG with "
+                                                    ".svg): fetch it with the same bearer token.")
+
+    @classmethod
+    def of(cls, found, *, geojson: dict, picture_url: str) -> ParkMapType:
+        enterprises = {e.pk: MapEnterpriseType(enterprise=e, headcount=e.headcount) for e in found.enterprises}
+        return cls(
+            park=found.park, at=found.at, people=found.people, people_outside=found.people_outside,
+            buildings=[MapBuildingType(building=layer.building, people=layer.people,
+                                       enterprises=[enterprises[e.pk] for e in layer.enterprises])
+                       for layer in found.buildings],
+            parking=[ParkingOccupancyType.of(area) for area in found.parking],
+            chargers=[MapChargerType(
+                identity=layer.charger.identity, name=layer.charger.name, state=layer.state,
+                building=layer.charger.building, sessions_today=layer.sessions_today,
+                energy_today_kwh=layer.energy_today_wh / 1000,
+                latest_session=ChargingSessionType.of(layer.latest) if layer.latest else None,
+                latest_employee=str(layer.latest.employee.user) if layer.latest and layer.latest.employee else None)
+                for layer in found.chargers],
+            security=[MapSecurityEventType(algorithm=e.algorithm, camera=e.camera, longitude=e.longitude,
+                                           latitude=e.latitude, started_at=e.started_at, last_seen_at=e.last_seen_at,
+                                           peak=e.peak, case_number=e.case_number) for e in found.security],
+            enterprises=list(enterprises.values()),
+            lamp_posts=[LampPostNowType.of(layer.post, layer.playlist) for layer in found.lamp_posts],
+            geojson=geojson, picture_url=picture_url)
+
+
+@strawberry.type(name="ParkMapChange", description="Something moved on a park's map: the layer to read again.")
+class ParkMapChangeType:
+    layer: str = strawberry.field(description="people, parking, chargers, security, enterprises or lamp_posts.")
+    kind: str = strawberry.field(description="The change, as the feed names it (passage.passed, barrier.decided, "
+                                             "charging.completed, situation.opened, ...).")
+    cursor: str
+    at: datetime

@@ -24,12 +24,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from api.errors import json_error
+from accounts.services import AuthError, bearer_authenticate
+from api.base.charts import chart_response
+from api.base.ids import node_pk_or_none
+from api.errors import json_error, unauthorized_response
+from api.parks.mapimage import park_map_figure
 from core.files import file_link_sign
 from core.qr import qr_png, qr_svg
 from parks.keys import park_jwks
 from parks.lampposts import VIDEO_KIND, lamp_post_authenticate, playlist_now, plays_report
+from parks.map import park_map
 from parks.models import Gate, LampPost, Park
+from parks.selectors import staff_of
 from parks.services import gate_bundle, passages_upload
 from parks.visitors import visitor_pass
 from passkit.sync import SyncError
@@ -201,3 +207,20 @@ def lamp_post_plays_view(request: HttpRequest, code: str) -> HttpResponse:
         return json_error(400, "too_many", error.messages[0])
     return JsonResponse({"taken": taken.taken,
                          "refused": [{"index": index, "reason": reason} for index, reason in taken.refused]})
+
+
+@require_GET
+def park_map_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    """``GET /exports/park-map.{png,svg}?park=<Park id>``: the operator's map drawn for a screen.  401 without a
+    valid bearer token, 404 for a park the viewer does not operate."""
+    try:
+        user, _token = bearer_authenticate(request.META.get("HTTP_AUTHORIZATION"), required=True)
+    except AuthError as error:
+        return unauthorized_response(error)
+    pk = node_pk_or_none(request.GET.get("park", ""), "Park")
+    park = Park.objects.filter(pk=pk).first() if pk is not None else None
+    if park is None or (staff_of(user, park) is None and not user.is_superuser):
+        return json_error(404, "not_found", _("Park not found."))
+    response = chart_response(fmt, park_map_figure(park_map(park=park)))
+    response["Cache-Control"] = "private, no-store"
+    return response

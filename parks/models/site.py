@@ -16,6 +16,9 @@ class Park(models.Model):
     name_en = models.CharField(_("English name"), max_length=150, blank=True)
     #: Raised by every revocation: a gate that synced version N asks for what came after N.
     revocation_version = models.PositiveIntegerField(_("revocation list version"), default=0, editable=False)
+    #: The cameras on its grounds: their open security events are on the operator's map, and the operator hears of
+    #: them.
+    cameras = models.ManyToManyField("vision.Camera", verbose_name=_("cameras"), blank=True, related_name="parks")
 
     class Meta:
         ordering = ["code"]

@@ -41,6 +41,7 @@ ROLES = ("admin", "auditor", "operator", "worker", "worker2", "urban", "citizen"
 DISTRICT_WIDE = frozenset({"admin", "auditor", "operator"})
 EVERYONE = frozenset(ROLES)
 SPOT = (120.31, 36.01)  # inside district.grid, the grid of ``worker``; 02-05 there is routed to ``urban``
+YUNFAN = "青岛云帆信息技术有限公司"  # the world park's enterprise, where `employee` works
 
 
 @dataclass
@@ -191,7 +192,7 @@ def _park(world: World):
     building = Building.objects.create(park=park, code="A", name="A 座")
     Gate.objects.create(park=park, code="A-door", name="A 座大门", kind="building", building=building)
     Gate.objects.create(park=park, code="canteen", name="食堂", kind="canteen", building=building)
-    enterprise = Enterprise.objects.create(park=park, name="青岛云帆信息技术有限公司")
+    enterprise = Enterprise.objects.create(park=park, name=YUNFAN)
     enterprise.buildings.set([building])
     Employee.objects.create(user=world.users["employee"], enterprise=enterprise, building=building)
     staff_add(park=park, user=world.users["parkop"])
@@ -199,7 +200,7 @@ def _park(world: World):
 
 
 def _employee(world: World):
-    return world.object("Park").enterprises.get().employees.get(user=world.users["employee"])
+    return world.object("Park").enterprises.get(name=YUNFAN).employees.get(user=world.users["employee"])
 
 
 def _invitation(world: World):
@@ -271,7 +272,7 @@ def _promo_video(world: World, n: int = 0):
     from parks.lampposts import slot_create, video_review, video_submit
 
     park = world.object("Park")
-    video = video_submit(actor=world.users["employee"], enterprise=park.enterprises.get(), title=f"宣传片{n}",
+    video = video_submit(actor=world.users["employee"], enterprise=park.enterprises.get(name=YUNFAN), title=f"宣传片{n}",
                          upload=_webm())
     video = video_review(actor=world.users["parkop"], video_id=video.pk, approve=True)
     slot_create(actor=world.users["parkop"], park=park, name=f"时段{n}", days=[1, 2, 3, 4, 5, 6, 7],
@@ -294,9 +295,9 @@ PARK_OPERATOR = frozenset({"admin", "parkop"})
 
 NODE_CASES: dict[str, NodeCase] = {
     "Park": NodeCase(_park, EVERYONE),
-    "Building": NodeCase(lambda w: w.object("Park").buildings.get(), EVERYONE),
+    "Building": NodeCase(lambda w: w.object("Park").buildings.get(code="A"), EVERYONE),
     "Gate": NodeCase(lambda w: w.object("Park").gates.get(code="A-door"), EVERYONE),
-    "Enterprise": NodeCase(lambda w: w.object("Park").enterprises.get(), EVERYONE),
+    "Enterprise": NodeCase(lambda w: w.object("Park").enterprises.get(name=YUNFAN), EVERYONE),
     "Employee": NodeCase(_employee, PARK_PEOPLE),
     "Invitation": NodeCase(_invitation, PARK_PEOPLE),
     "Passage": NodeCase(_passage, PARK_PEOPLE),
@@ -377,14 +378,15 @@ def _park_rows(world: World, n: int) -> None:
     Gate.objects.create(park=park, code="north", name="北门", kind="entrance")
     Enterprise.objects.create(park=park, name=f"企业{n}").buildings.set([building])
     home = world.object("Park")
-    Employee.objects.create(user=UserFactory(username=f"park-employee-{n}"), enterprise=home.enterprises.get(),
-                            building=home.buildings.get())
+    Employee.objects.create(user=UserFactory(username=f"park-employee-{n}"), enterprise=home.enterprises.get(name=YUNFAN),
+                            building=home.buildings.get(code="A"))
     _passage(world)
     _invitation(world)
     _charge(world, n)
     _parking(world, n)
     _lamp_post(world, n + 1)
     _promo_video(world, n + 1)
+    _map_rows(world, n)
 
 
 def _parking(world: World, n: int) -> None:
@@ -401,12 +403,28 @@ def _parking(world: World, n: int) -> None:
     ParkingSpace.objects.create(area=world.object("ParkingArea"), number=f"1{n:02d}")  # room for the next
 
 
+def _map_rows(world: World, n: int) -> None:
+    """More of the map's layers in the world's park: a building with an enterprise and its employee, a camera on
+    the grounds with an open situation (the lamp posts, car parks, chargers and passages come above)."""
+    from parks.models import Building, Employee, Enterprise
+
+    home = world.object("Park")
+    building = Building.objects.create(park=home, code=f"M{n}", name=f"{n} 号楼", longitude=121 + n / 100,
+                                       latitude=37)
+    enterprise = Enterprise.objects.create(park=home, name=f"入驻企业{n}")
+    enterprise.buildings.set([building])
+    Employee.objects.create(user=UserFactory(username=f"tenant-{n}"), enterprise=enterprise, building=building)
+    camera = _camera(world)
+    home.cameras.add(camera)
+    _situation(world, camera)
+
+
 def _charge(world: World, n: int) -> None:
     """A completed charge of the employee at a charger of its own."""
     from parks.charging import charger_create, connector_status, transaction_start, transaction_stop
 
     home = world.object("Park")
-    employee = home.enterprises.get().employees.get(user=world.users["employee"])
+    employee = home.enterprises.get(name=YUNFAN).employees.get(user=world.users["employee"])
     employee.card_id = "CARD-EMPLOYEE"
     employee.save(update_fields=["card_id"])
     charger = charger_create(park=home, identity=f"CP-{n}", name=f"{n} 号充电桩", password="secret")

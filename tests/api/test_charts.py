@@ -12,7 +12,8 @@ import pytest
 from matplotlib.dates import num2date
 from PIL import Image
 
-from api.exports import chart_figure, chart_font, flow_figure, statistics_figure
+from api.base.charts import chart_figure, chart_font
+from api.exports import flow_figure, statistics_figure
 from gridapp.incidents.statistics import StatKey, StatRow
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -106,3 +108,16 @@ def plate_reader(db):
 
     offline_models_fetch()
     return next(model for model in offline_models_register() if model.name == "plate")
+
+
+@pytest.fixture(scope="session")
+def mp4(tmp_path_factory) -> bytes:
+    """A real two-second MP4 (OpenCV's mp4v encoder), like a phone's clip, only smaller."""
+    path = tmp_path_factory.mktemp("video") / "promo.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 90))
+    for frame in range(20):
+        image = np.full((90, 160, 3), (40, 120 + frame * 5, 200), np.uint8)
+        cv2.putText(image, f"{frame}", (60, 60), cv2.FONT_HERSHEY_SIMPLEX, 1, (255, 255, 255), 2)
+        writer.write(image)
+    writer.release()
+    return path.read_bytes()

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-import cv2
-import numpy as np
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -27,19 +25,6 @@ SCHEDULE = """mutation($input: SchedulePlaylistSlotInput!) { schedulePlaylistSlo
   errors { code field } slot { id name days starts ends posts videos } } }"""
 POSTS = """query($park: ID!) { lampPosts(parkId: $park) { post { code } slot version playing } }"""
 VIDEOS = """query($park: ID!) { promoVideos(parkId: $park) { edges { node { title status plays } } } }"""
-
-
-@pytest.fixture(scope="module")
-def mp4(tmp_path_factory) -> bytes:
-    """A real two-second MP4 (OpenCV's mp4v encoder), like a phone's clip, only smaller."""
-    path = tmp_path_factory.mktemp("video") / "promo.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 90))
-    for frame in range(20):
-        image = np.full((90, 160, 3), (40, 120 + frame * 5, 200), np.uint8)
-        cv2.putText(image, f"{frame}", (60, 60), cv2.FONT_HERSHEY_SIMPLEX, 1, (255, 255, 255), 2)
-        writer.write(image)
-    writer.release()
-    return path.read_bytes()
 
 
 @pytest.fixture

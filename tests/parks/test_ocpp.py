@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -22,6 +23,8 @@ from tests.stack import stack_running
 
 CHARGERS = """query($park: ID!) { parkChargers(parkId: $park) { identity state vendor
   connectors { number status errorCode } } }"""
+MAP = """query($park: ID!) { parkMap(parkId: $park) { chargers { identity state sessionsToday energyTodayKwh
+  latestEmployee latestSession { transactionId energyKwh status } } } }"""
 HISTORY = "{ myChargingSessions { transactionId charger status energyKwh cost stopReason } }"
 
 
@@ -60,16 +63,17 @@ async def test_a_charge_point_boots_authorises_an_employee_charges_and_stops(sof
         await point.call(call.StatusNotification(connector_id=1, error_code="NoError", status="Available"))
         assert (await point.call(call.Authorize(id_tag="CARD-0042"))).id_tag_info["status"] == "Accepted"
         assert (await point.call(call.Authorize(id_tag="NOBODY"))).id_tag_info["status"] == "Invalid"
+        now = datetime.now(UTC).replace(microsecond=0)
         started = await point.call(call.StartTransaction(connector_id=1, id_tag="CARD-0042", meter_start=1000,
-                                                         timestamp="2026-12-02T08:30:00Z"))
+                                                         timestamp=(now - timedelta(hours=1)).isoformat()))
         assert started.id_tag_info["status"] == AuthorizationStatus.accepted
         transaction = started.transaction_id
         await point.call(call.MeterValues(connector_id=1, transaction_id=transaction, meter_value=meter(4000)))
         await point.call(call.MeterValues(connector_id=1, transaction_id=transaction, meter_value=meter(3500)))
         await point.call(call.MeterValues(connector_id=1, transaction_id=999999, meter_value=meter(9000)))
-        await point.call(call.StopTransaction(meter_stop=8500, timestamp="2026-12-02T09:30:00Z",
+        await point.call(call.StopTransaction(meter_stop=8500, timestamp=now.isoformat(),
                                               transaction_id=transaction, reason="EVDisconnected"))
-        await point.call(call.StopTransaction(meter_stop=9000, timestamp="2026-12-02T09:31:00Z",
+        await point.call(call.StopTransaction(meter_stop=9000, timestamp=(now + timedelta(minutes=1)).isoformat(),
                                               transaction_id=transaction))
         await point.call(call.StatusNotification(connector_id=1, error_code="GroundFailure", status="Faulted"))
     finally:
@@ -96,6 +100,12 @@ async def test_a_charge_point_boots_authorises_an_employee_charges_and_stops(sof
     assert history["data"]["myChargingSessions"] == [{"transactionId": transaction, "charger": "A 座 1 号充电桩",
                                                       "status": "completed", "energyKwh": 7.5, "cost": "9.00",
                                                       "stopReason": "EVDisconnected"}]
+    # the charge on the operator's one map: the charger's state, today's energy, who charged and how much
+    seen = await asyncio.to_thread(stack.graphql, MAP, {"park": to_base64("Park", sp.park.pk)}, operator)
+    assert seen["data"]["parkMap"]["chargers"] == [{
+        "identity": "CP-A1", "state": "offline", "sessionsToday": 1, "energyTodayKwh": 7.5,
+        "latestEmployee": str(sp.employee.user),
+        "latestSession": {"transactionId": transaction, "energyKwh": 7.5, "status": "completed"}}]
 
 
 @pytest.mark.django_db(transaction=True)
