@@ -14,6 +14,8 @@ from parks.charging import password_digest
 from parks.lampposts import key_digest
 from parks.models import (
     BarrierEvent,
+    BoardPost,
+    BoardResponse,
     Building,
     Charger,
     ChargerMessage,
@@ -280,3 +282,23 @@ class PlaylistSlotAdmin(ReadOnly):
     list_display = ("name", "park", "days", "starts", "ends")
     list_filter = ("park",)
     inlines = [PlaylistEntryInline]
+
+
+class BoardResponseInline(admin.TabularInline):
+    model = BoardResponse
+    extra = 0
+    can_delete = False
+    readonly_fields = ("enterprise", "author", "body", "created_at")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(BoardPost)
+class BoardPostAdmin(ReadOnly):
+    """Read-only: moderation goes through the service (``moderateBoardPost``), which tells the enterprise why."""
+
+    list_display = ("title", "enterprise", "kind", "category", "status", "created_at")
+    list_filter = ("park", "kind", "category", "status")
+    search_fields = ("title",)
+    inlines = [BoardResponseInline]

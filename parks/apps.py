@@ -16,7 +16,7 @@ def _camera_parks(camera_id: int) -> list[str]:
 
 
 class ParksConfig(AppConfig):
-    """Business parks: gates, one-code access, visitors, EV charging, parking, lamp posts."""
+    """Business parks: gates, one-code access, visitors, EV charging, parking, lamp posts, the service board."""
 
     name = "parks"
     verbose_name = _("Business parks")
@@ -26,7 +26,17 @@ class ParksConfig(AppConfig):
         from core.files import FileKind, Images, Videos, file_kind_register
         from core.restriction import visibility_register, visible_through
         from parks import selectors
-        from parks.models import BarrierEvent, Employee, Invitation, ParkingStay, Passage, PromoVideo, Vehicle
+        from parks.models import (
+            BarrierEvent,
+            BoardPost,
+            BoardResponse,
+            Employee,
+            Invitation,
+            ParkingStay,
+            Passage,
+            PromoVideo,
+            Vehicle,
+        )
         from vision.situations import situation_audience_register
 
         # A park's passages and people reach its operator's staff; the district's roles do not oversee them.
@@ -40,6 +50,8 @@ class ParksConfig(AppConfig):
         visibility_register(BarrierEvent, visible_through(selectors.barrier_events_visible_to))
         visibility_register(ParkingStay, visible_through(selectors.stays_visible_to))
         visibility_register(PromoVideo, visible_through(selectors.promo_videos_visible_to))
+        visibility_register(BoardPost, visible_through(selectors.board_posts_visible_to))
+        visibility_register(BoardResponse, visible_through(selectors.board_responses_visible_to))
         file_kind_register(FileKind(name="promo_video", model="parks.PromoVideo", variants={"f": "file"},
                                     accepts=(Videos(),), folder="lamp-posts/videos"))
         # A barrier camera's snapshot: seen by whoever sees the barrier event (the operator, the controller).

@@ -12,6 +12,9 @@ from django.utils import timezone
 from parks.models import (
     BarrierEvent,
     BarrierState,
+    BoardPost,
+    BoardResponse,
+    BoardStatus,
     ChargingSession,
     Employee,
     EmployeeStatus,
@@ -192,3 +195,30 @@ def promo_videos_visible_to(user) -> QuerySet[PromoVideo]:
         return PromoVideo.objects.all()
     return PromoVideo.objects.filter(Q(park__in=_staffed(user)) | Q(
         enterprise__in=Employee.objects.filter(user=user, status=EmployeeStatus.ACTIVE).values("enterprise_id")))
+
+
+def _working_enterprises(user):
+    return Employee.objects.filter(user=user, status=EmployeeStatus.ACTIVE).values("enterprise_id")
+
+
+def board_posts_visible_to(user) -> QuerySet[BoardPost]:
+    """The board of the parks where ``user`` works or operates: published posts for everyone there; closed and
+    hidden ones for their own enterprise and the operator."""
+    if not _signed_in(user):
+        return BoardPost.objects.none()
+    if user.is_superuser:
+        return BoardPost.objects.all()
+    parks = Employee.objects.filter(user=user, status=EmployeeStatus.ACTIVE).values("enterprise__park_id")
+    return BoardPost.objects.filter(Q(park__in=_staffed(user)) | Q(enterprise__in=_working_enterprises(user))
+                                    | Q(park__in=parks, status=BoardStatus.PUBLISHED))
+
+
+def board_responses_visible_to(user) -> QuerySet[BoardResponse]:
+    """An answer on the board: the enterprise that posted, the one that answered, and the park's operator."""
+    if not _signed_in(user):
+        return BoardResponse.objects.none()
+    if user.is_superuser:
+        return BoardResponse.objects.all()
+    mine = _working_enterprises(user)
+    return BoardResponse.objects.filter(Q(post__park__in=_staffed(user)) | Q(enterprise__in=mine)
+                                        | Q(post__enterprise__in=mine))

@@ -36,6 +36,8 @@ class ParkErrorCode(ErrorCode):
     video_damaged = auto()
     not_approved = auto()
     invalid_days = auto()
+    # the service board
+    own_post = auto()
 
 
 ParkError = error_type(ParkErrorCode, name="ParkError", description="A refused request to a park.")

@@ -19,6 +19,10 @@ from api.parks.errors import ParkError
 from api.parks.queries import credential_type
 from api.parks.types import (
     BarrierEventType,
+    BoardCategoryEnum,
+    BoardKindEnum,
+    BoardPostType,
+    BoardResponseType,
     DirectionEnum,
     EmployeeStatusEnum,
     EmployeeType,
@@ -31,7 +35,7 @@ from api.parks.types import (
 )
 from api.restrict import Payload
 from core.restriction import visible
-from parks import charging, lampposts, parking, services, visitors
+from parks import board, charging, lampposts, parking, services, visitors
 from parks.models import Enterprise, Park, Vehicle
 
 
@@ -248,16 +252,85 @@ def _clock(value: str, field: str):
         raise ValidationError({field: ValidationError(_("A time of day as HH:MM."), code="invalid")}) from None
 
 
+@strawberry.input
+class PublishBoardPostInput:
+    enterprise_id: relay.GlobalID
+    kind: BoardKindEnum
+    category: BoardCategoryEnum
+    title: str
+    body: str
+
+
+@strawberry.type
+class BoardPostPayload(Payload):
+    errors: list[ParkError] = strawberry.field(default_factory=list)
+    post: BoardPostType | None = None
+
+
+@strawberry.input
+class ModerateBoardPostInput:
+    post_id: relay.GlobalID
+    hide: bool
+    note: str = strawberry.field(default="", description="Why it is hidden (required then); the enterprise sees it.")
+
+
+@strawberry.input
+class CloseBoardPostInput:
+    post_id: relay.GlobalID
+
+
+@strawberry.input
+class RespondToBoardPostInput:
+    post_id: relay.GlobalID
+    enterprise_id: relay.GlobalID = strawberry.field(description="The enterprise the viewer answers for.")
+    body: str
+
+
+@strawberry.type
+class BoardResponsePayload(Payload):
+    errors: list[ParkError] = strawberry.field(default_factory=list)
+    response: BoardResponseType | None = None
+
+
+def _enterprise(enterprise_id: relay.GlobalID) -> Enterprise:
+    pk = input_pk(enterprise_id, "Enterprise", field="enterpriseId", message=_("Enterprise not found."))
+    enterprise = Enterprise.objects.filter(pk=pk).first()
+    if enterprise is None:
+        raise ValidationError({"enterpriseId": ValidationError(_("Enterprise not found."), code="not_found")})
+    return enterprise
+
+
 @strawberry.type
 class ParksMutation:
+    @mutation(description="An employee publishes an offer or a need of their enterprise on the park's board.")
+    def publish_board_post(self, info: strawberry.Info, input: PublishBoardPostInput) -> BoardPostPayload:
+        return BoardPostPayload(post=board.post_publish(
+            actor=viewer(info).user, enterprise=_enterprise(input.enterprise_id), kind=input.kind.value,
+            category=input.category.value, title=input.title, body=input.body[:4000]))
+
+    @mutation(description="The enterprise closes its post.")
+    def close_board_post(self, info: strawberry.Info, input: CloseBoardPostInput) -> BoardPostPayload:
+        pk = input_pk(input.post_id, "BoardPost", field="postId", message=_("Post not found."))
+        return BoardPostPayload(post=board.post_close(actor=viewer(info).user, post_id=pk))
+
+    @mutation(description="The park's operator hides a post from the board (with a note) or shows it again.")
+    def moderate_board_post(self, info: strawberry.Info, input: ModerateBoardPostInput) -> BoardPostPayload:
+        pk = input_pk(input.post_id, "BoardPost", field="postId", message=_("Post not found."))
+        return BoardPostPayload(post=board.post_moderate(actor=viewer(info).user, post_id=pk, hide=input.hide,
+                                                         note=input.note))
+
+    @mutation(description="An employee answers another enterprise's post for their own enterprise; the post's "
+                          "author is notified.")
+    def respond_to_board_post(self, info: strawberry.Info, input: RespondToBoardPostInput) -> BoardResponsePayload:
+        pk = input_pk(input.post_id, "BoardPost", field="postId", message=_("Post not found."))
+        return BoardResponsePayload(response=board.response_send(
+            actor=viewer(info).user, post_id=pk, enterprise=_enterprise(input.enterprise_id), body=input.body[:2000]))
+
     @mutation(description="An employee submits a promotional video of their enterprise for the lamp posts; the "
                           "park's operator approves it before any post plays it.")
     def submit_promo_video(self, info: strawberry.Info, input: SubmitPromoVideoInput) -> PromoVideoPayload:
-        pk = input_pk(input.enterprise_id, "Enterprise", field="enterpriseId", message=_("Enterprise not found."))
-        enterprise = Enterprise.objects.filter(pk=pk).first()
-        if enterprise is None:
-            raise ValidationError({"enterpriseId": ValidationError(_("Enterprise not found."), code="not_found")})
-        return PromoVideoPayload(video=lampposts.video_submit(actor=viewer(info).user, enterprise=enterprise,
+        return PromoVideoPayload(video=lampposts.video_submit(actor=viewer(info).user,
+                                                              enterprise=_enterprise(input.enterprise_id),
                                                               title=input.title, upload=input.video))
 
     @mutation(description="The park's operator approves a video for the lamp posts, or rejects it (or takes an "

@@ -20,6 +20,9 @@ from api.errors import GraphQLCodedError
 from api.paging import CursorConnection
 from api.parks.types import (
     BarrierEventType,
+    BoardCategoryEnum,
+    BoardKindEnum,
+    BoardPostType,
     BuildingPresenceType,
     ChargerType,
     ChargingSessionType,
@@ -40,14 +43,17 @@ from api.parks.types import (
     VideoStatusEnum,
 )
 from api.permissions import IsAuthenticated
+from parks.board import board_search
 from parks.lampposts import playlist_now
 from parks.map import park_map, park_map_geojson
 from parks.models import (
     BarrierEvent,
+    BoardPost,
     Building,
     Charger,
     Connector,
     Employee,
+    EmployeeStatus,
     Invitation,
     LampPost,
     Park,
@@ -60,6 +66,7 @@ from parks.models import (
 from parks.selectors import (
     barrier_events_visible_to,
     barrier_queue,
+    board_posts_visible_to,
     charging_sessions_of,
     credentials_of,
     employees_visible_to,
@@ -247,3 +254,25 @@ class ParksQuery:
         found = park_map(park=park)
         return ParkMapType.of(found, geojson=park_map_geojson(found),
                               picture_url=f"/exports/park-map.png?park={relay.to_base64('Park', park.pk)}")
+
+    # --- the enterprise-service board ---
+
+    @strawberry_django.connection(CursorConnection[BoardPostType], permission_classes=[IsAuthenticated],
+                                  description="A park's service board, newest first: its published offers and needs "
+                                              "(and the viewer's enterprise's closed or hidden ones; all for the "
+                                              "operator); search: any part of the title or text, Chinese or not.")
+    def board_posts(self, info: strawberry.Info, park_id: relay.GlobalID, search: str | None = None,
+                    kind: BoardKindEnum | None = None, category: BoardCategoryEnum | None = None,
+                    mine: bool = False) -> Iterable[BoardPost]:
+        user = viewer(info).user
+        posts = board_posts_visible_to(user).filter(park=visible_park(info, park_id))
+        if kind is not None:
+            posts = posts.filter(kind=kind.value)
+        if category is not None:
+            posts = posts.filter(category=category.value)
+        if mine:
+            posts = posts.filter(enterprise__in=Employee.objects.filter(user=user, status=EmployeeStatus.ACTIVE)
+                                 .values("enterprise_id"))
+        if search:
+            posts = board_search(posts, search[:100])
+        return posts.order_by("-created_at", "-id")

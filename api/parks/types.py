@@ -17,6 +17,11 @@ from core.files import file_link_sign
 from parks.models import (
     BarrierEvent,
     BarrierState,
+    BoardCategory,
+    BoardKind,
+    BoardPost,
+    BoardResponse,
+    BoardStatus,
     Building,
     Direction,
     Employee,
@@ -46,6 +51,9 @@ PassageModeEnum = strawberry.enum(PassageMode, name="PassageMode")
 SubjectKindEnum = strawberry.enum(SubjectKind, name="PassSubjectKind")
 BarrierStateEnum = strawberry.enum(BarrierState, name="BarrierState")
 VideoStatusEnum = strawberry.enum(VideoStatus, name="PromoVideoStatus")
+BoardKindEnum = strawberry.enum(BoardKind, name="BoardKind")
+BoardCategoryEnum = strawberry.enum(BoardCategory, name="BoardCategory")
+BoardStatusEnum = strawberry.enum(BoardStatus, name="BoardStatus")
 
 
 @django_type(Building, name="Building", description="A building of a park.")
@@ -470,3 +478,31 @@ class ParkMapChangeType:
                                              "charging.completed, situation.opened, ...).")
     cursor: str
     at: datetime
+
+
+# --- the enterprise-service board ----------------------------------------------------------------------------------
+
+@django_type(BoardPost, name="BoardPost", description="An enterprise's offer or need on its park's board: published "
+                                                          "ones for the park's people; closed and hidden ones for "
+                                                          "the enterprise and the operator.")
+class BoardPostType(Restricted, relay.Node):
+    _id_attr = MODEL_ID
+    enterprise: EnterpriseType
+    kind: BoardKindEnum
+    category: BoardCategoryEnum
+    title: str
+    body: str
+    status: BoardStatusEnum
+    moderation_note: str
+    created_at: datetime
+    responses: list[BoardResponseType] = field(description="The answers the viewer may see: all of them for the "
+                                                           "post's enterprise and the operator, their own for "
+                                                           "another enterprise.")
+
+
+@django_type(BoardResponse, name="BoardResponse", description="An enterprise's answer to a post.")
+class BoardResponseType(Restricted, relay.Node):
+    _id_attr = MODEL_ID
+    enterprise: EnterpriseType
+    body: str
+    created_at: datetime

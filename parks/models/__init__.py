@@ -1,6 +1,6 @@
 """Business parks' data, one module per room: ``site`` (parks, buildings, gates, enterprises, employees, staff),
 ``access`` (one-code access: invitations, credentials, passages, presence), ``charging`` (OCPP chargers and
-sessions), ``parking`` (car parks, vehicles, barrier events, stays), ``lampposts`` (screens, videos, playlists)."""
+sessions), ``parking`` (car parks, vehicles, barrier events, stays), ``lampposts`` (screens, videos, playlists), ``board`` (the enterprise-service board)."""
 
 from parks.models.access import (
     Direction,
@@ -12,6 +12,7 @@ from parks.models.access import (
     Presence,
     SubjectKind,
 )
+from parks.models.board import BoardCategory, BoardKind, BoardPost, BoardResponse, BoardStatus
 from parks.models.charging import (
     Charger,
     ChargerMessage,
@@ -46,7 +47,7 @@ from parks.models.site import (
 )
 
 __all__ = [
-    "BarrierEvent", "BarrierState", "Building", "Charger", "ChargerMessage", "ChargingSession", "Connector",
+    "BarrierEvent", "BarrierState", "BoardCategory", "BoardKind", "BoardPost", "BoardResponse", "BoardStatus", "Building", "Charger", "ChargerMessage", "ChargingSession", "Connector",
     "ConnectorStatus", "Direction", "Employee", "EmployeeStatus", "Enterprise", "Floor", "Gate", "GateKind",
     "Invitation", "KeyState", "LampPost", "Park", "ParkKey", "ParkStaff", "ParkingArea", "ParkingSpace", "ParkingStay",
     "Passage", "PassageMode", "PassageResult", "PassCredential", "PlayReport", "PlaylistEntry", "PlaylistSlot",

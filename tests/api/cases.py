@@ -290,6 +290,21 @@ def _webm() -> bytes:
     return header + element(b"\x18\x53\x80\x67", element(b"\x16\x54\xae\x6b", b"") + element(b"\x1f\x43\xb6\x75", b""))
 
 
+def _board_post(world: World, n: int = 0):
+    """A need of another enterprise of the park, answered by the employee's (so both answers and posts show)."""
+    from parks.board import post_publish, response_send
+    from parks.models import Employee, Enterprise
+
+    park = world.object("Park")
+    other = Enterprise.objects.create(park=park, name=f"需求企业{n}")
+    author = Employee.objects.create(user=UserFactory(username=f"board-author-{n}"), enterprise=other).user
+    post = post_publish(actor=author, enterprise=other, kind="need", category="technology", title=f"寻找软件开发{n}",
+                        body="需要小程序和管理系统的软件开发团队")
+    response_send(actor=world.users["employee"], post_id=post.pk, enterprise=park.enterprises.get(name=YUNFAN),
+                  body=f"云帆可以承接{n}")
+    return post
+
+
 PARK_PEOPLE = frozenset({"admin", "employee", "parkop"})
 PARK_OPERATOR = frozenset({"admin", "parkop"})
 
@@ -307,6 +322,8 @@ NODE_CASES: dict[str, NodeCase] = {
     "ParkingStay": NodeCase(_parking_stay, PARK_OPERATOR),
     "LampPost": NodeCase(_lamp_post, EVERYONE),
     "PromoVideo": NodeCase(_promo_video, PARK_PEOPLE),
+    "BoardPost": NodeCase(_board_post, PARK_PEOPLE),
+    "BoardResponse": NodeCase(lambda w: w.object("BoardPost").responses.get(), PARK_PEOPLE),
     "AuditEntry": NodeCase(lambda w: audit_record(action="case", actor=w.users["operator"]),
                            frozenset({"admin", "auditor"})),
     "BaseRecord": NodeCase(_record, DISTRICT_WIDE | {"worker"}),
@@ -387,6 +404,7 @@ def _park_rows(world: World, n: int) -> None:
     _lamp_post(world, n + 1)
     _promo_video(world, n + 1)
     _map_rows(world, n)
+    _board_post(world, n + 1)
 
 
 def _parking(world: World, n: int) -> None:
