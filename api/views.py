@@ -92,6 +92,14 @@ class OneGridGraphQLView(GraphQLView):
             # `null` or `"x"` with an AttributeError.
             if body.lstrip(" \t\r\n")[:1] not in ("{", "["):
                 raise RequestRefused(400, "bad_request", _("The request body must be a JSON object."))
+        if request.method == "POST" and "multipart" in (request.content_type or ""):
+            # The multipart spec's `map` is an object of lists; strawberry assumed so and failed on `[1]`.
+            try:
+                mapping = orjson.loads(request.post_data.get("map", "{}"))
+            except orjson.JSONDecodeError:
+                mapping = None
+            if not isinstance(mapping, dict) or not all(isinstance(paths, list) for paths in mapping.values()):
+                raise RequestRefused(400, "bad_request", _("The multipart request is malformed."))
         data = super().parse_http_body(request)
         if request.method == "POST" and "multipart" in (request.content_type or ""):
             self._check_pixels(request.files)

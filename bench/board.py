@@ -107,7 +107,7 @@ def run(args) -> bool:
     from django.db import connection
     from django.db.models import Q
 
-    from parks.board import board_search, search_terms_of
+    from parks.board import board_search, search_terms_of, text_normalise
     from parks.models import BoardPost, Enterprise, Park
 
     rng = random.Random(7)
@@ -120,7 +120,8 @@ def run(args) -> bool:
         for _ in range(min(2000, args.posts - first)):
             title, body = _text(rng, 8, 24, names), _text(rng, 60, 200, names)
             made.append(BoardPost(park=park, enterprise=enterprise, kind=rng.choice(["offer", "need"]),
-                                  category="other", title=title, body=body, search_terms=search_terms_of(title, body)))
+                                  category="other", title=title, body=body, search_terms=search_terms_of(title, body),
+                                  search_text=text_normalise(f"{title}\n{body}")))
         BoardPost.objects.bulk_create(made)
         print(f"\r{first + len(made):,} posts written (the GIN index kept up to date as they are)", end="",
               flush=True)

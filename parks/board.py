@@ -19,7 +19,7 @@ import unicodedata
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
@@ -65,6 +65,11 @@ def search_terms_of(title: str, body: str) -> str:
     return " ".join(sorted(terms_of(f"{title}\n{body}")))
 
 
+def _visible_text(text: str) -> str:
+    """``text`` without the invisible format characters (zero-width spaces, joiners, direction marks), stripped."""
+    return "".join(char for char in (text or "") if unicodedata.category(char) != "Cf").strip()
+
+
 def _working_in(actor, enterprise: Enterprise) -> bool:
     return enterprise.employees.filter(user=actor, status=EmployeeStatus.ACTIVE).exists()
 
@@ -74,7 +79,7 @@ def post_publish(*, actor, enterprise: Enterprise, kind: str, category: str, tit
     ``PermissionDenied``, ``ValidationError`` with ``required``, ``too_long``, ``not_a_choice``."""
     if not _working_in(actor, enterprise):
         raise PermissionDenied(_("Only the enterprise's employees may publish for it."))
-    title, body = (title or "").strip(), (body or "").strip()
+    title, body = _visible_text(title), _visible_text(body)
     errors = {}
     for field, value, limit in (("title", title, 80), ("body", body, 2000)):
         if not value:
@@ -90,7 +95,8 @@ def post_publish(*, actor, enterprise: Enterprise, kind: str, category: str, tit
     with transaction.atomic():
         post = BoardPost.objects.create(park_id=enterprise.park_id, enterprise=enterprise, author=actor, kind=kind,
                                         category=category, title=title, body=body,
-                                        search_terms=search_terms_of(title, body))
+                                        search_terms=search_terms_of(title, body),
+                                        search_text=text_normalise(f"{title}\n{body}"))
         change_record(kind="board.published", obj=post, to=[scope("park", post.park_id)])
     return post
 
@@ -155,7 +161,7 @@ def response_send(*, actor, post_id: int, enterprise: Enterprise, body: str) -> 
 
 def _recent_containing(posts: QuerySet[BoardPost], wanted: str) -> QuerySet[BoardPost]:
     recent = list(posts.order_by("-created_at", "-id").values_list("pk", flat=True)[:SHORT_QUERY_SCAN])
-    return posts.filter(pk__in=recent).filter(Q(title__icontains=wanted) | Q(body__icontains=wanted))
+    return posts.filter(pk__in=recent, search_text__contains=wanted)
 
 
 def board_search(posts: QuerySet[BoardPost], text: str) -> QuerySet[BoardPost]:
@@ -171,5 +177,5 @@ def board_search(posts: QuerySet[BoardPost], text: str) -> QuerySet[BoardPost]:
                        [" & ".join(f"'{term}'" for term in lookup[:QUERY_MAX_TERMS])])
         found = found.filter(ExpressionWrapper(holds, output_field=BooleanField()))
     for part in _HAN.findall(wanted) + _WORD.findall(wanted):  # the parts as typed, not only their pairs
-        found = found.filter(Q(title__icontains=part) | Q(body__icontains=part))
+        found = found.filter(search_text__contains=part)
     return found

@@ -168,7 +168,7 @@ def slot_create(*, actor, park: Park, name: str, days: list[int], starts: time, 
     elif len(name) > 60:
         errors["name"] = ValidationError(_("At most %(limit)d characters.") % {"limit": 60}, code="too_long")
     days = sorted(set(days or ()))
-    if not days or not all(1 <= day <= 7 for day in days):
+    if not days or not all(1 <= day <= 7 for day in days) or len(days) > 7:
         errors["days"] = ValidationError(_("Days are 1 (Monday) to 7 (Sunday), at least one."), code="invalid_days")
     if ends <= starts:
         errors["ends"] = ValidationError(_("A slot ends after it starts, on the same day."), code="invalid_window")
@@ -182,7 +182,8 @@ def slot_create(*, actor, park: Park, name: str, days: list[int], starts: time, 
     posts = list(LampPost.objects.filter(park=park, pk__in=list(post_ids)))
     if len(posts) != len(set(post_ids)) or any(videos.get(pk) is None or videos[pk].park_id != park.pk
                                                 for pk in video_ids):
-        errors["places"] = ValidationError(_("A post or video is not in this park."), code="not_found")
+        field = "postIds" if len(posts) != len(set(post_ids)) else "videoIds"
+        errors[field] = ValidationError(_("A post or video is not in this park."), code="not_found")
     elif any(videos[pk].status != VideoStatus.APPROVED for pk in video_ids):
         errors["videoIds"] = ValidationError(_("Only approved videos can be scheduled."), code="not_approved")
     if errors:
@@ -193,7 +194,7 @@ def slot_create(*, actor, park: Park, name: str, days: list[int], starts: time, 
         slot.posts.set(posts)
         PlaylistEntry.objects.bulk_create(PlaylistEntry(slot=slot, video_id=pk, position=position)
                                           for position, pk in enumerate(video_ids))
-        change_record(kind="playlist.scheduled", obj=slot, to=[scope("park", park.pk)])
+        change_record(kind="playlist.scheduled", obj=slot, to=[scope("park", park.pk)], facts={"park": park.pk})
     return slot
 
 
@@ -206,7 +207,8 @@ def slot_remove(*, actor, slot_id: int) -> None:
     if staff_of(actor, slot.park) is None:
         raise PermissionDenied(_("Only the park's operator may schedule its lamp posts."))
     with transaction.atomic():
-        change_record(kind="playlist.removed", obj=slot, to=[scope("park", slot.park_id)])
+        change_record(kind="playlist.removed", obj=slot, to=[scope("park", slot.park_id)],
+                      facts={"park": slot.park_id})
         slot.delete()
 
 
@@ -268,8 +270,12 @@ def plays_report(*, post: LampPost, plays: list) -> PlaysTaken:
             refused.append((index, "malformed"))
             continue
         video, seconds = play.get("video"), play.get("seconds")
-        started = parse_datetime(play["startedAt"]) if isinstance(play.get("startedAt"), str) else None
-        if not isinstance(video, int) or not isinstance(seconds, int | float) or started is None:
+        try:
+            started = parse_datetime(play["startedAt"]) if isinstance(play.get("startedAt"), str) else None
+        except ValueError:  # well formed, but no such moment (30 February)
+            started = None
+        if (not isinstance(video, int) or isinstance(video, bool) or not isinstance(seconds, int | float)
+                or isinstance(seconds, bool) or started is None):
             refused.append((index, "malformed"))
         elif video not in known:
             refused.append((index, "unknown_video"))

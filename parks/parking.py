@@ -110,7 +110,8 @@ def barrier_verdict(*, area: ParkingArea, plate: str, direction: str, at: dateti
     before it) and the car park is not full; out, always (a car is never kept in)."""
     vehicle = (Vehicle.objects.select_related("employee").filter(park_id=area.park_id, plate=plate).first())
     if direction == Direction.OUT:
-        inside = ParkingStay.objects.filter(area=area, plate=plate, exited_at__isnull=True).exists()
+        inside = ParkingStay.objects.filter(area=area, plate=plate, exited_at__isnull=True,
+                                            entered_at__lte=at).exists()
         return Verdict(True, "exit" if inside else "no_entry_recorded", vehicle=vehicle)
     if vehicle is not None and vehicle.employee.status == EmployeeStatus.ACTIVE:
         verdict = Verdict(True, "registered", vehicle=vehicle)
@@ -161,7 +162,7 @@ def _decide(event: BarrierEvent, *, plate: str, verdict: Verdict, by=None, reaso
                                            vehicle=verdict.vehicle, invitation=verdict.invitation,
                                            entered_at=event.at)
         else:
-            stays.update(exited_at=event.at)
+            stays.filter(entered_at__lte=event.at).update(exited_at=event.at)  # never before it began
     _told(event, "barrier.decided")
 
 
@@ -179,7 +180,7 @@ def barrier_event_report(*, actor, gate_id: int, direction: str, snapshot, at: d
     gate = (Gate.objects.select_related("park", "parking_area")
             .filter(pk=gate_id, kind=GateKind.PARKING, active=True).first())
     if gate is None:
-        raise ValidationError({"gate": ValidationError(_("No such parking barrier."), code="not_found")})
+        raise ValidationError({"gateId": ValidationError(_("No such parking barrier."), code="not_found")})
     if staff_of(actor, gate.park, roles=(StaffRole.GATE, StaffRole.OPERATOR)) is None:
         raise PermissionDenied(_("Only this park's barrier controllers and operator may report vehicles."))
     if direction not in Direction.values:
@@ -265,7 +266,7 @@ def barrier_event_resolve(*, actor, event_id: int, plate: str | None = None,
     ``invalid_plate``, ``required`` (neither plate nor decision) or ``already_decided``."""
     event = BarrierEvent.objects.select_related("park").filter(pk=event_id).first()
     if event is None:
-        raise ValidationError({"event": ValidationError(_("No such barrier event."), code="not_found")})
+        raise ValidationError({"eventId": ValidationError(_("No such barrier event."), code="not_found")})
     if staff_of(actor, event.park) is None:
         raise PermissionDenied(_("Only the park's operator may decide at its barriers."))
     if plate:
@@ -278,8 +279,8 @@ def barrier_event_resolve(*, actor, event_id: int, plate: str | None = None,
                  .filter(pk=event_id).first())
         if event.state == BarrierState.DECIDED:
             if not (passed and event.result == PassageResult.REFUSED):
-                raise ValidationError({"event": ValidationError(_("This vehicle has been decided already."),
-                                                                code="already_decided")})
+                raise ValidationError({"eventId": ValidationError(_("This vehicle has been decided already."),
+                                                                  code="already_decided")})
             plate = plate or event.plate  # the driver at a closed barrier calls: the operator opens it
         if plate:
             verdict = barrier_verdict(area=event.area, plate=plate, direction=event.direction, at=event.at)

@@ -4,7 +4,7 @@ invited or the invitation withdrawn."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, time
 
 import strawberry
 from django.core.exceptions import ValidationError
@@ -223,7 +223,7 @@ class SchedulePlaylistSlotInput:
     name: str
     days: list[int] = strawberry.field(description="ISO weekdays: 1 (Monday) to 7 (Sunday).")
     starts: str = strawberry.field(description="HH:MM")
-    ends: str = strawberry.field(description="HH:MM, after starts (a slot stays within a day).")
+    ends: str = strawberry.field(description="HH:MM after starts, or 24:00 (a slot stays within a day).")
     video_ids: list[relay.GlobalID] = strawberry.field(description="Approved videos, in playing order.")
     post_ids: list[relay.GlobalID] = strawberry.field(default_factory=list, description="None: every post.")
 
@@ -246,6 +246,8 @@ class RemovePlaylistSlotPayload(Payload):
 
 
 def _clock(value: str, field: str):
+    if value.strip() == "24:00":  # the end of the day: a slot may run until midnight
+        return time(23, 59, 59, 999999)
     try:
         return datetime.strptime(value.strip(), "%H:%M").time()
     except ValueError:
@@ -347,7 +349,7 @@ class ParksMutation:
         posts = [input_pk(gid, "LampPost", field="postIds", message=_("Lamp post not found."))
                  for gid in input.post_ids[:500]]
         slot = lampposts.slot_create(actor=viewer(info).user, park=_park(input.park_id), name=input.name,
-                                     days=input.days[:7], starts=_clock(input.starts, "starts"),
+                                     days=input.days[:50], starts=_clock(input.starts, "starts"),
                                      ends=_clock(input.ends, "ends"), post_ids=posts, video_ids=videos)
         return PlaylistSlotPayload(slot=PlaylistSlotType.of(slot))
 

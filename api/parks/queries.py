@@ -273,6 +273,6 @@ class ParksQuery:
         if mine:
             posts = posts.filter(enterprise__in=Employee.objects.filter(user=user, status=EmployeeStatus.ACTIVE)
                                  .values("enterprise_id"))
-        if search:
+        if search and search.strip():
             posts = board_search(posts, search[:100])
         return posts.order_by("-created_at", "-id")

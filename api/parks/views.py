@@ -193,13 +193,14 @@ def lamp_post_plays_view(request: HttpRequest, code: str) -> HttpResponse:
     post = _post(request, code)
     if post is None:
         return json_error(401, "unknown_post", _("Unknown lamp post or wrong key."))
-    if len(request.body) > MAX_PLAYS_BYTES:
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit() or int(declared) > MAX_PLAYS_BYTES or len(request.body) > MAX_PLAYS_BYTES:
         return json_error(413, "too_large", _("The report is too large."))
     try:
         plays = json.loads(request.body)["plays"]
         if not isinstance(plays, list):
             raise TypeError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: [[[[...]]]] nested too deep
         return json_error(400, "malformed", _('Send {"plays": [{"video", "startedAt", "seconds"}, ...]}.'))
     try:
         taken = plays_report(post=post, plays=plays)

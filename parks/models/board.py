@@ -52,6 +52,9 @@ class BoardPost(models.Model):
     #: Its search terms (``parks.board.terms_of``: each pair of neighbouring Chinese characters, each latin word),
     #: space-separated; on PostgreSQL a GIN index over their ``tsvector`` finds the posts that hold all of a query's.
     search_terms = models.TextField(default="", editable=False)
+    #: The title and text as searched (``parks.board.text_normalise``: half width, lower case), which the candidates
+    #: the index found are checked against.
+    search_text = models.TextField(default="", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

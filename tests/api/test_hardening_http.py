@@ -171,6 +171,17 @@ def test_deeply_nested_variables_over_get_are_a_coded_400(db):
     assert response.status_code == 400 and codes_of(response.json()) == ["bad_request"]
 
 
+@pytest.mark.parametrize("mapping", ["[1]", '{"0": "variables.photo"}', "5", "not json"])
+def test_a_multipart_map_that_is_not_an_object_of_lists_is_a_coded_400(db, mapping):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    operations = {"query": "mutation($p: Upload!) { suggestEventCategories(photo: $p) { ticket } }",
+                  "variables": {"p": None}}
+    response = Client().post("/graphql/", {"operations": json.dumps(operations), "map": mapping,
+                                           "0": SimpleUploadedFile("a.jpg", b"x", content_type="image/jpeg")})
+    assert response.status_code == 400 and codes_of(response.json()) == ["bad_request"], response.content
+
+
 def test_101_files_are_a_graphql_shaped_400(users, token_for):
     operations = {"query": "mutation($p: [Upload!]!) { reportEvent(input: {categoryCode: \"02-01\", lat: 36.01, "
                            "lng: 120.31, photos: $p}) { errors { code } } }",

@@ -62,6 +62,16 @@ def test_the_board_finds_any_part_of_the_text_and_only_real_matches(software_par
     assert search("座") == ["出租会议室"]  # one character: no pair to look up, still found
     assert search("会议室", kind="NEED") == [] and search("会议室", kind="OFFER") == ["出租会议室"]
     assert search("火箭发射") == []
+    assert len(gql(BOARD, {"park": park, "search": " "}, token=reader).data["boardPosts"]["edges"]) == 4  # no query
+    wide = gql(PUBLISH, {"input": {"enterpriseId": to_base64("Enterprise", sp.yunfan.pk), "kind": "OFFER",
+                                   "category": "OTHER", "title": "ｆｕｌｌ　ｗｉｄｔｈ　ＡＢＣ", "body": "全角文字"}},
+               token=token_for(sp.employee.user))
+    assert wide.data["publishBoardPost"]["errors"] == []
+    assert search("abc") == search("ＡＢＣ") == search("full") == ["ｆｕｌｌ　ｗｉｄｔｈ　ＡＢＣ"]  # full width typed
+    invisible = gql(PUBLISH, {"input": {"enterpriseId": to_base64("Enterprise", sp.yunfan.pk), "kind": "OFFER",
+                                        "category": "OTHER", "title": "\u200b\u200b", "body": "看不见的标题"}},
+                    token=token_for(sp.employee.user))
+    assert invisible.data["publishBoardPost"]["errors"] == [{"code": "required", "field": "title"}]
     outsider = UserFactory(username="elsewhere")
     other_park = Park.objects.create(code="other", name="别的园区")
     Employee.objects.create(user=outsider, enterprise=Enterprise.objects.create(park=other_park, name="外园企业"))

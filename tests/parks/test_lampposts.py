@@ -145,7 +145,9 @@ def test_bad_videos_unknown_posts_and_bad_reports_are_refused(software_park, pos
              {"video": 999999, "startedAt": now.isoformat(), "seconds": 2.0},
              {"video": video.pk, "startedAt": (now + timedelta(hours=1)).isoformat(), "seconds": 2.0},
              {"video": video.pk, "startedAt": (now - timedelta(minutes=1)).isoformat(), "seconds": -3},
-             {"video": "x"}, "junk"]
+             {"video": "x"}, "junk",
+             {"video": video.pk, "startedAt": "2026-02-30T10:00:00Z", "seconds": 2.0},  # no such day
+             {"video": video.pk, "startedAt": now.isoformat(), "seconds": True}]
 
     def report(body, content_type="application/json"):
         return Client().post(f"/parks/lamp-posts/{post.code}/plays", body, content_type=content_type,
@@ -157,10 +159,14 @@ def test_bad_videos_unknown_posts_and_bad_reports_are_refused(software_park, pos
                                                      {"index": 3, "reason": "bad_time"},
                                                      {"index": 4, "reason": "bad_seconds"},
                                                      {"index": 5, "reason": "malformed"},
-                                                     {"index": 6, "reason": "malformed"}]}
+                                                     {"index": 6, "reason": "malformed"},
+                                                     {"index": 7, "reason": "malformed"},
+                                                     {"index": 8, "reason": "malformed"}]}
     assert report({"plays": plays[:1]}).json()["taken"] == 0  # sent again: stored once
     assert PlayReport.objects.count() == 1
     assert report("not json", content_type="text/plain").status_code == 400
+    assert report('{"plays": ' + "[" * 100_000 + "]" * 100_000 + "}").status_code == 400  # nested too deep
+    assert report({"plays": [plays[0]] * 5000}).status_code == 413
     assert report({"plays": [plays[0]] * 1001}).json()["errors"][0]["extensions"]["code"] == "too_many"
     assert gql(VIDEOS, {"park": to_base64("Park", sp.park.pk)}, token=employee).data[
         "promoVideos"]["edges"][0]["node"]["plays"] == 1

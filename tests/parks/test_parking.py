@@ -106,6 +106,11 @@ def test_real_snapshots_let_in_an_employees_car_and_a_visitors_and_count_them(
     occupancy = gql(OCCUPANCY, {"park": park}, token=token_for(sp.employee.user)).data["parkingOccupancy"]
     assert occupancy == [{"area": {"code": "garage"}, "capacity": 3, "occupied": 2, "free": 1, "overstays": 0}]
 
+    # an exit the barrier dates before the car came in ends nothing
+    early = _read(gql, operator, _report(gql, gate_token, gate, "苏B76933", direction="OUT",
+                                         at=(timezone.now() - timedelta(hours=12)).isoformat()))
+    assert (early["result"], early["reason"]) == ("PASSED", "no_entry_recorded")
+    assert ParkingStay.objects.get(plate="苏B76933").exited_at is None
     out = _read(gql, operator, _report(gql, gate_token, gate, "苏B76933", direction="OUT"))
     assert (out["result"], out["reason"]) == ("PASSED", "exit")
     stay = ParkingStay.objects.get(plate="苏B76933")
