@@ -18,6 +18,8 @@ from api.approvals.mutations import ApplicationsMutation, ApprovalsMutation, Aut
 from api.approvals.queries import ApprovalsQuery
 from api.approvals.subscriptions import ApplicationsSubscription, ApprovalsSubscription
 from api.audit.queries import AuditQuery
+from api.campaigns.mutations import CampaignMutation
+from api.campaigns.queries import CampaignQuery
 from api.execution import OneGridExecutor
 from api.extensions import OneGridSchema, protection_extensions
 from api.feed import FeedMutation, FeedQuery, FeedSubscription
@@ -48,10 +50,10 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (AccountQuery, GridQuery, EventQuery, StatisticsQuery, FeedQuery, AuditQuery,
-                                      VisionQuery, ApprovalsQuery, ParksQuery, NodeQuery))
+                                      VisionQuery, ApprovalsQuery, ParksQuery, CampaignQuery, NodeQuery))
 Mutation = merge_types("Mutation", (AccountMutation, GridMutation, EventMutation, FeedMutation, VisionMutation,
                                              ApprovalsMutation, ApplicationsMutation,
-                                             AuthorisationsMutation, ParksMutation))
+                                             AuthorisationsMutation, ParksMutation, CampaignMutation))
 Subscription = merge_types("Subscription", (FeedSubscription, EventSubscription, VisionSubscription,
                                              ApprovalsSubscription, ApplicationsSubscription, ParksSubscription))
 

@@ -19,6 +19,9 @@ class GridappConfig(AppConfig):
         from core.files import file_kind_register
         from core.restriction import visibility_register, visible_through
         from core.workflow import workflow_register
+        from gridapp.campaigns.models import CampaignCase
+        from gridapp.campaigns.selectors import cases_visible_to
+        from gridapp.campaigns.services import CASE_WORKFLOW
         from gridapp.geography import selectors as geography
         from gridapp.geography.access import supervisors_changed
         from gridapp.geography.models import BaseRecord, Community, Grid, GridNotice, IndustryGrid, Street
@@ -41,4 +44,6 @@ class GridappConfig(AppConfig):
             m2m_changed.connect(supervisors_changed, sender=area.supervisors.through,
                                 dispatch_uid=f"gridapp.supervisors_changed.{area.__name__}")
         workflow_register(INCIDENT_WORKFLOW)  # the incident lifecycle on the platform's workflow engine
+        workflow_register(CASE_WORKFLOW)  # a campaign case's work, on the same engine
+        visibility_register(CampaignCase, visible_through(cases_visible_to))
         file_kind_register(EVENT_PHOTOS)  # event photos on the file service, seen by the API's rule for them

@@ -1,6 +1,17 @@
 """Every model of the ``gridapp`` app, so Django finds them: each is defined in its room (``gridapp.geography.models``,
-``gridapp.incidents.models``) and imported from there by the code."""
+``gridapp.incidents.models``, ``gridapp.campaigns.models``) and imported from there by the code."""
 
+from gridapp.campaigns.models import (  # noqa: F401
+    Campaign,
+    CampaignCase,
+    CampaignPlace,
+    CampaignRound,
+    CaseHistory,
+    CaseOutcome,
+    CaseStatus,
+    CaseType,
+    RoundKind,
+)
 from gridapp.geography.models import (  # noqa: F401
     SMALL_PLACE_KINDS,
     Area,

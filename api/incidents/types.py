@@ -11,7 +11,7 @@ from django.db.models import F, Prefetch
 from strawberry import relay
 from strawberry.scalars import JSON
 
-from accounts.models import Role
+from api.base.grids import watched_grids
 from api.base.places import PlaceType
 from api.context import viewer
 from api.fields import django_type, field
@@ -19,7 +19,6 @@ from api.media import photo_url
 from api.nodes import MODEL_ID
 from api.restrict import PERSON_KEYS, Public, Restricted, person_shown
 from core.i18n import localized
-from gridapp.geography.selectors import grid_ids_of_worker, grid_ids_supervised_by
 from gridapp.incidents import services
 from gridapp.incidents.models import (
     Event,
@@ -253,20 +252,6 @@ class EventType(Restricted, relay.Node):
         description="What the viewer may do next (the phone's buttons); the service checks again.")
     def available_actions(self, root: Event, info: strawberry.Info) -> list[EventActionEnum]:
         user = viewer(info).user
-        patrolled, supervised = _watched_grids(info)
+        patrolled, supervised = watched_grids(info)
         relations = services.event_relations(user, root, patrolled=patrolled, supervised=supervised)
         return actions_open_to(relations, root.status)
-
-
-def _watched_grids(info) -> tuple[frozenset[int], frozenset[int]]:
-    """The viewer's patrolled and supervised grids, read once per request."""
-    who = viewer(info)
-    cached = getattr(who, "_watched_grids", None)
-    if cached is None:
-        user = who.user
-        patrolled = frozenset(grid_ids_of_worker(user).values_list("content_object_id", flat=True)) \
-            if user.role == Role.GRID_WORKER else frozenset()
-        supervised = frozenset(grid_ids_supervised_by(user).values_list("id", flat=True)) \
-            if user.role == Role.SUPERVISOR else frozenset()
-        cached = who._watched_grids = (patrolled, supervised)
-    return cached

@@ -305,6 +305,44 @@ def _board_post(world: World, n: int = 0):
     return post
 
 
+def _campaign(world: World):
+    """A campaign with its two case types and an open inspection round."""
+    from datetime import date
+
+    from gridapp.campaigns.models import Campaign, CaseType
+    from gridapp.campaigns.services import round_open
+
+    campaign = Campaign.objects.create(code="test-campaign", name="测试专项行动", started_on=date(2026, 3, 1))
+    CaseType.objects.create(campaign=campaign, code="illegal_structure", name="违法建筑", outcome="demolished")
+    CaseType.objects.create(campaign=campaign, code="green_space", name="毁绿占绿", outcome="rectified")
+    round_open(actor=None, campaign=campaign)
+    return campaign
+
+
+def _campaign_row(n: int) -> None:
+    """Another campaign, with a case type, a place and a round (what the campaigns list shows of each)."""
+    from datetime import date
+
+    from gridapp.campaigns.models import Campaign, CampaignPlace, CaseType
+    from gridapp.campaigns.services import round_open
+
+    campaign = Campaign.objects.create(code=f"campaign-{n}", name=f"专项行动{n}", started_on=date(2026, 1, 1 + n % 28))
+    CaseType.objects.create(campaign=campaign, code="other", name="其他", outcome="rectified")
+    CampaignPlace.objects.create(campaign=campaign, name=f"点位{n}", lng=SPOT[0], lat=SPOT[1])
+    round_open(actor=None, campaign=campaign)
+
+
+def _campaign_case(world: World):
+    """A case in ``worker``'s grid, listed, its plan agreed (a history of two rows)."""
+    from gridapp.campaigns.services import case_act, case_record
+
+    n = next(world.serial)
+    case = case_record(actor=None, campaign=world.object("Campaign"), type_code="illegal_structure",
+                       lng=SPOT[0] - 0.004 + 0.0008 * (n % 10), lat=SPOT[1] - 0.004 + 0.0008 * (n // 10 % 10),
+                       area_m2=20 + n, site=f"第{n}户", responsible_unit="社区", new_case=True).case
+    return case_act(actor=world.users["operator"], case_id=case.pk, action="agree_plan")
+
+
 PARK_PEOPLE = frozenset({"admin", "employee", "parkop"})
 PARK_OPERATOR = frozenset({"admin", "parkop"})
 
@@ -345,6 +383,8 @@ NODE_CASES: dict[str, NodeCase] = {
     "Notification": NodeCase(lambda w: notification_send(recipient=w.users["worker"], title="只给worker"),
                              frozenset({"worker"})),
     "Situation": NodeCase(_situation, DISTRICT_WIDE | {"worker"}),
+    "Campaign": NodeCase(_campaign, EVERYONE),
+    "CampaignCase": NodeCase(_campaign_case, DISTRICT_WIDE | {"urban", "worker"}),
     "Street": NodeCase(lambda w: w.district.street, DISTRICT_WIDE | {"urban", "worker", "worker2"}),
     "User": NodeCase(lambda w: w.users["worker"], DISTRICT_WIDE | {"worker"}),
 }
@@ -383,6 +423,8 @@ def rows_add(world: World, count: int) -> None:
                                      name=f"测试{n}", name_en=f"Test {n}", platform=Platform.CITY_OPERATIONS,
                                      department=department)
         _park_rows(world, n)
+        _campaign_case(world)
+        _campaign_row(n)
 
 
 def _park_rows(world: World, n: int) -> None:

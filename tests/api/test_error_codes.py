@@ -21,6 +21,7 @@ from strawberry.relay import to_base64
 
 from api.accounts.errors import AccountErrorCode
 from api.approvals.errors import ApplicationErrorCode, CertificateErrorCode
+from api.campaigns.errors import CampaignErrorCode
 from api.errors import MutationError, errors_from
 from api.feed import FeedErrorCode
 from api.grid.errors import GridError, GridErrorCode
@@ -53,6 +54,8 @@ SOURCES = {
     ApplicationErrorCode: ["approvals/applications.py", "approvals/services.py:authorisation_grant,authorisation_withdraw", "approvals/catalogue.py", "core/workflow/engine.py",
                            "core/workflow/steps.py:_not_own,_note,_reason,_materials", "api/base/ids.py",
                            "api/approvals/mutations.py", "core/files/documents.py", *PHOTO],
+    CampaignErrorCode: ["gridapp/campaigns/services.py", "core/workflow/engine.py", "api/base/ids.py",
+                        "api/campaigns/mutations.py", "api/campaigns/queries.py"],
     ParkErrorCode: ["parks/services.py:credential_provision,_device_key,employee_status_set,gate_pass",
                     "parks/visitors.py", "parks/charging.py:charging_remote", "parks/parking.py", "parks/lampposts.py", "parks/board.py",
                     "core/files/videos.py", "api/base/ids.py",
@@ -137,7 +140,7 @@ def test_every_error_code_in_the_schema_is_an_enum_whose_names_are_the_wire_valu
     error_types = {name: graphql for name, graphql in schema._schema.type_map.items()
                    if isinstance(graphql, GraphQLObjectType) and name.endswith("Error") and "code" in graphql.fields}
     assert set(error_types) == {"AccountError", "GridError", "EventError", "VisionError", "FeedError",
-                                "CertificateError", "ApplicationError", "ParkError"}
+                                "CertificateError", "ApplicationError", "ParkError", "CampaignError"}
     for name, graphql in error_types.items():
         code = get_named_type(graphql.fields["code"].type)
         assert isinstance(code, GraphQLEnumType) and code.name == f"{name}Code", name

@@ -92,9 +92,17 @@ class Command(BaseCommand):
         self._seed_events(options["events"] if options.get("events") is not None
                           else int(FULL_SCALE_EVENTS * SCALES[scale]), no_progress)
         self._seed_cameras()
+        self._seed_campaign()
         self._seed_certificates()
         self._seed_parks()
         self._print_accounts()
+
+    def _seed_campaign(self) -> None:
+        from gridapp.campaigns.demo import demo_campaign_create
+
+        campaign = demo_campaign_create()
+        self.stdout.write(f"Campaign {campaign.code}: {campaign.cases.count()} cases in its ledger "
+                          "(manage.py campaign_report prints it).")
 
     def _seed_certificates(self) -> None:
         from approvals.demo import demo_certificates_create

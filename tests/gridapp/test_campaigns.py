@@ -1,0 +1,137 @@
+"""Campaign ledgers: the demo campaign's report reads as the real one did; a case found again in a later round is
+the same case; the look-back round re-inspects the finished cases and a recurrence shows in the ledger; a retried
+update from a phone changes nothing; every case is seen and worked only by whom its grid says."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from strawberry.relay import to_base64
+
+from gridapp.campaigns.demo import demo_campaign_create
+from gridapp.campaigns.models import CampaignCase, CaseHistory, CaseStatus, RoundKind
+from gridapp.campaigns.selectors import campaign_ledger
+from gridapp.campaigns.services import look_back, round_open
+from gridapp.geography.services import grid_assign_worker
+
+pytestmark = pytest.mark.django_db
+
+LEDGER = """query($id: ID!) { campaignLedger(campaignId: $id) { recurred open
+  outcomes { typeCode status cases areaM2 } lines { typeCode status cases areaM2 } } }"""
+RECORD = """mutation($input: RecordCampaignCaseInput!) { recordCampaignCase(input: $input) {
+  errors { code field } sighted case { id number status } candidates { metres number caseId } } }"""
+ACT = """mutation($input: ActOnCampaignCaseInput!) { actOnCampaignCase(input: $input) {
+  errors { code field } case { status version availableActions } } }"""
+LOOK_BACK = """mutation($input: LookBackCampaignCaseInput!) { lookBackCampaignCase(input: $input) {
+  errors { code field } case { status recurrences outcome } } }"""
+CASES = """query($id: ID!, $open: Boolean) { campaignCases(campaignId: $id, open: $open, first: 100) { edges { node { number
+  status areaM2 caseType { code } history { action round } } } } }"""
+
+
+@pytest.fixture
+def campaign(users, district):
+    return demo_campaign_create()
+
+
+def outcomes(ledger) -> dict:
+    return {(line.type_code, line.status): (line.cases, line.area_m2) for line in ledger.outcomes}
+
+
+def test_the_demo_ledger_reads_as_the_real_campaigns_report(campaign):
+    ledger = campaign_ledger(campaign)
+    assert outcomes(ledger) == {("green_space", "rectified"): (11, Decimal("670.0")),
+                                ("illegal_structure", "demolished"): (20, Decimal("741.0"))}
+    assert [case.status for case in ledger.open_cases] == [CaseStatus.PLAN_AGREED, CaseStatus.IN_PROGRESS]
+    out = StringIO()
+    call_command("campaign_report", stdout=out)
+    text = out.getvalue()
+    assert "违法建筑 已拆除：20 处，741.0 m²" in text and "毁绿占绿 已整改：11 处，670.0 m²" in text, text
+    english = StringIO()
+    call_command("campaign_report", "hill-parks", "--language", "en", stdout=english)
+    assert "违法建筑 Demolished: 20, 741.0 m²" in english.getvalue()
+    # the second round found three of the first round's cases again: sightings, not cases
+    assert CampaignCase.objects.filter(campaign=campaign).count() == 33
+    assert CaseHistory.objects.filter(case__campaign=campaign, action="sighted").count() == 3
+
+
+def test_a_recurrence_in_the_look_back_round_reopens_the_case_and_changes_the_report(campaign, users, gql, token_for):
+    operator = token_for(users["operator"])
+    structure = CampaignCase.objects.filter(campaign=campaign, case_type__code="illegal_structure",
+                                            status=CaseStatus.DEMOLISHED).order_by("number").first()
+    case_id = to_base64("CampaignCase", structure.pk)
+    early = gql(LOOK_BACK, {"input": {"caseId": case_id, "recurred": True}}, token=operator)
+    assert early.data["lookBackCampaignCase"]["errors"][0]["code"] == "no_open_round"
+    round_open(actor=users["operator"], campaign=campaign, kind=RoundKind.LOOK_BACK)
+    came_back = gql(LOOK_BACK, {"input": {"caseId": case_id, "recurred": True, "note": "原址复建铁皮棚",
+                                      "clientRequestId": "phone-1-0001"}}, token=operator)
+    assert came_back.data["lookBackCampaignCase"] == {"errors": [], "case": {
+        "status": "RECURRED", "recurrences": 1, "outcome": ""}}
+    # the phone did not hear the answer and sends it again: the same update, nothing more
+    again = gql(LOOK_BACK, {"input": {"caseId": case_id, "recurred": True, "clientRequestId": "phone-1-0001"}},
+                token=operator)
+    assert again.data["lookBackCampaignCase"]["case"]["recurrences"] == 1
+    passed = [case.pk for case in CampaignCase.objects.filter(campaign=campaign, status__in=[
+        CaseStatus.DEMOLISHED, CaseStatus.RECTIFIED])]
+    for pk in passed:
+        look_back(actor=users["operator"], case_id=pk, recurred=False)
+    answer = gql(LEDGER, {"id": to_base64("Campaign", campaign.pk)}, token=operator).data["campaignLedger"]
+    assert answer["recurred"] == 1 and answer["open"] == 3
+    assert {(o["typeCode"], o["status"]): (o["cases"], o["areaM2"]) for o in answer["outcomes"]} == {
+        ("green_space", "rectified"): (11, 670.0),
+        ("illegal_structure", "demolished"): (19, 741.0 - float(structure.area_m2))}
+    lines = {(line["typeCode"], line["status"]): line["cases"] for line in answer["lines"]}
+    assert lines[("illegal_structure", "recurred")] == 1 and lines[("illegal_structure", "look_back_passed")] == 19
+    worked = gql(ACT, {"input": {"caseId": case_id, "action": "RESUME"}}, token=operator).data["actOnCampaignCase"]
+    assert worked["case"]["status"] == "IN_PROGRESS" and "FINISH" in worked["case"]["availableActions"]
+
+
+def test_a_case_found_again_is_the_same_case_once_the_inspector_confirms(users, district, gql, token_for):
+    campaign = demo_campaign_create()
+    grid_assign_worker(actor=None, grid=district.grid, worker=users["worker"])
+    worker = token_for(users["worker"])
+    existing = CampaignCase.objects.filter(campaign=campaign, grid=district.grid,
+                                           case_type__code="illegal_structure").first()
+    assert existing is not None
+    round_open(actor=users["operator"], campaign=campaign, kind=RoundKind.INSPECTION)
+    near = {"campaignId": to_base64("Campaign", campaign.pk), "typeCode": "illegal_structure",
+            "lng": existing.lng + 0.0001, "lat": existing.lat, "areaM2": 30, "site": "原址", "responsibleUnit": "社区"}
+    first = gql(RECORD, {"input": near}, token=worker).data["recordCampaignCase"]
+    assert first["case"] is None and first["errors"] == []
+    assert first["candidates"][0]["number"] == existing.number and first["candidates"][0]["metres"] < 30
+    assert first["candidates"][0]["caseId"] == to_base64("CampaignCase", existing.pk)
+    confirmed = gql(RECORD, {"input": {**near, "sameAs": to_base64("CampaignCase", existing.pk)}},
+                    token=worker).data["recordCampaignCase"]
+    assert confirmed["sighted"] is True and confirmed["case"]["number"] == existing.number
+    assert CampaignCase.objects.filter(campaign=campaign).count() == 33  # no second case
+    far = gql(RECORD, {"input": {**near, "sameAs": to_base64("CampaignCase", existing.pk),
+                                 "lng": existing.lng + 0.0006}}, token=worker).data["recordCampaignCase"]  # ~54 m
+    assert far["errors"] == [{"code": "not_a_candidate", "field": "sameAs"}]
+    another = gql(RECORD, {"input": {**near, "newCase": True, "clientRequestId": "w-1"}},
+                  token=worker).data["recordCampaignCase"]
+    assert another["case"]["status"] == "LISTED"
+    repeat = gql(RECORD, {"input": {**near, "newCase": True, "clientRequestId": "w-1"}},
+                 token=worker).data["recordCampaignCase"]
+    assert repeat["case"]["number"] == another["case"]["number"]  # the retry is the same listing
+    assert CampaignCase.objects.filter(campaign=campaign).count() == 34
+    for bad, code in (({"areaM2": -5}, "invalid_area"), ({"typeCode": "nope"}, "unknown_type"),
+                      ({"lng": 10.0, "lat": 10.0}, "outside_district"), ({"site": " "}, "required")):
+        refused = gql(RECORD, {"input": {**near, "newCase": True, **bad}}, token=worker).data["recordCampaignCase"]
+        assert refused["errors"][0]["code"] == code, (bad, refused)
+    citizen = gql(RECORD, {"input": {**near, "newCase": True}}, token=token_for(users["citizen"]))
+    assert citizen.data["recordCampaignCase"]["errors"][0]["code"] == "permission_denied"
+
+
+def test_cases_are_seen_like_their_grids(campaign, users, district, gql, token_for):
+    campaign_id = to_base64("Campaign", campaign.pk)
+    everything = gql(CASES, {"id": campaign_id}, token=token_for(users["operator"])).data["campaignCases"]["edges"]
+    assert len(everything) == 33
+    grid_assign_worker(actor=None, grid=district.grid, worker=users["worker"])
+    mine = gql(CASES, {"id": campaign_id}, token=token_for(users["worker"])).data["campaignCases"]["edges"]
+    assert 0 < len(mine) == CampaignCase.objects.filter(campaign=campaign, grid=district.grid).count()
+    assert gql(CASES, {"id": campaign_id}, token=token_for(users["citizen"])).data["campaignCases"]["edges"] == []
+    assert gql(LEDGER, {"id": campaign_id}, token=token_for(users["citizen"])).error_codes == ["permission_denied"]
+    listed = everything[0]["node"]
+    assert listed["history"][0] == {"action": "listed", "round": 1}
