@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import path
 
 from api.approvals import views as certificates
+from api.campaigns import views as campaigns
 from api.exports import camera_flow_export, statistics_export
 from api.health import healthz
 from api.incidents.statistics import EXPORT_FORMATS
@@ -32,6 +33,8 @@ urlpatterns = [
     *(path(f"verify/certificate.{fmt}", certificates.printout_view, {"fmt": fmt}, name=f"verify-print-{fmt}")
       for fmt in ("png", "pdf")),
     # Park gates (their keys, their signed bundles, their uploaded logs) and visitors' passes.
+    *(path(f"exports/campaign-ledger.{fmt}", campaigns.campaign_ledger_export, {"fmt": fmt},
+           name=f"campaign-ledger-{fmt}") for fmt in ("csv", "xlsx", "pdf")),
     path("parks/<slug:park>/jwks.json", parks.park_jwks_view, name="park-jwks"),
     path("parks/<slug:park>/gates/<slug:gate>/bundle", parks.gate_bundle_view, name="gate-bundle"),
     path("parks/passages", parks.passages_upload_view, name="gate-passages"),

@@ -10,7 +10,7 @@ from io import BytesIO
 
 from django.http import HttpResponse
 
-XLSX_FORMATS = {"text": "@", "count": "0", "rate": "0.0%", "hours": "0.0"}
+XLSX_FORMATS = {"text": "@", "count": "0", "rate": "0.0%", "hours": "0.0", "area": "0.0"}
 
 
 def table_csv(columns: list[tuple[str, str]], rows: list[list], filename: str) -> HttpResponse:
@@ -70,4 +70,4 @@ def cell_text(value, kind: str) -> str:
         return ""
     if kind == "rate":
         return f"{value * 100:.1f}%"
-    return f"{value:.1f}" if kind == "hours" else str(value)
+    return f"{value:.1f}" if kind in ("hours", "area") else str(value)

@@ -65,4 +65,6 @@ class CampaignQuery:
                           lines=[LedgerLineType.of(line) for line in ledger.lines],
                           by_place=[LedgerLineType.of(line) for line in ledger.by_place],
                           by_grid=[LedgerLineType.of(line) for line in ledger.by_grid],
-                          recurred=ledger.recurred, open=len(ledger.open_cases))
+                          recurred=ledger.recurred, open=len(ledger.open_cases),
+                          exports=[f"/exports/campaign-ledger.{fmt}?campaign={relay.to_base64('Campaign', campaign.pk)}"
+                                   for fmt in ("csv", "xlsx", "pdf")])

@@ -158,3 +158,5 @@ class LedgerType:
     recurred: int
     open: int = strawberry.field(description="Cases whose work is not finished (campaignCases(open: true) lists "
                                              "them).")
+    exports: list[str] = strawberry.field(description="The ledger as CSV, XLSX and a printable PDF (A4, Chinese or "
+                                                      "English): fetch them with the same bearer token.")

@@ -135,3 +135,26 @@ def test_cases_are_seen_like_their_grids(campaign, users, district, gql, token_f
     assert gql(LEDGER, {"id": campaign_id}, token=token_for(users["citizen"])).error_codes == ["permission_denied"]
     listed = everything[0]["node"]
     assert listed["history"][0] == {"action": "listed", "round": 1}
+
+
+def test_the_ledger_downloads_as_csv_xlsx_and_a_chinese_pdf(campaign, users, gql, token_for):
+    import io
+
+    from django.test import Client
+    from openpyxl import load_workbook
+
+    token = token_for(users["operator"])
+    exports = gql(LEDGER.replace("recurred open", "recurred open exports"), {"id": to_base64("Campaign", campaign.pk)},
+                  token=token).data["campaignLedger"]["exports"]
+    client = Client()
+    csv, xlsx, pdf = (client.get(url, HTTP_AUTHORIZATION=f"Bearer {token}") for url in exports)
+    text = csv.content.decode("utf-8-sig")
+    assert csv.status_code == 200 and text.splitlines()[0] == "类型,状态,点位,网格,案件数,面积（m²）"
+    assert text.splitlines()[-1] == "合计,,,,33,1462.0"  # 741 + 670 + the two open cases' 21 and 30
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet.cell(row=sheet.max_row, column=5).value == 33
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert b"NotoSansSC" in pdf.content  # the Chinese font travels inside the file
+    assert client.get(exports[0]).status_code == 401
+    citizen = client.get(exports[0], HTTP_AUTHORIZATION=f"Bearer {token_for(users['citizen'])}")
+    assert citizen.status_code == 200 and citizen.content.decode("utf-8-sig").splitlines()[-1] == "合计,,,,0,0.0"
