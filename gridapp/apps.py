@@ -16,11 +16,11 @@ class GridappConfig(AppConfig):
         from django.db.models.signals import m2m_changed
 
         from core.audiences import audience_register
-        from core.files import file_kind_register
+        from core.files import FileKind, Images, file_kind_register
         from core.restriction import visibility_register, visible_through
         from core.workflow import workflow_register
         from gridapp.campaigns.models import CampaignCase
-        from gridapp.campaigns.selectors import cases_visible_to
+        from gridapp.campaigns.selectors import case_photos_visible, cases_visible_to
         from gridapp.campaigns.services import CASE_WORKFLOW
         from gridapp.geography import selectors as geography
         from gridapp.geography.access import supervisors_changed
@@ -46,4 +46,8 @@ class GridappConfig(AppConfig):
         workflow_register(INCIDENT_WORKFLOW)  # the incident lifecycle on the platform's workflow engine
         workflow_register(CASE_WORKFLOW)  # a campaign case's work, on the same engine
         visibility_register(CampaignCase, visible_through(cases_visible_to))
+        # a case's photos: seen by whoever sees the case
+        file_kind_register(FileKind(name="campaign_photo", model="gridapp.CasePhoto",
+                                    variants={"i": "image", "t": "thumbnail"}, accepts=(Images(),),
+                                    folder="campaigns", visibility=case_photos_visible))
         file_kind_register(EVENT_PHOTOS)  # event photos on the file service, seen by the API's rule for them

@@ -8,6 +8,8 @@ from gridapp.campaigns.models import (  # noqa: F401
     CampaignRound,
     CaseHistory,
     CaseOutcome,
+    CasePhoto,
+    CasePhotoStage,
     CaseStatus,
     CaseType,
     RoundKind,

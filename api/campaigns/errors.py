@@ -25,6 +25,13 @@ class CampaignErrorCode(ErrorCode):
     unknown_action = auto()
     stale = auto()
     transition_not_allowed = auto()
+    too_many = auto()
+    # a photo
+    file_too_large = auto()
+    unsupported_type = auto()
+    not_an_image = auto()
+    unsupported_format = auto()
+    image_too_large = auto()
 
 
 CampaignError = error_type(CampaignErrorCode, name="CampaignError", description="A refused request to a campaign.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import strawberry
 from django.utils.translation import gettext as _
 from strawberry import relay
+from strawberry.file_uploads import Upload
 
 from api.base.ids import input_pk
 from api.campaigns.errors import CampaignError
@@ -45,6 +46,7 @@ class RecordCampaignCaseInput:
                                                                                 "again): recorded on it.")
     new_case: bool = strawberry.field(default=False, description="None of the candidates: list it as a new case.")
     client_request_id: str | None = strawberry.field(default=None, description="The phone's id of this update.")
+    photos: list[Upload] = strawberry.field(default_factory=list, description="Before the work (at most 9).")
 
 
 @strawberry.type(name="CampaignCandidate", description="A listed case nearby that this may be (only those the "
@@ -75,6 +77,7 @@ class ActOnCampaignCaseInput:
     note: str = ""
     client_request_id: str | None = None
     expected_version: int | None = None
+    photos: list[Upload] = strawberry.field(default_factory=list, description="After the work (at most 9).")
 
 
 @strawberry.input
@@ -83,6 +86,7 @@ class LookBackCampaignCaseInput:
     recurred: bool = strawberry.field(description="It came back: the case reopens and shows as recurred.")
     note: str = ""
     client_request_id: str | None = None
+    photos: list[Upload] = strawberry.field(default_factory=list, description="At the look-back (at most 9).")
 
 
 @strawberry.type
@@ -109,7 +113,7 @@ class CampaignMutation:
             actor=viewer(info).user, campaign=campaign_of(input.campaign_id), type_code=input.type_code[:30],
             lng=input.lng, lat=input.lat, area_m2=input.area_m2, site=input.site, responsible_unit=input.responsible_unit,
             note=input.note[:500], same_as=same_as, new_case=input.new_case,
-            client_request_id=(input.client_request_id or "")[:64] or None)
+            client_request_id=(input.client_request_id or "")[:64] or None, photos=input.photos)
         visible = set(cases_visible_to(viewer(info).user).filter(
             pk__in=[case.pk for case, _metres in recorded.candidates]).values_list("pk", flat=True))
         return RecordCampaignCasePayload(case=recorded.case, sighted=recorded.sighted, candidates=[
@@ -123,11 +127,12 @@ class CampaignMutation:
         pk = input_pk(input.case_id, "CampaignCase", field="caseId", message=_("Case not found."))
         return CampaignCasePayload(case=services.case_act(
             actor=viewer(info).user, case_id=pk, action=input.action.value, note=input.note[:500],
-            client_request_id=(input.client_request_id or "")[:64] or None, expected_version=input.expected_version))
+            client_request_id=(input.client_request_id or "")[:64] or None, expected_version=input.expected_version,
+            photos=input.photos))
 
     @mutation(description="The look-back round's verdict on a finished case: passed, or recurred.")
     def look_back_campaign_case(self, info: strawberry.Info, input: LookBackCampaignCaseInput) -> CampaignCasePayload:
         pk = input_pk(input.case_id, "CampaignCase", field="caseId", message=_("Case not found."))
         return CampaignCasePayload(case=services.look_back(
             actor=viewer(info).user, case_id=pk, recurred=input.recurred, note=input.note[:500],
-            client_request_id=(input.client_request_id or "")[:64] or None))
+            client_request_id=(input.client_request_id or "")[:64] or None, photos=input.photos))

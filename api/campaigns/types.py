@@ -14,6 +14,7 @@ from api.context import viewer
 from api.fields import django_type, field
 from api.nodes import MODEL_ID
 from api.restrict import Public, Restricted
+from core.files import file_link_sign
 from gridapp.campaigns import services
 from gridapp.campaigns.models import Campaign, CampaignCase, CaseStatus, RoundKind
 from gridapp.campaigns.workflow import Action
@@ -73,6 +74,15 @@ class CampaignType(Public, relay.Node):
                 for r in root.rounds.all()]
 
 
+@strawberry.type(name="CampaignCasePhoto")
+class CasePhotoInfo:
+    stage: str = strawberry.field(description="before, after or look_back.")
+    width: int
+    height: int
+    url: str = strawberry.field(description="Signed link to the photo (JPEG, no metadata); it expires.")
+    thumbnail_url: str
+
+
 @strawberry.type(name="CampaignCaseStep")
 class CaseStep:
     at: datetime
@@ -123,6 +133,13 @@ class CampaignCaseType(Restricted, relay.Node):
         return [CaseStep(at=h.at, actor=h.actor_label, action=h.action, from_status=h.from_status,
                          to_status=h.to_status, round=h.round.number if h.round_id else None, note=h.note)
                 for h in root.history.all()]
+
+    @field(prefetch_related=["photos"], description="Before and after the work, and at the look-back.")
+    def photos(self, root: CampaignCase) -> list[CasePhotoInfo]:
+        return [CasePhotoInfo(stage=p.stage, width=p.width, height=p.height,
+                              url=file_link_sign(kind="campaign_photo", pk=p.pk, variant="i"),
+                              thumbnail_url=file_link_sign(kind="campaign_photo", pk=p.pk, variant="t"))
+                for p in root.photos.all()]
 
     @field(only=["status", "grid_id"], description="What the viewer may do next (the phone's buttons).")
     def available_actions(self, root: CampaignCase, info: strawberry.Info) -> list[CaseActionEnum]:

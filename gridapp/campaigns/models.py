@@ -169,3 +169,28 @@ class CaseHistory(models.Model):
         verbose_name = _("case history")
         verbose_name_plural = _("case history")
         constraints = [models.UniqueConstraint(fields=["actor", "client_request_id"], name="one_update_per_request")]
+
+
+class CasePhotoStage(models.TextChoices):
+    BEFORE = "before", _("Before the work")
+    AFTER = "after", _("After the work")
+    LOOK_BACK = "look_back", _("At the look-back")
+
+
+class CasePhoto(models.Model):
+    """A photo of a case from the inspector's or grid worker's phone (checked and re-encoded by the file service),
+    at the step it was sent with."""
+
+    case = models.ForeignKey(CampaignCase, on_delete=models.CASCADE, related_name="photos")
+    history = models.ForeignKey(CaseHistory, on_delete=models.CASCADE, related_name="photos")
+    stage = models.CharField(_("stage"), max_length=10, choices=CasePhotoStage.choices)
+    image = models.CharField(max_length=200)
+    thumbnail = models.CharField(max_length=200)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "id"]
+        verbose_name = _("case photo")
+        verbose_name_plural = _("case photos")

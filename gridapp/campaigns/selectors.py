@@ -22,6 +22,11 @@ def cases_visible_to(user) -> QuerySet[CampaignCase]:
                                        | Q(grid_id__in=geography.grid_ids_supervised_by(user)))
 
 
+def case_photos_visible(user, photos: QuerySet) -> QuerySet:
+    """A case's photos: whoever sees the case (the file service's rule for ``campaign_photo``)."""
+    return photos.filter(case__in=cases_visible_to(user).values("pk"))
+
+
 @dataclass(frozen=True)
 class LedgerLine:
     """Cases of one type (and one place or grid, where the line says) in one status: how many, how many m²."""

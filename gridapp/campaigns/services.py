@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Role
 from core.audiences import scope
 from core.feed import change_record
+from core.files import file_discard, file_ingest, file_store
 from core.workflow import Attempt, Workflow, WorkflowError, workflow_apply
 from core.workflow.cases import actor_label
 from gridapp.campaigns.models import (
@@ -32,6 +33,8 @@ from gridapp.campaigns.models import (
     CampaignRound,
     CaseHistory,
     CaseOutcome,
+    CasePhoto,
+    CasePhotoStage,
     CaseStatus,
     CaseType,
     RoundKind,
@@ -39,19 +42,13 @@ from gridapp.campaigns.models import (
 from gridapp.campaigns.workflow import ACTION_LABELS, TABLE, Action, Relation
 from gridapp.geography import selectors as geography
 from gridapp.geography.locator import OutsideDistrict, district_locator
+from gridapp.incidents.photos import distance_m
 
 #: Two listings of the same type closer than this are offered to the inspector as one case.
 MATCH_METRES = 30.0
+PHOTO_KIND = "campaign_photo"
+MAX_PHOTOS = 9
 MAX_AREA_M2 = Decimal("100000")
-
-
-def metres_between(lng1: float, lat1: float, lng2: float, lat2: float) -> float:
-    """The distance on the ground between two WGS-84 points (haversine; a few metres apart: exact enough)."""
-    radius = 6_371_000.0
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    d_phi, d_lambda = phi2 - phi1, math.radians(lng2 - lng1)
-    a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
-    return 2 * radius * math.asin(math.sqrt(a))
 
 
 # --- who may act ---------------------------------------------------------------------------------------------------
@@ -111,11 +108,44 @@ def _effect_recurred(attempt: Attempt) -> None:
 
 
 def _history(attempt: Attempt) -> CaseHistory:
-    return CaseHistory.objects.create(
+    row = CaseHistory.objects.create(
         case=attempt.obj, at=attempt.now, actor=attempt.actor, actor_label=actor_label(attempt.actor),
         action=attempt.action, from_status=attempt.from_status, to_status=attempt.obj.status,
         round=attempt.memo.get("round"), note=(attempt.param("note") or "")[:500], data=attempt.data,
         client_request_id=attempt.param("client_request_id"))
+    _photos_keep(row, attempt.param("stored") or [], stage=attempt.param("stage") or CasePhotoStage.AFTER)
+    return row
+
+
+# --- photos --------------------------------------------------------------------------------------------------------
+
+def photos_store(photos) -> list[tuple[dict, object]]:
+    """Check and store the uploaded ``photos`` (at most ``MAX_PHOTOS``) before the write that names them; returns
+    ``(storage names, ingested)`` for each.  Raises ``ValidationError`` (``too_many`` or the image checks')."""
+    photos = list(photos or [])
+    if len(photos) > MAX_PHOTOS:
+        raise ValidationError({"photos": ValidationError(_("At most %(limit)d photos at a time.") % {
+            "limit": MAX_PHOTOS}, code="too_many")})
+    ingested = [file_ingest(kind=PHOTO_KIND, upload=photo) for photo in photos]
+    stored = []
+    try:
+        for item in ingested:
+            stored.append((file_store(ingested=item), item))
+    except BaseException:
+        photos_discard(stored)
+        raise
+    return stored
+
+
+def photos_discard(stored) -> None:
+    for names, _item in stored:
+        file_discard(kind=PHOTO_KIND, names=names.values())
+
+
+def _photos_keep(row: CaseHistory, stored, *, stage: str) -> None:
+    CasePhoto.objects.bulk_create(
+        CasePhoto(case=row.case, history=row, stage=stage, image=names["file"], thumbnail=names["thumbnail"],
+                  width=item.details.width, height=item.details.height) for names, item in stored)
 
 
 def _rows(actor, pk):
@@ -194,13 +224,13 @@ def candidates_near(*, campaign: Campaign, case_type: CaseType, lng: float, lat:
     d_lng = metres / (111_000 * max(0.1, math.cos(math.radians(lat))))
     near = CampaignCase.objects.filter(campaign=campaign, case_type=case_type, lat__range=(lat - d_lat, lat + d_lat),
                                        lng__range=(lng - d_lng, lng + d_lng))
-    found = [(case, metres_between(lng, lat, case.lng, case.lat)) for case in near]
+    found = [(case, distance_m(lng, lat, case.lng, case.lat)) for case in near]
     return sorted(((case, d) for case, d in found if d <= metres), key=lambda pair: pair[1])
 
 
 def case_record(*, actor, campaign: Campaign, type_code: str, lng: float, lat: float, area_m2, site: str,
                 responsible_unit: str, note: str = "", same_as: int | None = None, new_case: bool = False,
-                client_request_id: str | None = None) -> Recorded:
+                client_request_id: str | None = None, photos=()) -> Recorded:
     """An inspector lists a case in the campaign's open inspection round, located to its grid and its place.
 
     Of the same type within ``MATCH_METRES`` of a listed case: without ``same_as`` or ``new_case`` nothing is
@@ -243,6 +273,20 @@ def case_record(*, actor, campaign: Campaign, type_code: str, lng: float, lat: f
         raise ValidationError(errors)
     candidates = candidates_near(campaign=campaign, case_type=case_type, lng=lng, lat=lat)
     now = timezone.now()
+    if candidates and same_as is None and not new_case:
+        return Recorded(case=None, candidates=candidates)  # nothing stored: the inspector decides first
+    stored = photos_store(photos)
+    try:
+        return _recorded(actor=actor, campaign=campaign, inspection=inspection, case_type=case_type, lng=lng, lat=lat,
+                         grid_id=location.grid_id, area=area, site=site, unit=unit, note=note, same_as=same_as,
+                         candidates=candidates, client_request_id=client_request_id, stored=stored, now=now)
+    except BaseException:
+        photos_discard(stored)
+        raise
+
+
+def _recorded(*, actor, campaign, inspection, case_type, lng, lat, grid_id, area, site, unit, note, same_as,
+              candidates, client_request_id, stored, now) -> Recorded:
     if same_as is not None:
         case = next((case for case, _d in candidates if case.pk == same_as), None)
         if case is None:
@@ -250,21 +294,21 @@ def case_record(*, actor, campaign: Campaign, type_code: str, lng: float, lat: f
                 _("That case is not of this type within %(metres)d m of here.") % {"metres": MATCH_METRES},
                 code="not_a_candidate")})
         with transaction.atomic():
-            _written(case=case, at=now, actor=actor, action="sighted", round=inspection, note=note,
-                     client_request_id=client_request_id, data={"lng": lng, "lat": lat, "area_m2": str(area)})
+            row = _written(case=case, at=now, actor=actor, action="sighted", round=inspection, note=note,
+                           client_request_id=client_request_id, data={"lng": lng, "lat": lat, "area_m2": str(area)})
+            _photos_keep(row, stored, stage=CasePhotoStage.BEFORE)
         return Recorded(case=case, sighted=True)
-    if candidates and not new_case:
-        return Recorded(case=None, candidates=candidates)
     place = _place_of(campaign, lng, lat)
     with transaction.atomic():
         Campaign.objects.select_for_update().get(pk=campaign.pk)  # case numbers in order
         number = CampaignCase.objects.filter(campaign=campaign).count() + 1
         case = CampaignCase.objects.create(
             campaign=campaign, number=f"{campaign.code[:10].upper()}-{number:04d}", case_type=case_type, place=place,
-            grid_id=location.grid_id, lng=lng, lat=lat, site=site, area_m2=area, responsible_unit=unit,
+            grid_id=grid_id, lng=lng, lat=lat, site=site, area_m2=area, responsible_unit=unit,
             first_round=inspection)
-        _written(case=case, at=now, actor=actor, action="listed", round=inspection, note=note,
-                 client_request_id=client_request_id)
+        row = _written(case=case, at=now, actor=actor, action="listed", round=inspection, note=note,
+                       client_request_id=client_request_id)
+        _photos_keep(row, stored, stage=CasePhotoStage.BEFORE)
     return Recorded(case=case)
 
 
@@ -274,7 +318,7 @@ def _open_round_id(campaign: Campaign) -> int | None:
 
 
 def _place_of(campaign: Campaign, lng: float, lat: float) -> CampaignPlace | None:
-    places = [(metres_between(lng, lat, p.lng, p.lat), p) for p in campaign.places.all()]
+    places = [(distance_m(lng, lat, p.lng, p.lat), p) for p in campaign.places.all()]
     inside = [(d, p) for d, p in places if d <= p.radius_m]
     return min(inside, key=lambda pair: pair[0])[1] if inside else None
 
@@ -297,21 +341,29 @@ def _written(*, case: CampaignCase, at, actor, action: str, round: CampaignRound
 # --- the work and the look-back ------------------------------------------------------------------------------------
 
 def case_act(*, actor, case_id: int, action: str, note: str = "", client_request_id: str | None = None,
-             expected_version: int | None = None) -> CampaignCase:
-    """Move a case's work on (``gridapp.campaigns.workflow``); a ``client_request_id`` seen before returns the case
-    as it is, untouched.  Raises what ``core.workflow.workflow_apply`` raises."""
+             expected_version: int | None = None, photos=()) -> CampaignCase:
+    """Move a case's work on (``gridapp.campaigns.workflow``), with photos of it (after the work; at the look-back);
+    a ``client_request_id`` seen before returns the case as it is, untouched.  Raises what
+    ``core.workflow.workflow_apply`` raises, and the photos' checks."""
     if (replayed := _replayed(actor, client_request_id)) is not None:
         return replayed
-    return workflow_apply(workflow=CASE_WORKFLOW, obj=case_id, action=action, actor=actor, note=note,
-                          client_request_id=client_request_id or None, expected_version=expected_version)
+    stored = photos_store(photos)
+    stage = CasePhotoStage.LOOK_BACK if action in (Action.PASS_LOOK_BACK, Action.RECUR) else CasePhotoStage.AFTER
+    try:
+        return workflow_apply(workflow=CASE_WORKFLOW, obj=case_id, action=action, actor=actor, note=note,
+                              client_request_id=client_request_id or None, expected_version=expected_version,
+                              stored=stored, stage=stage)
+    except BaseException:
+        photos_discard(stored)
+        raise
 
 
-def look_back(*, actor, case_id: int, recurred: bool, note: str = "", client_request_id: str | None = None
-              ) -> CampaignCase:
+def look_back(*, actor, case_id: int, recurred: bool, note: str = "", client_request_id: str | None = None,
+              photos=()) -> CampaignCase:
     """The look-back round's verdict on a finished case: nothing came back (look-back passed) or it recurred (the
     case reopens to be worked again, and shows as recurred in the ledger)."""
     return case_act(actor=actor, case_id=case_id, action=Action.RECUR if recurred else Action.PASS_LOOK_BACK,
-                    note=note, client_request_id=client_request_id)
+                    note=note, client_request_id=client_request_id, photos=photos)
 
 
 def finished_cases(campaign: Campaign):

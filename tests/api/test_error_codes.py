@@ -55,7 +55,7 @@ SOURCES = {
                            "core/workflow/steps.py:_not_own,_note,_reason,_materials", "api/base/ids.py",
                            "api/approvals/mutations.py", "core/files/documents.py", *PHOTO],
     CampaignErrorCode: ["gridapp/campaigns/services.py", "core/workflow/engine.py", "api/base/ids.py",
-                        "api/campaigns/mutations.py", "api/campaigns/queries.py"],
+                        "api/campaigns/mutations.py", "api/campaigns/queries.py", *PHOTO],
     ParkErrorCode: ["parks/services.py:credential_provision,_device_key,employee_status_set,gate_pass",
                     "parks/visitors.py", "parks/charging.py:charging_remote", "parks/parking.py", "parks/lampposts.py", "parks/board.py",
                     "core/files/videos.py", "api/base/ids.py",

@@ -158,3 +158,35 @@ def test_the_ledger_downloads_as_csv_xlsx_and_a_chinese_pdf(campaign, users, gql
     assert client.get(exports[0]).status_code == 401
     citizen = client.get(exports[0], HTTP_AUTHORIZATION=f"Bearer {token_for(users['citizen'])}")
     assert citizen.status_code == 200 and citizen.content.decode("utf-8-sig").splitlines()[-1] == "合计,,,,0,0.0"
+
+
+def test_photos_before_and_after_the_work_come_from_the_phone(users, district, gql, token_for):
+    from django.test import Client
+
+    from tests.factories import jpeg_bytes
+
+    campaign = demo_campaign_create()
+    round_open(actor=users["operator"], campaign=campaign, kind=RoundKind.INSPECTION)
+    grid_assign_worker(actor=None, grid=district.grid, worker=users["worker"])
+    worker = token_for(users["worker"])
+    spot = {"campaignId": to_base64("Campaign", campaign.pk), "typeCode": "green_space", "lng": district.grid.centroid_lng,
+            "lat": district.grid.centroid_lat + 0.003, "areaM2": 12.5, "site": "山脚菜地", "responsibleUnit": "社区",
+            "newCase": True, "photos": [None]}
+    listed = gql.upload(RECORD, {"input": spot}, {"input.photos.0": jpeg_bytes()}, token=worker)
+    case = listed.data["recordCampaignCase"]["case"]
+    assert listed.data["recordCampaignCase"]["errors"] == [] and case["status"] == "LISTED"
+    bad = gql.upload(RECORD, {"input": {**spot, "lat": spot["lat"] + 0.001}}, {"input.photos.0": b"not a photo"},
+                     token=worker).data["recordCampaignCase"]
+    assert bad["errors"][0]["code"] == "not_an_image" and bad["case"] is None
+    operator = token_for(users["operator"])
+    for action in ("AGREE_PLAN", "START"):
+        gql(ACT, {"input": {"caseId": case["id"], "action": action}}, token=operator)
+    finished = gql.upload(ACT, {"input": {"caseId": case["id"], "action": "FINISH", "photos": [None]}},
+                          {"input.photos.0": jpeg_bytes()}, token=worker).data["actOnCampaignCase"]
+    assert finished["errors"] == [] and finished["case"]["status"] == "RECTIFIED"
+    seen = gql("query($id: ID!) { node(id: $id) { ... on CampaignCase { photos { stage url } } } }",
+               {"id": case["id"]}, token=worker).data["node"]["photos"]
+    assert [photo["stage"] for photo in seen] == ["before", "after"]
+    assert Client().get(seen[0]["url"]).status_code == 200
+    assert gql("query($id: ID!) { node(id: $id) { id } }", {"id": case["id"]},
+               token=token_for(users["citizen"])).data["node"] is None
