@@ -198,11 +198,11 @@ class Recorded:
     candidates: list[tuple[CampaignCase, float]] = field(default_factory=list)  # (case, metres away)
 
 
-def _replayed(actor, client_request_id: str | None) -> CampaignCase | None:
+def _replayed(actor, client_request_id: str | None) -> CaseHistory | None:
+    """The update ``actor``'s phone sent before with this id, if any (its case as it is now)."""
     if not client_request_id or actor is None:
         return None
-    done = CaseHistory.objects.select_related("case").filter(actor=actor, client_request_id=client_request_id).first()
-    return done.case if done is not None else None
+    return CaseHistory.objects.select_related("case").filter(actor=actor, client_request_id=client_request_id).first()
 
 
 def _area(value) -> Decimal:
@@ -240,7 +240,7 @@ def case_record(*, actor, campaign: Campaign, type_code: str, lng: float, lat: f
     ``outside_scope`` (a grid the campaign does not cover), ``invalid_area``, ``required``, ``too_long``,
     ``not_a_candidate``."""
     if (replayed := _replayed(actor, client_request_id)) is not None:
-        return Recorded(case=replayed, sighted=replayed.first_round_id != _open_round_id(campaign))
+        return Recorded(case=replayed.case, sighted=replayed.action == "sighted")
     inspection = _open_round(campaign.pk, RoundKind.INSPECTION)
     if inspection is None:
         raise ValidationError(_("The campaign has no inspection round open."), code="no_open_round")
@@ -312,11 +312,6 @@ def _recorded(*, actor, campaign, inspection, case_type, lng, lat, grid_id, area
     return Recorded(case=case)
 
 
-def _open_round_id(campaign: Campaign) -> int | None:
-    found = _open_round(campaign.pk, RoundKind.INSPECTION)
-    return found.pk if found else None
-
-
 def _place_of(campaign: Campaign, lng: float, lat: float) -> CampaignPlace | None:
     places = [(distance_m(lng, lat, p.lng, p.lat), p) for p in campaign.places.all()]
     inside = [(d, p) for d, p in places if d <= p.radius_m]
@@ -346,7 +341,7 @@ def case_act(*, actor, case_id: int, action: str, note: str = "", client_request
     a ``client_request_id`` seen before returns the case as it is, untouched.  Raises what
     ``core.workflow.workflow_apply`` raises, and the photos' checks."""
     if (replayed := _replayed(actor, client_request_id)) is not None:
-        return replayed
+        return replayed.case
     stored = photos_store(photos)
     stage = CasePhotoStage.LOOK_BACK if action in (Action.PASS_LOOK_BACK, Action.RECUR) else CasePhotoStage.AFTER
     try:
