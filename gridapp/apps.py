@@ -21,11 +21,12 @@ class GridappConfig(AppConfig):
         from core.workflow import workflow_register
         from gridapp.campaigns.models import CampaignCase
         from gridapp.campaigns.selectors import case_photos_visible, cases_visible_to
-        from gridapp.campaigns.services import CASE_WORKFLOW
+        from gridapp.campaigns.services import CASE_WORKFLOW, event_closed_case_finish
         from gridapp.geography import selectors as geography
         from gridapp.geography.access import supervisors_changed
         from gridapp.geography.models import BaseRecord, Community, Grid, GridNotice, IndustryGrid, Street
         from gridapp.incidents import selectors as incidents
+        from gridapp.incidents.closing import event_closed_register
         from gridapp.incidents.models import Event, EventPhoto
         from gridapp.incidents.photos import EVENT_PHOTOS
         from gridapp.incidents.services.transitions import INCIDENT_WORKFLOW
@@ -45,6 +46,7 @@ class GridappConfig(AppConfig):
                                 dispatch_uid=f"gridapp.supervisors_changed.{area.__name__}")
         workflow_register(INCIDENT_WORKFLOW)  # the incident lifecycle on the platform's workflow engine
         workflow_register(CASE_WORKFLOW)  # a campaign case's work, on the same engine
+        event_closed_register(event_closed_case_finish)  # an incident's case finishes when the incident closes
         visibility_register(CampaignCase, visible_through(cases_visible_to))
         # a case's photos: seen by whoever sees the case
         file_kind_register(FileKind(name="campaign_photo", model="gridapp.CasePhoto",

@@ -26,6 +26,7 @@ class CampaignErrorCode(ErrorCode):
     stale = auto()
     transition_not_allowed = auto()
     too_many = auto()
+    not_a_campaign_category = auto()
     # a photo
     file_too_large = auto()
     unsupported_type = auto()

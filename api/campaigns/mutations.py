@@ -95,8 +95,44 @@ class CampaignCasePayload(Payload):
     case: CampaignCaseType | None = None
 
 
+def _recorded_payload(info: strawberry.Info, recorded) -> RecordCampaignCasePayload:
+    """The listing's answer: the candidates the viewer may see, nearest first."""
+    visible = set(cases_visible_to(viewer(info).user).filter(
+        pk__in=[case.pk for case, _metres in recorded.candidates]).values_list("pk", flat=True))
+    return RecordCampaignCasePayload(case=recorded.case, sighted=recorded.sighted, candidates=[
+        CandidateType(case_id=relay.GlobalID("CampaignCase", str(case.pk)), number=case.number, site=case.site,
+                      area_m2=float(case.area_m2), status=case.status, metres=round(metres, 1))
+        for case, metres in recorded.candidates if case.pk in visible])
+
+
+@strawberry.input
+class RaiseCampaignCaseInput:
+    event_id: relay.GlobalID = strawberry.field(description="An incident of a category the campaign takes.")
+    campaign_id: relay.GlobalID
+    type_code: str
+    area_m2: float
+    site: str
+    responsible_unit: str
+    same_as: relay.GlobalID | None = None
+    new_case: bool = False
+    client_request_id: str | None = None
+
+
 @strawberry.type
 class CampaignMutation:
+    @mutation(description="Raise a campaign case from an incident (at its place, linked to it): when the incident "
+                          "closes, the case's work finishes; when the case finishes, the incident's handler is told.")
+    def raise_campaign_case(self, info: strawberry.Info, input: RaiseCampaignCaseInput) -> RecordCampaignCasePayload:
+        event = input_pk(input.event_id, "Event", field="eventId", message=_("Event not found."))
+        same_as = (input_pk(input.same_as, "CampaignCase", field="sameAs", message=_("Case not found."))
+                   if input.same_as is not None else None)
+        recorded = services.case_from_event(
+            actor=viewer(info).user, campaign=campaign_of(input.campaign_id), event_id=event,
+            type_code=input.type_code[:30], area_m2=input.area_m2, site=input.site,
+            responsible_unit=input.responsible_unit, same_as=same_as, new_case=input.new_case,
+            client_request_id=(input.client_request_id or "")[:64] or None)
+        return _recorded_payload(info, recorded)
+
     @mutation(description="The command centre opens a campaign's next round (inspection or look-back).")
     def open_campaign_round(self, info: strawberry.Info, input: OpenCampaignRoundInput) -> CampaignRoundPayload:
         made = services.round_open(actor=viewer(info).user, campaign=campaign_of(input.campaign_id),
@@ -114,12 +150,7 @@ class CampaignMutation:
             lng=input.lng, lat=input.lat, area_m2=input.area_m2, site=input.site, responsible_unit=input.responsible_unit,
             note=input.note[:500], same_as=same_as, new_case=input.new_case,
             client_request_id=(input.client_request_id or "")[:64] or None, photos=input.photos)
-        visible = set(cases_visible_to(viewer(info).user).filter(
-            pk__in=[case.pk for case, _metres in recorded.candidates]).values_list("pk", flat=True))
-        return RecordCampaignCasePayload(case=recorded.case, sighted=recorded.sighted, candidates=[
-            CandidateType(case_id=relay.GlobalID("CampaignCase", str(case.pk)), number=case.number, site=case.site,
-                          area_m2=float(case.area_m2), status=case.status, metres=round(metres, 1))
-            for case, metres in recorded.candidates if case.pk in visible])
+        return _recorded_payload(info, recorded)
 
     @mutation(description="Move a case's work on: agree the plan, start, finish (demolished or rectified as its type "
                           "says), work a recurred case again.")

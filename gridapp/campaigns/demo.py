@@ -13,6 +13,7 @@ from gridapp.campaigns.models import Campaign, CampaignPlace, CaseOutcome, CaseT
 from gridapp.campaigns.services import case_act, case_record, round_open
 from gridapp.campaigns.workflow import Action
 from gridapp.geography.models import Grid
+from gridapp.incidents.models import EventCategory
 
 CODE = "hill-parks"
 HILLS = ["浮山", "太平山", "青岛山", "贮水山", "信号山", "观象山", "小鱼山", "八关山", "老虎山"]
@@ -35,6 +36,7 @@ def demo_campaign_create() -> Campaign:
     campaign = Campaign.objects.create(code=CODE, name="九座山头公园违建清理整治", name_en="Nine hill parks clean-up",
                                        started_on=date(2026, 3, 1),
                                        description="清理九座山头公园内的违法建筑和毁绿占绿问题，两轮排查、整治后回头看。")
+    campaign.event_categories.set(EventCategory.objects.filter(code="01-01"))  # 私搭乱建: an incident raises a case
     grids = list(Grid.objects.current().order_by("code")[:: max(1, Grid.objects.current().count() // 9)][:9])
     places = []
     for n, name in enumerate(HILLS):

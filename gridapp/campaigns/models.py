@@ -15,6 +15,9 @@ class Campaign(models.Model):
     description = models.TextField(_("description"), blank=True)
     #: The grids it covers (with its places); a case is located to its grid.
     grids = models.ManyToManyField("gridapp.Grid", verbose_name=_("grids"), blank=True, related_name="campaigns")
+    #: The incident categories whose incidents raise cases of the campaign (私搭乱建 for illegal structures).
+    event_categories = models.ManyToManyField("gridapp.EventCategory", verbose_name=_("incident categories"),
+                                              blank=True, related_name="campaigns")
     started_on = models.DateField(_("started on"))
     created_at = models.DateTimeField(auto_now_add=True)
 

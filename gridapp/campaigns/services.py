@@ -23,7 +23,7 @@ from accounts.models import Role
 from core.audiences import scope
 from core.feed import change_record
 from core.files import file_discard, file_ingest, file_store
-from core.workflow import Attempt, Workflow, WorkflowError, workflow_apply
+from core.workflow import Attempt, Notice, Workflow, WorkflowError, workflow_apply
 from core.workflow.cases import actor_label
 from gridapp.campaigns.models import (
     FINISHED,
@@ -42,6 +42,8 @@ from gridapp.campaigns.models import (
 from gridapp.campaigns.workflow import ACTION_LABELS, TABLE, Action, Relation
 from gridapp.geography import selectors as geography
 from gridapp.geography.locator import OutsideDistrict, district_locator
+from gridapp.incidents import selectors as incidents
+from gridapp.incidents.models import EventStatus
 from gridapp.incidents.photos import distance_m
 
 #: Two listings of the same type closer than this are offered to the inspector as one case.
@@ -58,7 +60,9 @@ def case_relations(user, case: CampaignCase, *, patrolled: frozenset[int] | None
     """How ``user`` stands to ``case``: the grid worker of its grid, a supervisor of its community or street, the
     command centre (operators and administrators run campaigns).  No query when the caller passes the user's
     patrolled and supervised grid ids (a list reads them once)."""
-    if user is None or not (user.is_authenticated and user.is_active):
+    if user is None:
+        return frozenset({Relation.SYSTEM})
+    if not (user.is_authenticated and user.is_active):
         return frozenset()
     relations = set()
     if user.commands_district:
@@ -152,6 +156,21 @@ def _rows(actor, pk):
     return CampaignCase.objects.select_related("case_type", "campaign").filter(pk=pk)
 
 
+def _notices(attempt: Attempt) -> list[Notice]:
+    """A case raised from an incident finished: tell whoever handles the incident, who resolves it (four eyes stay
+    on the incident's side)."""
+    case = attempt.obj
+    if attempt.action != Action.FINISH or case.event_id is None:
+        return []
+    event = case.event
+    if event.status not in (EventStatus.DISPATCHED, EventStatus.IN_PROGRESS) or event.assignee is None:
+        return []
+    return [Notice(recipient=event.assignee, title=_("Campaign case %(case)s is %(outcome)s: incident %(event)s can "
+                                                     "be resolved") % {
+        "case": case.number, "outcome": CaseOutcome(case.outcome).label, "event": event.case_number},
+        source=f"campaign-case-finished:{case.pk}:{case.version}")]
+
+
 def case_change_fields(case: CampaignCase) -> dict:
     return {"to": [scope("grid", case.grid_id)], "facts": {"status": case.status, "version": case.version}}
 
@@ -161,7 +180,8 @@ CASE_WORKFLOW = Workflow(
     needs={"look_back_round": _need_look_back_round},
     effects={"outcome": _effect_outcome, "recurred": _effect_recurred},
     targets={"outcome": lambda attempt: attempt.obj.case_type.outcome}, rows=_rows, history=_history,
-    change=case_change_fields, change_prefix="campaign_case", labels=ACTION_LABELS, id_field="caseId",
+    change=case_change_fields, change_prefix="campaign_case", notices=_notices, labels=ACTION_LABELS,
+    id_field="caseId",
     messages={"not_found": gettext_lazy("Case not found."),
               "transition_not_allowed": gettext_lazy("A case that is %(status)s cannot %(action)s."),
               "permission_denied": gettext_lazy("You may not %(action)s on this case.")},
@@ -368,3 +388,41 @@ def finished_cases(campaign: Campaign):
 
 __all__ = ["CASE_WORKFLOW", "MATCH_METRES", "Recorded", "case_act", "case_record", "candidates_near",
            "finished_cases", "look_back", "round_open", "CaseOutcome", "CaseStatus"]
+
+
+# --- cases raised from incidents -------------------------------------------------------------------------------------
+
+def case_from_event(*, actor, campaign: Campaign, event_id: int, type_code: str, area_m2, site: str,
+                    responsible_unit: str, same_as: int | None = None, new_case: bool = False,
+                    client_request_id: str | None = None) -> Recorded:
+    """Raise a case from an incident of a category the campaign takes (``Campaign.event_categories``), at the
+    incident's place, linked to it: when the incident closes, the case's work finishes with it
+    (``event_closed_case_finish``); when the case finishes, whoever handles the incident is told.  An incident raises
+    one case (asked again: that case).  Raises what ``case_record`` raises, and ``ValidationError`` with ``not_found``
+    (an incident the actor may not see) or ``not_a_campaign_category``."""
+    event = incidents.events_visible_to(actor).select_related("category").filter(pk=event_id).first() \
+        if actor is not None else None
+    if event is None:
+        raise ValidationError({"eventId": ValidationError(_("Event not found."), code="not_found")})
+    if not campaign.event_categories.filter(pk=event.category_id).exists():
+        raise ValidationError({"eventId": ValidationError(
+            _("Incidents of %(category)s do not raise cases of this campaign.") % {"category": event.category.name},
+            code="not_a_campaign_category")})
+    if (linked := CampaignCase.objects.filter(event=event).first()) is not None:
+        return Recorded(case=linked)
+    recorded = case_record(actor=actor, campaign=campaign, type_code=type_code, lng=event.lng, lat=event.lat,
+                           area_m2=area_m2, site=site, responsible_unit=responsible_unit, same_as=same_as,
+                           new_case=new_case, client_request_id=client_request_id,
+                           note=_("Raised from incident %(event)s") % {"event": event.case_number})
+    if recorded.case is not None and recorded.case.event_id is None:
+        CampaignCase.objects.filter(pk=recorded.case.pk, event__isnull=True).update(event=event)
+        recorded.case.refresh_from_db()
+    return recorded
+
+
+def event_closed_case_finish(event, actor) -> None:
+    """The incident a case was raised from closed: the case's work in progress finishes (as OneGrid, noted).
+    Registered with ``gridapp.incidents.closing``; runs inside the incident's closing transaction."""
+    for case in CampaignCase.objects.filter(event=event, status=CaseStatus.IN_PROGRESS):
+        workflow_apply(workflow=CASE_WORKFLOW, obj=case.pk, action=Action.FINISH, actor=None,
+                       note=_("Incident %(event)s closed") % {"event": event.case_number})

@@ -17,6 +17,7 @@ class Relation(StrEnum):
     GRID_WORKER = "grid_worker"  # works in the case's grid
     SUPERVISOR = "supervisor"  # supervises its community or street
     COMMAND_CENTRE = "command_centre"  # operators and administrators: who runs the campaign
+    SYSTEM = "system"  # OneGrid itself: the incident the case was raised from closed
 
 
 class Action(StrEnum):
@@ -41,7 +42,7 @@ TABLE = TransitionTable([
     transition(Action.AGREE_PLAN, [S.LISTED], S.PLAN_AGREED, LEAD),
     transition(Action.START, [S.PLAN_AGREED], S.IN_PROGRESS, FIELD),
     # demolished or rectified, as the case's type says (the engine's computed target)
-    transition(Action.FINISH, [S.IN_PROGRESS], "outcome", FIELD, effects=["outcome"]),
+    transition(Action.FINISH, [S.IN_PROGRESS], "outcome", (*FIELD, Relation.SYSTEM), effects=["outcome"]),
     transition(Action.PASS_LOOK_BACK, [S.DEMOLISHED, S.RECTIFIED], S.LOOK_BACK_PASSED, FIELD,
                needs=["look_back_round"]),
     transition(Action.RECUR, [S.DEMOLISHED, S.RECTIFIED, S.LOOK_BACK_PASSED], S.RECURRED, FIELD,

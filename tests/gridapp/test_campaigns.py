@@ -190,3 +190,65 @@ def test_photos_before_and_after_the_work_come_from_the_phone(users, district, g
     assert Client().get(seen[0]["url"]).status_code == 200
     assert gql("query($id: ID!) { node(id: $id) { id } }", {"id": case["id"]},
                token=token_for(users["citizen"])).data["node"] is None
+
+
+RAISE = """mutation($input: RaiseCampaignCaseInput!) { raiseCampaignCase(input: $input) {
+  errors { code field } case { id number status } } }"""
+
+
+def test_an_incident_raises_a_case_and_closing_one_updates_the_other(users, district, event_categories, gql,
+                                                                       token_for):
+    from core.models import Notification
+    from gridapp.incidents.services import event_report, event_transition
+    from tests.factories import jpeg_bytes
+
+    campaign = demo_campaign_create()
+    round_open(actor=users["operator"], campaign=campaign, kind=RoundKind.INSPECTION)
+    grid = district.grid
+
+    def incident(lat_offset: float):
+        event = event_report(reporter=users["worker"], category_code="01-01", lng=grid.centroid_lng,
+                             lat=grid.centroid_lat + lat_offset, description="山脚私搭铁皮棚",
+                             photos=[jpeg_bytes()]).event
+        event_transition(actor=users["urban"], event_id=event.pk, action="accept")
+        event_transition(actor=users["urban"], event_id=event.pk, action="dispatch", assignee=users["urban"])
+        return event_transition(actor=users["urban"], event_id=event.pk, action="start")
+
+    first, second = incident(0.0025), incident(-0.0025)
+    operator = token_for(users["operator"])
+
+    def raise_case(event, code="illegal_structure"):
+        return gql(RAISE, {"input": {"eventId": to_base64("Event", event.pk), "campaignId": to_base64(
+            "Campaign", campaign.pk), "typeCode": code, "areaM2": 18, "site": "山脚铁皮棚", "responsibleUnit": "社区",
+            "newCase": True}}, token=operator).data["raiseCampaignCase"]
+
+    raised = raise_case(first)
+    assert raised["errors"] == [] and raised["case"]["status"] == "LISTED"
+    assert raise_case(first)["case"]["number"] == raised["case"]["number"]  # one case per incident
+    case = CampaignCase.objects.get(number=raised["case"]["number"])
+    assert case.event_id == first.pk and (case.lng, case.lat) == (first.lng, first.lat)
+    advert = event_report(reporter=users["worker"], category_code="02-05", lng=grid.centroid_lng,
+                          lat=grid.centroid_lat, description="散发小广告").event
+    refused = gql(RAISE, {"input": {"eventId": to_base64("Event", advert.pk), "campaignId": to_base64(
+        "Campaign", campaign.pk), "typeCode": "illegal_structure", "areaM2": 1, "site": "x", "responsibleUnit": "y",
+        "newCase": True}}, token=operator).data["raiseCampaignCase"]
+    assert refused["errors"] == [{"code": "not_a_campaign_category", "field": "eventId"}]
+
+    # the case is finished first: the incident's handler is told it can be resolved
+    for action in ("AGREE_PLAN", "START", "FINISH"):
+        gql(ACT, {"input": {"caseId": raised["case"]["id"], "action": action}}, token=operator)
+    told = Notification.objects.filter(recipient=users["urban"], source__startswith="campaign-case-finished").get()
+    assert case.number in told.title and first.case_number in told.title
+
+    # the incident is closed first: the case's work finishes with it
+    other = CampaignCase.objects.get(number=raise_case(second)["case"]["number"])
+    for action in ("AGREE_PLAN", "START"):
+        gql(ACT, {"input": {"caseId": to_base64("CampaignCase", other.pk), "action": action}}, token=operator)
+    event_transition(actor=users["urban"], event_id=second.pk, action="resolve", note="已拆除",
+                     photos=[jpeg_bytes(color=(200, 200, 200))])
+    event_transition(actor=users["worker"], event_id=second.pk, action="verify", note="现场已拆除")
+    event_transition(actor=users["urban"], event_id=second.pk, action="close")
+    other.refresh_from_db()
+    assert (other.status, other.outcome) == (CaseStatus.DEMOLISHED, "demolished")
+    last = other.history.order_by("-id").first()
+    assert (last.action, last.actor_label) == ("finish", "system") and second.case_number in last.note

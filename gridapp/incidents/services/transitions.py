@@ -20,6 +20,7 @@ from accounts.models import Role
 from core.workflow import Attempt, Notice, Workflow, WorkflowError, workflow_apply
 from gridapp.geography import selectors as geography
 from gridapp.incidents import selectors
+from gridapp.incidents.closing import event_closed
 from gridapp.incidents.models import Event, EventStatus, PhotoStage
 from gridapp.incidents.services.common import (
     event_change_fields,
@@ -194,6 +195,8 @@ def _reopened(attempt: Attempt) -> None:
 
 def _closed_at(attempt: Attempt) -> None:
     attempt.obj.closed_at = attempt.now
+    if attempt.action == Action.CLOSE:
+        event_closed(attempt.obj, attempt.actor)  # what hangs on the incident follows it (gridapp.apps)
 
 
 def _unassign_before_dispatch(attempt: Attempt) -> None:
