@@ -10,8 +10,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from parks.charging import password_digest
-from parks.lampposts import key_digest
+from parks.keys import secret_digest
 from parks.models import (
     BarrierEvent,
     BoardPost,
@@ -179,7 +178,7 @@ class ChargerForm(forms.ModelForm):
 
     def save(self, commit=True):
         if self.cleaned_data.get("password"):
-            self.instance.password_digest = password_digest(self.cleaned_data["password"])
+            self.instance.password_digest = secret_digest(self.cleaned_data["password"])
         return super().save(commit)
 
 
@@ -260,7 +259,7 @@ class LampPostAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             key = secrets.token_urlsafe(32)
-            obj.key_digest = key_digest(key)
+            obj.key_digest = secret_digest(key)
             messages.warning(request, _("The post's key (shown this once; set it in its player): %(key)s")
                              % {"key": key})
         super().save_model(request, obj, form, change)

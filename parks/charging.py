@@ -9,7 +9,6 @@ ever.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from core.audiences import scope
 from core.feed import change_record
+from parks.keys import secret_digest
 from parks.models import (
     Charger,
     ChargerMessage,
@@ -47,16 +47,12 @@ SILENT_SESSION_HOURS = 12
 APP_TAG_PREFIX = "OG"
 
 
-def password_digest(password: str) -> str:
-    return hashlib.sha256(password.encode()).hexdigest()
-
-
 def charger_authenticate(*, identity: str, password: str | None) -> Charger | None:
     """The charger ``identity`` if ``password`` is its own (HTTP Basic, OCPP 1.6 security profile 1); None, and
     the refusal logged, otherwise.  Who may call: the OCPP endpoint, at the handshake."""
     charger = Charger.objects.filter(identity=identity).first()
     if charger is None or password is None or not hmac.compare_digest(charger.password_digest,
-                                                                      password_digest(password)):
+                                                                      secret_digest(password)):
         refusal_log(charger=charger, identity=identity, action="connect",
                     reason="unknown_charger" if charger is None else "bad_password")
         return None
@@ -273,6 +269,6 @@ def charger_create(*, park, identity: str, name: str, password: str, tariff_per_
     """Register a charger with its password (only its digest is kept)."""
     try:
         return Charger.objects.create(park=park, identity=identity, name=name, building=building,
-                                      password_digest=password_digest(password), tariff_per_kwh=tariff_per_kwh)
+                                      password_digest=secret_digest(password), tariff_per_kwh=tariff_per_kwh)
     except IntegrityError as error:
         raise ValueError(f"a charger {identity!r} exists") from error

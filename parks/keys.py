@@ -7,6 +7,7 @@ expire or their holder provisions again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from functools import cache
 
@@ -71,3 +72,8 @@ def park_signer(key: ParkKey) -> COSEKeyInterface:
 @cache
 def _private(directory: str, kid: str) -> COSEKeyInterface:
     return COSEKey.from_pem(key_file_path(directory, kid).read_bytes(), alg="EdDSA", kid=kid_bytes(kid))
+
+
+def secret_digest(secret: str) -> str:
+    """What is kept of a device's shared secret (a charger's password, a lamp post's key): its SHA-256, hex."""
+    return hashlib.sha256(secret.encode()).hexdigest()

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from core.audiences import scope
 from core.feed import change_record
 from core.files import file_discard, file_ingest, file_kind, file_store
+from parks.keys import secret_digest
 from parks.models import (
     EmployeeStatus,
     Enterprise,
@@ -50,17 +51,13 @@ PLAY_MAX_AHEAD = timedelta(minutes=5)
 PLAY_MAX_SECONDS = 3600.0
 
 
-def key_digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def lamp_post_create(*, park: Park, code: str, name: str, name_en: str = "", building=None, longitude=None,
                      latitude=None) -> tuple[LampPost, str]:
     """Register a post; returns it with its key, shown this once (only the digest is kept)."""
     key = secrets.token_urlsafe(32)
     try:
         post = LampPost.objects.create(park=park, code=code, name=name, name_en=name_en, building=building,
-                                       longitude=longitude, latitude=latitude, key_digest=key_digest(key))
+                                       longitude=longitude, latitude=latitude, key_digest=secret_digest(key))
     except IntegrityError as error:
         raise ValueError(f"a lamp post {code!r} exists") from error
     return post, key
@@ -70,7 +67,7 @@ def lamp_post_authenticate(*, code: str, key: str | None) -> LampPost | None:
     """The active post ``code`` if ``key`` is its own; None otherwise, and the refusal logged (an unknown post and a
     wrong key get the same answer)."""
     post = LampPost.objects.filter(code=code[:40], active=True).first()
-    if post is None or not key or not hmac.compare_digest(post.key_digest, key_digest(key)):
+    if post is None or not key or not hmac.compare_digest(post.key_digest, secret_digest(key)):
         log.warning("lamp post refused: %s (%s)", code[:40], "unknown_post" if post is None else "bad_key")
         return None
     LampPost.objects.filter(pk=post.pk).update(last_seen_at=timezone.now())

@@ -14,6 +14,7 @@ from api.fields import django_type, field
 from api.nodes import MODEL_ID
 from api.restrict import Public, Restricted
 from core.files import file_link_sign
+from parks.map import charger_state
 from parks.models import (
     BarrierEvent,
     BarrierState,
@@ -224,15 +225,11 @@ class ChargerType:
     def of(cls, charger) -> ChargerType:
         connectors = [ChargerConnectorType(number=c.number, status=c.status, error_code=c.error_code,
                                            updated_at=c.updated_at) for c in charger.connectors.all()]
-        statuses = {c.status for c in connectors if c.number > 0} or {c.status for c in connectors}
-        state = ("offline" if not charger.connected else "faulty" if "Faulted" in statuses
-                 else "busy" if statuses & {"Charging", "Preparing", "SuspendedEV", "SuspendedEVSE", "Finishing"}
-                 else "free")
         return cls(identity=charger.identity, name=charger.name,
                    building=charger.building.code if charger.building_id else None, connected=charger.connected,
                    last_seen_at=charger.last_seen_at, vendor=charger.vendor, model=charger.model,
                    tariff_per_kwh=str(charger.tariff_per_kwh) if charger.tariff_per_kwh is not None else None,
-                   connectors=connectors, state=state)
+                   connectors=connectors, state=charger_state(charger))
 
 
 # --- parking -------------------------------------------------------------------------------------------------------
