@@ -473,3 +473,18 @@ PARK_PLATE_MIN_CONFIDENCE = float(env_str("PARK_PLATE_MIN_CONFIDENCE", "0.9"))
 # A visitor's car is let in from this many minutes before the visit.
 PARK_VISITOR_EARLY_MINUTES = env_int("PARK_VISITOR_EARLY_MINUTES", 60)
 CELERY_BEAT_SCHEDULE["parking-overstays-flag"] = {"task": "parks.tasks.overstays_flag_task", "schedule": 300.0}
+
+# --- the sensor watch (gridapp.sensors) ---------------------------------------------------------------------------
+# The meters' gateway publishes readings to this broker (mqtt://host:port) under SENSOR_MQTT_PREFIX/<serial>/readings;
+# `manage.py meter_bridge` takes them, started with the stack when this is set.  Empty: readings come by GraphQL or CSV.
+SENSOR_MQTT_URL = env_str("SENSOR_MQTT_URL", "")
+SENSOR_MQTT_PREFIX = env_str("SENSOR_MQTT_PREFIX", "onegrid/meters")
+# Readings are taken in transactions of this many; a gateway's GraphQL batch holds at most SENSOR_BATCH_MAX.
+SENSOR_INGEST_CHUNK = env_int("SENSOR_INGEST_CHUNK", 5000)
+SENSOR_BATCH_MAX = env_int("SENSOR_BATCH_MAX", 2000)
+# A reading later than now plus this is refused (future_timestamp): the meters' clocks drift a little.
+SENSOR_CLOCK_SKEW_SECONDS = env_int("SENSOR_CLOCK_SKEW_SECONDS", 300)
+# Water used over an interval longer than this cannot tell whether it ran all the time: a pause for the leak rule.
+SENSOR_RUN_GAP_MINUTES = env_int("SENSOR_RUN_GAP_MINUTES", 60)
+CELERY_BEAT_SCHEDULE["sensors-watch"] = {"task": "gridapp.tasks.sensors_watch_task",
+                                         "schedule": float(env_str("SENSOR_WATCH_CHECK_SECONDS", "300"))}

@@ -1,5 +1,6 @@
 """Every model of the ``gridapp`` app, so Django finds them: each is defined in its room (``gridapp.geography.models``,
-``gridapp.incidents.models``, ``gridapp.campaigns.models``) and imported from there by the code."""
+``gridapp.incidents.models``, ``gridapp.campaigns.models``,
+``gridapp.sensors.models``) and imported from there by the code."""
 
 from gridapp.campaigns.models import (  # noqa: F401
     Campaign,
@@ -43,4 +44,14 @@ from gridapp.incidents.models import (  # noqa: F401
     PhotoStage,
     Platform,
     Severity,
+)
+from gridapp.sensors.models import (  # noqa: F401
+    ConditionKind,
+    Household,
+    HouseholdConsent,
+    MeterReading,
+    ReadingRefusal,
+    ReadingSource,
+    WatchCondition,
+    WaterMeter,
 )

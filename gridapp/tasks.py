@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from gridapp.geography.crs import CRS
 from gridapp.geography.services import grid_notice_deliver
 from gridapp.incidents.services import event_report, events_escalate
+from gridapp.sensors.services import watch_sweep
 
 log = logging.getLogger(__name__)
 
@@ -42,3 +43,10 @@ def event_report_task(*, source: str, source_key: str, category_code: str, lng: 
         log.warning("machine report %s refused: %s", source_key, "; ".join(exc.messages))
         return None
     return outcome.event.pk
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=280)
+def sensors_watch_task() -> dict:
+    """Beat, every SENSOR_WATCH_CHECK_SECONDS: the watch's rules over every watched household (idempotent)."""
+    result = watch_sweep()
+    return {"raised": result.raised, "cleared": result.cleared, "closed": result.closed}

@@ -110,10 +110,11 @@ def _t(action, sources, target, who, needs=(), effects=(), clock=RESTART) -> Tra
 
 # Every rule starts the new stage's clock (the category's hours for it) unless it says KEEP.
 TRANSITIONS: tuple[Transition, ...] = (
-    _t("accept", {S.REPORTED}, S.ACCEPTED, OFFICE, effects=[E.ACCEPTED_AT]),
+    # The system accepts and dispatches too: a sensor's welfare alarm goes straight to the worker of the grid.
+    _t("accept", {S.REPORTED}, S.ACCEPTED, {*OFFICE, R.SYSTEM}, effects=[E.ACCEPTED_AT]),
     _t("reject", {S.REPORTED}, S.REJECTED, OFFICE, {Need.NOTE}, [E.CLOSED_AT]),
     _t("void", {S.REPORTED, S.ACCEPTED}, S.VOID, {R.REPORTER, R.COMMAND_CENTRE}, {Need.NOTE}, [E.CLOSED_AT]),
-    _t("dispatch", {S.ACCEPTED}, S.DISPATCHED, OFFICE, {Need.ASSIGNEE}, [E.ASSIGN, E.DISPATCHED_AT]),
+    _t("dispatch", {S.ACCEPTED}, S.DISPATCHED, {*OFFICE, R.SYSTEM}, {Need.ASSIGNEE}, [E.ASSIGN, E.DISPATCHED_AT]),
     _t("assign", {S.DISPATCHED, S.IN_PROGRESS}, STAY, OFFICE, {Need.ASSIGNEE}, [E.ASSIGN], clock=KEEP),
     # Entering in-progress keeps the deadline the dispatch set.
     _t("start", {S.DISPATCHED}, S.IN_PROGRESS, {R.ASSIGNEE}, clock=KEEP),

@@ -76,6 +76,7 @@ def event_report(
     source: str | None = None,
     source_key: str | None = None,
     at: datetime | None = None,
+    link_duplicates: bool = True,
 ) -> ReportOutcome:
     """Take in one incident from any source: locate it, route it, number it, or link it to an open case.
 
@@ -86,7 +87,8 @@ def event_report(
 
     A report of the same category within ``EVENT_DUPLICATE_RADIUS_M`` and
     ``EVENT_DUPLICATE_WINDOW_HOURS`` of an open case becomes a duplicate of it:
-    its own row, photos and reporter, no case number.
+    its own row, photos and reporter, no case number; not with ``link_duplicates=False`` (a sensor's
+    alarm is one household's, whoever lives next door).
 
     Raises ``ValidationError`` with code ``unknown_category``,
     ``invalid_coordinates``, ``outside_district``, ``photo_required``,
@@ -138,7 +140,8 @@ def event_report(
                 industry_grid_id=department_hit.industry_grid_id if department_hit else None,
                 reporter=reporter, reported_at=now, updated_at=now,
             )
-            parent = _open_case_nearby(category=category, lng=wgs_lng, lat=wgs_lat, now=now)
+            parent = (_open_case_nearby(category=category, lng=wgs_lng, lat=wgs_lat, now=now)
+                      if link_duplicates else None)
             if parent is None:
                 event.case_number = _case_number(now.year)
                 event.deadline = stage_deadline(category, S.REPORTED, now)

@@ -1,0 +1,278 @@
+"""The one way readings come in, whatever carried them (a gateway's GraphQL batch, MQTT, a CSV file): checked one by
+one, kept once per meter and timestamp, in any order.
+
+A reading that cannot be taken is refused with a code and counted (``ReadingRefusal``); the good readings beside it
+are kept.  A batch is taken in chunks of ``SENSOR_INGEST_CHUNK``, each in its own transaction, with the meters it
+touches locked, so that two paths feeding the same meter at once keep its summary right.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from gridapp.sensors.models import MeterReading, ReadingRefusal, ReadingSource, WaterMeter
+
+#: Why a reading was refused, as the API's ``MeterReadingErrorCode`` names it.
+REFUSALS = {
+    "unknown_meter": _("No meter has this serial number."),
+    "not_watched": _("The meter is not in use, or its household's consent does not hold: the reading is not kept."),
+    "invalid_time": _("The time is not an ISO 8601 date and time."),
+    "future_timestamp": _("The time is in the future."),
+    "invalid_volume": _("The counter is not a number."),
+    "negative_volume": _("The counter is negative."),
+    "counter_backwards": _("The counter is lower than an earlier reading's (a replaced meter is registered anew)."),
+    "malformed": _("The message is not a reading."),
+}
+
+SERIAL_MAX = 40
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    #: ``(index in the batch, code)`` of every refused reading, in the batch's order.
+    refused: list[tuple[int, str]] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return dict(sorted(Counter(code for _index, code in self.refused).items()))
+
+    def merge(self, other: IngestResult, offset: int = 0) -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.refused.extend((index + offset, code) for index, code in other.refused)
+
+
+@dataclass
+class _Item:
+    index: int
+    serial: str
+    at: datetime
+    litres: float
+
+
+def reading_time(value) -> datetime | None:
+    """``value`` (a datetime or an ISO 8601 string; without an offset: the district's time) as an aware datetime."""
+    if isinstance(value, str):
+        try:
+            value = parse_datetime(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if timezone.is_aware(value) else timezone.make_aware(value)
+
+
+def readings_ingest(*, readings: Sequence, source: str, now: datetime | None = None) -> IngestResult:
+    """Take ``readings``, each ``(serial, at, litres)`` (``litres``: the meter's cumulative counter), from ``source``.
+
+    Who may call: the gateway mutation (for an account with ``gridapp.submit_readings``), the MQTT bridge and the
+    CSV command; each checks its caller first.  Idempotent: a reading already kept (same meter and time) counts as a
+    duplicate, whatever order the readings come in.  Never raises for a bad reading: it is refused with a code of
+    ``REFUSALS`` and counted."""
+    ReadingSource(source)
+    now = now or timezone.now()
+    result = IngestResult()
+    chunk = settings.SENSOR_INGEST_CHUNK
+    for start in range(0, len(readings), chunk):
+        result.merge(_chunk_ingest(readings[start:start + chunk], source=source, now=now), offset=start)
+    return result
+
+
+def _checked(index: int, reading, now: datetime, refused: list) -> _Item | None:
+    try:
+        serial, at, litres = reading
+    except (TypeError, ValueError):
+        refused.append((index, "malformed"))
+        return None
+    if not isinstance(serial, str) or not serial.strip() or len(serial.strip()) > SERIAL_MAX:
+        refused.append((index, "unknown_meter"))
+        return None
+    at = reading_time(at)
+    if at is None:
+        refused.append((index, "invalid_time"))
+    elif at > now + timedelta(seconds=settings.SENSOR_CLOCK_SKEW_SECONDS):
+        refused.append((index, "future_timestamp"))
+    elif isinstance(litres, bool) or not isinstance(litres, int | float) or not math.isfinite(litres):
+        refused.append((index, "invalid_volume"))
+    elif litres < 0:
+        refused.append((index, "negative_volume"))
+    else:
+        return _Item(index, serial.strip(), at, float(litres))
+    return None
+
+
+def _chunk_ingest(readings: Sequence, *, source: str, now: datetime) -> IngestResult:
+    result = IngestResult()
+    items = [item for index, reading in enumerate(readings)
+             if (item := _checked(index, reading, now, result.refused)) is not None]
+    by_serial: dict[str, list[_Item]] = defaultdict(list)
+    for item in items:
+        by_serial[item.serial].append(item)
+    refused_serials: dict[int, str] = {}
+    with transaction.atomic():
+        # Locked in id order (PostgreSQL; SQLite's transactions take the write lock up front): two paths feeding
+        # one meter wait for each other instead of both reading its summary.
+        meters = {meter.serial: meter for meter in WaterMeter.objects.select_for_update(of=("self",))
+                  .select_related("household").filter(serial__in=list(by_serial)).order_by("pk")}
+        rows: list[MeterReading] = []
+        moved: list[MeterReading] = []
+        touched: list[WaterMeter] = []
+        for serial, group in by_serial.items():
+            meter = meters.get(serial)
+            if meter is None or not meter.active or meter.household is None or not meter.household.watched:
+                code = "unknown_meter" if meter is None else "not_watched"
+                result.refused.extend((item.index, code) for item in group)
+                if meter is not None:
+                    refused_serials.update((item.index, serial) for item in group)
+                continue
+            group.sort(key=lambda item: item.at)
+            kept, duplicates = [], 0
+            for item in group:  # the same time twice in one batch: the first is kept
+                if kept and kept[-1].at == item.at:
+                    duplicates += 1
+                else:
+                    kept.append(item)
+            result.duplicates += duplicates
+            if meter.last_reading_at is None or kept[0].at > meter.last_reading_at:
+                new, backwards = _append(meter, kept, source)
+            else:
+                new, backwards, again, successors = _insert(meter, kept, source)
+                result.duplicates += again
+                moved.extend(successors)
+            result.refused.extend((item.index, "counter_backwards") for item in backwards)
+            refused_serials.update((item.index, serial) for item in backwards)
+            result.accepted += len(new)
+            rows.extend(new)
+            if new:
+                touched.append(meter)
+        MeterReading.objects.bulk_create(rows, batch_size=2000)
+        if moved:
+            MeterReading.objects.bulk_update(moved, ["used", "flowing"], batch_size=500)
+        for meter in touched:
+            if getattr(meter, "_recount", False):
+                _summary_recount(meter)
+        if touched:
+            WaterMeter.objects.bulk_update(touched, ["first_reading_at", "last_reading_at", "last_litres",
+                                                     "last_use_at", "last_pause_at"], batch_size=500)
+        _refusals_count(result.refused, refused_serials, source=source, now=now)
+    result.refused.sort()
+    return result
+
+
+def _interval(meter_gap: timedelta, before: tuple[datetime, float] | None, at: datetime,
+              litres: float) -> tuple[float | None, bool]:
+    """``used`` and ``flowing`` of a reading at ``at`` after ``before`` (time, counter), if any."""
+    if before is None:
+        return None, False
+    used = litres - before[1]
+    return used, used > 0 and at - before[0] <= meter_gap
+
+
+def _gap() -> timedelta:
+    return timedelta(minutes=settings.SENSOR_RUN_GAP_MINUTES)
+
+
+def _append(meter: WaterMeter, items: list[_Item], source: str) -> tuple[list[MeterReading], list[_Item]]:
+    """Readings all later than the meter's last: the common case, the summary follows in memory."""
+    gap = _gap()
+    before = (meter.last_reading_at, meter.last_litres) if meter.last_reading_at else None
+    new, backwards = [], []
+    for item in items:
+        if before is not None and item.litres < before[1]:
+            backwards.append(item)
+            continue
+        used, flowing = _interval(gap, before, item.at, item.litres)
+        new.append(MeterReading(meter=meter, at=item.at, litres=item.litres, used=used, flowing=flowing,
+                                source=source))
+        if used is not None and used > 0:
+            meter.last_use_at = item.at
+        if not flowing:
+            meter.last_pause_at = item.at
+        before = (item.at, item.litres)
+    if new:
+        meter.first_reading_at = meter.first_reading_at or new[0].at
+        meter.last_reading_at, meter.last_litres = new[-1].at, new[-1].litres
+    return new, backwards
+
+
+def _insert(meter: WaterMeter, items: list[_Item], source: str):
+    """Readings reaching back among those kept (late, resent, or a gap filled): merged with their neighbours in time,
+    whose ``used`` and ``flowing`` change with them; the summary is counted again from the table."""
+    gap = _gap()
+    first, last = items[0].at, items[-1].at
+    kept = MeterReading.objects.filter(meter=meter)
+    around = list(kept.filter(at__gte=first, at__lte=last).order_by("at"))
+    before = kept.filter(at__lt=first).order_by("-at").first()
+    after = kept.filter(at__gt=last).order_by("at").first()
+    timeline: dict[datetime, MeterReading] = {reading.at: reading for reading in around}
+    for neighbour in (before, after):
+        if neighbour is not None:
+            timeline[neighbour.at] = neighbour
+    new, backwards, again = [], [], 0
+    ordered = sorted(timeline)
+    for item in items:
+        if item.at in timeline:
+            again += 1
+            continue
+        position = bisect.bisect(ordered, item.at)
+        earlier = timeline[ordered[position - 1]] if position else None
+        later = timeline[ordered[position]] if position < len(ordered) else None
+        if (earlier is not None and item.litres < earlier.litres) or (later is not None and item.litres > later.litres):
+            backwards.append(item)
+            continue
+        reading = MeterReading(meter=meter, at=item.at, litres=item.litres, source=source)
+        timeline[item.at] = reading
+        ordered.insert(position, item.at)
+        new.append(reading)
+    successors = []
+    for position, at in enumerate(ordered):
+        reading = timeline[at]
+        previous = timeline[ordered[position - 1]] if position else None
+        if previous is None and reading is before:
+            continue  # the reading before the batch keeps its own predecessor
+        used, flowing = _interval(gap, (previous.at, previous.litres) if previous else None, at, reading.litres)
+        if reading.pk is None:
+            reading.used, reading.flowing = used, flowing
+        elif (reading.used, reading.flowing) != (used, flowing):
+            reading.used, reading.flowing = used, flowing
+            successors.append(reading)
+    meter._recount = bool(new)
+    return new, backwards, again, successors
+
+
+def _summary_recount(meter: WaterMeter) -> None:
+    """The meter's summary from its readings (after a late reading: the new rows are written by now)."""
+    readings = MeterReading.objects.filter(meter=meter)
+    first = readings.order_by("at").values_list("at", flat=True).first()
+    last = readings.order_by("-at").values_list("at", "litres").first()
+    meter.first_reading_at = first
+    meter.last_reading_at, meter.last_litres = last if last else (None, None)
+    meter.last_use_at = readings.filter(used__gt=0).order_by("-at").values_list("at", flat=True).first()
+    meter.last_pause_at = readings.filter(flowing=False).order_by("-at").values_list("at", flat=True).first()
+
+
+def _refusals_count(refused: Iterable[tuple[int, str]], serials: dict[int, str], *, source: str,
+                    now: datetime) -> None:
+    tally = Counter((code, serials.get(index, "")) for index, code in refused)
+    day = timezone.localdate(now)
+    for (code, serial), count in tally.items():
+        row = ReadingRefusal.objects.filter(day=day, source=source, code=code, serial=serial)
+        if not row.update(count=F("count") + count):
+            ReadingRefusal.objects.create(day=day, source=source, code=code, serial=serial, count=count)
+
+
+def refusal_message(code: str) -> str:
+    return str(REFUSALS.get(code, code))
