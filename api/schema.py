@@ -36,6 +36,8 @@ from api.parks.queries import ParksQuery
 from api.parks.subscriptions import ParksSubscription
 from api.permissions import IsAuthenticated
 from api.scalars import COLUMN_SCALARS, SCALAR_OVERRIDES
+from api.sensors.mutations import SensorMutation
+from api.sensors.queries import SensorQuery
 from api.vision.mutations import VisionMutation
 from api.vision.queries import VisionQuery
 from api.vision.subscriptions import VisionSubscription
@@ -50,10 +52,11 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (AccountQuery, GridQuery, EventQuery, StatisticsQuery, FeedQuery, AuditQuery,
-                                      VisionQuery, ApprovalsQuery, ParksQuery, CampaignQuery, NodeQuery))
+                                      VisionQuery, ApprovalsQuery, ParksQuery, CampaignQuery, SensorQuery, NodeQuery))
 Mutation = merge_types("Mutation", (AccountMutation, GridMutation, EventMutation, FeedMutation, VisionMutation,
                                              ApprovalsMutation, ApplicationsMutation,
-                                             AuthorisationsMutation, ParksMutation, CampaignMutation))
+                                             AuthorisationsMutation, ParksMutation, CampaignMutation,
+                                             SensorMutation))
 Subscription = merge_types("Subscription", (FeedSubscription, EventSubscription, VisionSubscription,
                                              ApprovalsSubscription, ApplicationsSubscription, ParksSubscription))
 

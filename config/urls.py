@@ -8,6 +8,7 @@ from api.health import healthz
 from api.incidents.statistics import EXPORT_FORMATS
 from api.media import EVENT_PHOTO, file_view
 from api.parks import views as parks
+from api.sensors import views as sensors
 from api.views import bad_request, graphql_view, server_error
 
 urlpatterns = [
@@ -35,6 +36,7 @@ urlpatterns = [
     # Park gates (their keys, their signed bundles, their uploaded logs) and visitors' passes.
     *(path(f"exports/campaign-ledger.{fmt}", campaigns.campaign_ledger_export, {"fmt": fmt},
            name=f"campaign-ledger-{fmt}") for fmt in ("csv", "xlsx", "pdf")),
+    path("exports/household-usage.png", sensors.household_usage_chart, name="household-usage"),
     path("parks/<slug:park>/jwks.json", parks.park_jwks_view, name="park-jwks"),
     path("parks/<slug:park>/gates/<slug:gate>/bundle", parks.gate_bundle_view, name="gate-bundle"),
     path("parks/passages", parks.passages_upload_view, name="gate-passages"),

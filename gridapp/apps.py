@@ -30,6 +30,8 @@ class GridappConfig(AppConfig):
         from gridapp.incidents.models import Event, EventPhoto
         from gridapp.incidents.photos import EVENT_PHOTOS
         from gridapp.incidents.services.transitions import INCIDENT_WORKFLOW
+        from gridapp.sensors.models import Household
+        from gridapp.sensors.selectors import households_visible_to
 
         # A grid's changes reach the workers who patrol it and the supervisors of its community.
         audience_register("grid", members_of=_grids_of)
@@ -52,4 +54,6 @@ class GridappConfig(AppConfig):
         file_kind_register(FileKind(name="campaign_photo", model="gridapp.CasePhoto",
                                     variants={"i": "image", "t": "thumbnail"}, accepts=(Images(),),
                                     folder="campaigns", visibility=case_photos_visible))
+        # a watched household (personal data): its grid's workers, their supervisors, the command centre
+        visibility_register(Household, visible_through(households_visible_to))
         file_kind_register(EVENT_PHOTOS)  # event photos on the file service, seen by the API's rule for them

@@ -13,10 +13,10 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -72,7 +72,12 @@ def reading_time(value) -> datetime | None:
             return None
     if not isinstance(value, datetime):
         return None
-    return value if timezone.is_aware(value) else timezone.make_aware(value)
+    value = value if timezone.is_aware(value) else timezone.make_aware(value)
+    try:
+        value.astimezone(UTC)  # the database keeps UTC: a time at the calendar's edge (year 1) has none
+    except OverflowError:
+        return None
+    return value
 
 
 def readings_ingest(*, readings: Sequence, source: str, now: datetime | None = None) -> IngestResult:
@@ -105,13 +110,24 @@ def _checked(index: int, reading, now: datetime, refused: list) -> _Item | None:
         refused.append((index, "invalid_time"))
     elif at > now + timedelta(seconds=settings.SENSOR_CLOCK_SKEW_SECONDS):
         refused.append((index, "future_timestamp"))
-    elif isinstance(litres, bool) or not isinstance(litres, int | float) or not math.isfinite(litres):
+    elif (litres := _volume(litres)) is None:
         refused.append((index, "invalid_volume"))
     elif litres < 0:
         refused.append((index, "negative_volume"))
     else:
-        return _Item(index, serial.strip(), at, float(litres))
+        return _Item(index, serial.strip(), at, litres)
     return None
+
+
+def _volume(value) -> float | None:
+    """``value`` as a finite float; None for anything else (a string, a bool, an int beyond any float)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _chunk_ingest(readings: Sequence, *, source: str, now: datetime) -> IngestResult:
@@ -264,14 +280,32 @@ def _summary_recount(meter: WaterMeter) -> None:
     meter.last_pause_at = readings.filter(flowing=False).order_by("-at").values_list("at", flat=True).first()
 
 
+def refusals_count(*, code: str, source: str, count: int = 1, serial: str = "", now: datetime | None = None) -> None:
+    """Add ``count`` refusals for ``code`` (a code of ``REFUSALS``) to the day's tally of ``source`` and ``serial``
+    (empty: no meter to name, as for an unknown serial).
+
+    Who may call: this module, and a path that refuses a message before it is readings at all (the MQTT bridge's
+    unreadable payloads).  Raises ``ValueError`` for a ``source`` that is no ``ReadingSource`` or a code not in
+    ``REFUSALS``."""
+    ReadingSource(source)
+    if code not in REFUSALS:
+        raise ValueError(f"no refusal code {code!r}")
+    day = timezone.localdate(now or timezone.now())
+    row = ReadingRefusal.objects.filter(day=day, source=source, code=code, serial=serial[:SERIAL_MAX])
+    if row.update(count=F("count") + count):
+        return
+    try:
+        with transaction.atomic():  # a savepoint: another process may create the day's row first
+            ReadingRefusal.objects.create(day=day, source=source, code=code, serial=serial[:SERIAL_MAX], count=count)
+    except IntegrityError:
+        row.update(count=F("count") + count)
+
+
 def _refusals_count(refused: Iterable[tuple[int, str]], serials: dict[int, str], *, source: str,
                     now: datetime) -> None:
     tally = Counter((code, serials.get(index, "")) for index, code in refused)
-    day = timezone.localdate(now)
     for (code, serial), count in tally.items():
-        row = ReadingRefusal.objects.filter(day=day, source=source, code=code, serial=serial)
-        if not row.update(count=F("count") + count):
-            ReadingRefusal.objects.create(day=day, source=source, code=code, serial=serial, count=count)
+        refusals_count(code=code, source=source, count=count, serial=serial, now=now)
 
 
 def refusal_message(code: str) -> str:

@@ -343,6 +343,25 @@ def _campaign_case(world: World):
     return case_act(actor=world.users["operator"], case_id=case.pk, action="agree_plan")
 
 
+def _household(world: World):
+    """A watched household in ``worker``'s grid, its meter with a day of readings, and a no-use condition raised."""
+    from gridapp.sensors.ingest import readings_ingest
+    from gridapp.sensors.services import consent_record, household_register, watch_sweep
+
+    n = next(world.serial)
+    now = timezone.now()
+    household = household_register(
+        code=f"hh-{n}", address=f"测试路{n}号", lng=SPOT[0] + 0.0001 * (n % 50), lat=SPOT[1], resident_name=f"老人{n}",
+        contact_name="子女", contact_phone="13800000000", emergency_name="邻居", emergency_phone="13800000001",
+        meter_serial=f"WM-{n}", meter_installed_at=now - timedelta(days=3))
+    consent_record(actor=None, household_id=household.pk, given_by=f"老人{n}", at=now - timedelta(days=3))
+    readings_ingest(readings=[(f"WM-{n}", now - timedelta(hours=30 - hour), 100.0) for hour in range(30)],
+                    source="gateway")
+    watch_sweep(now=now)  # thirty hours without a drop: a welfare incident
+    household.refresh_from_db()
+    return household
+
+
 PARK_PEOPLE = frozenset({"admin", "employee", "parkop"})
 PARK_OPERATOR = frozenset({"admin", "parkop"})
 
@@ -385,6 +404,7 @@ NODE_CASES: dict[str, NodeCase] = {
     "Situation": NodeCase(_situation, DISTRICT_WIDE | {"worker"}),
     "Campaign": NodeCase(_campaign, EVERYONE),
     "CampaignCase": NodeCase(_campaign_case, DISTRICT_WIDE | {"urban", "worker"}),
+    "Household": NodeCase(_household, DISTRICT_WIDE | {"worker"}),
     "Street": NodeCase(lambda w: w.district.street, DISTRICT_WIDE | {"urban", "worker", "worker2"}),
     "User": NodeCase(lambda w: w.users["worker"], DISTRICT_WIDE | {"worker"}),
 }
@@ -425,6 +445,7 @@ def rows_add(world: World, count: int) -> None:
         _park_rows(world, n)
         _campaign_case(world)
         _campaign_row(n)
+        _household(world)
 
 
 def _park_rows(world: World, n: int) -> None:

@@ -22,6 +22,7 @@ from strawberry.relay import to_base64
 from api.accounts.errors import AccountErrorCode
 from api.approvals.errors import ApplicationErrorCode, CertificateErrorCode
 from api.campaigns.errors import CampaignErrorCode
+from api.sensors.errors import SensorErrorCode
 from api.errors import MutationError, errors_from
 from api.feed import FeedErrorCode
 from api.grid.errors import GridError, GridErrorCode
@@ -56,6 +57,8 @@ SOURCES = {
                            "api/approvals/mutations.py", "core/files/documents.py", *PHOTO],
     CampaignErrorCode: ["gridapp/campaigns/services.py", "core/workflow/engine.py", "api/base/ids.py",
                         "api/campaigns/mutations.py", "api/campaigns/queries.py", *PHOTO],
+    SensorErrorCode: ["gridapp/sensors/services.py:_kept,consent_record,consent_withdraw", "api/base/ids.py",
+                      "api/sensors/mutations.py"],
     ParkErrorCode: ["parks/services.py:credential_provision,_device_key,employee_status_set,gate_pass",
                     "parks/visitors.py", "parks/charging.py:charging_remote", "parks/parking.py", "parks/lampposts.py", "parks/board.py",
                     "core/files/videos.py", "api/base/ids.py",
@@ -140,7 +143,8 @@ def test_every_error_code_in_the_schema_is_an_enum_whose_names_are_the_wire_valu
     error_types = {name: graphql for name, graphql in schema._schema.type_map.items()
                    if isinstance(graphql, GraphQLObjectType) and name.endswith("Error") and "code" in graphql.fields}
     assert set(error_types) == {"AccountError", "GridError", "EventError", "VisionError", "FeedError",
-                                "CertificateError", "ApplicationError", "ParkError", "CampaignError"}
+                                "CertificateError", "ApplicationError", "ParkError", "CampaignError",
+                                "SensorError"}
     for name, graphql in error_types.items():
         code = get_named_type(graphql.fields["code"].type)
         assert isinstance(code, GraphQLEnumType) and code.name == f"{name}Code", name

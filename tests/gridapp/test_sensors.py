@@ -13,7 +13,7 @@ from gridapp.incidents.models import Event, EventStatus
 from gridapp.incidents.services import event_transition
 from gridapp.sensors import rules
 from gridapp.sensors.ingest import readings_ingest
-from gridapp.sensors.models import ConditionKind, MeterReading, ReadingRefusal, WaterMeter, WatchCondition
+from gridapp.sensors.models import ConditionKind, MeterReading, ReadingRefusal, WatchCondition, WaterMeter
 from gridapp.sensors.selectors import household_daily_usage, readings_visible_to
 from gridapp.sensors.services import consent_record, consent_withdraw, household_register, watch_sweep
 

@@ -38,6 +38,8 @@ class Command(BaseCommand):
         }
         if settings.PARK_MQTT_URL:  # the park gates' broker: OneGrid's side of it runs with the stack
             commands["gate bridge"] = [sys.executable, str(settings.BASE_DIR / "manage.py"), "park_gate_bridge"]
+        if settings.SENSOR_MQTT_URL:  # the water meters' broker: their readings come in through the meter bridge
+            commands["meter bridge"] = [sys.executable, str(settings.BASE_DIR / "manage.py"), "meter_bridge"]
         self.seed()
         # The ASGI server loads the detectors at start (photo suggestions answer at once); the worker's children
         # load them on first use (loading PyTorch before a fork is asking for a hang).
@@ -52,6 +54,8 @@ class Command(BaseCommand):
             f"  admin       {base}/admin/\n"
             + (f"  park gates  {settings.PARK_MQTT_URL} ({settings.PARK_MQTT_PREFIX}/...)\n" if settings.PARK_MQTT_URL
                else "")
+            + (f"  meters      {settings.SENSOR_MQTT_URL} ({settings.SENSOR_MQTT_PREFIX}/<serial>/readings)\n"
+               if settings.SENSOR_MQTT_URL else "")
         ))
         self.stdout.write("Press Ctrl-C to stop the server, the worker and beat.\n")
         stopping = False
