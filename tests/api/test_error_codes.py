@@ -22,7 +22,6 @@ from strawberry.relay import to_base64
 from api.accounts.errors import AccountErrorCode
 from api.approvals.errors import ApplicationErrorCode, CertificateErrorCode
 from api.campaigns.errors import CampaignErrorCode
-from api.sensors.errors import SensorErrorCode
 from api.errors import MutationError, errors_from
 from api.feed import FeedErrorCode
 from api.grid.errors import GridError, GridErrorCode
@@ -31,6 +30,7 @@ from api.mutations import TypedErrors, mutation
 from api.parks.errors import ParkErrorCode
 from api.restrict import Payload
 from api.schema import schema
+from api.sensors.errors import SensorErrorCode
 from api.vision.errors import VisionErrorCode
 from core.models import AuditEntry
 

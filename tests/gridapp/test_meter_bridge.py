@@ -19,6 +19,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import OperationalError
 from django.utils import timezone
 
 from gridapp.management.commands.meter_bridge import MALFORMED, MAX_PAYLOAD, MeterBridge
@@ -99,7 +100,10 @@ def test_the_bridge_reads_the_three_shapes_and_refuses_the_rest():
                   "onegrid/meters/a/b/readings", None):
         assert bridge.topic_serial(topic) is None
     one = {"at": "2026-01-01T08:00:00+08:00", "litres": 1.5}
-    read = bridge.payload_readings
+
+    def read(serial: str, payload: bytes):
+        return bridge.payload_readings(serial=serial, payload=payload)
+
     assert read("WM-1", json.dumps(one).encode()) == [("WM-1", one["at"], 1.5)]
     assert read("WM-1", json.dumps([one, one]).encode()) == [("WM-1", one["at"], 1.5)] * 2
     assert read("WM-1", json.dumps({"readings": [one, {"at": "x"}, 3, {**one, "meter": "WM-2"},
@@ -109,6 +113,43 @@ def test_the_bridge_reads_the_three_shapes_and_refuses_the_rest():
                     json.dumps([one] * (MAX_PAYLOAD // 40)).encode()):
         assert read("WM-1", payload) is None
     assert read("WM-1", b"[]") == []
+
+
+def test_the_bridge_acknowledges_a_message_once_its_readings_are_committed(meter_home, monkeypatch):
+    from gridapp.management.commands import meter_bridge
+
+    monkeypatch.setattr(meter_bridge, "close_old_connections", lambda: None)  # the test's transaction stays open
+    monkeypatch.setattr(meter_bridge, "RETRY_SECONDS", 0.01)
+    acked, calls = [], []
+    ingest = meter_bridge.readings_ingest
+
+    def flaky(**kwargs):
+        calls.append(len(kwargs["readings"]))
+        if len(calls) == 1:
+            raise OperationalError("the database restarts")  # nothing acknowledged, the batch tried again
+        if len(calls) in (2, 4):
+            raise ValueError("a bug")  # narrowed down to its message, which is dropped (and acknowledged)
+        return ingest(**kwargs)
+
+    monkeypatch.setattr(meter_bridge, "readings_ingest", flaky)
+    bridge = MeterBridge(prefix="m", ack=lambda mid, qos: acked.append(mid))
+    t = [minutes_ago(30 - 10 * i) for i in range(3)]
+    bridge.connected()
+    bridge.message_take(topic="m/WM-1/readings", payload=json.dumps({"at": t[0], "litres": 1}).encode(), mid=1,
+                        qos=1)
+    bridge.connected()  # message 1 is the broker's to deliver again on the new connection: not acknowledged here
+    bridge.message_take(topic="m/WM-1/readings", payload=json.dumps({"at": t[1], "litres": 2}).encode(), mid=2,
+                        qos=1)
+    bridge.message_take(topic="m/nowhere", payload=b"{}", mid=3, qos=1)
+    bridge.message_take(topic="m/WM-1/readings", payload=json.dumps({"at": t[2], "litres": 3}).encode(), mid=4,
+                        qos=0)
+    bridge.batch_flush(bridge._take())
+    assert calls == [3, 3, 1, 1, 1] and acked == [2, 3]
+    assert [litres for _at, litres, _source in stored()] == [1.0, 3.0]
+    assert ReadingRefusal.objects.get(source="mqtt", code="malformed").count == 1
+    bridge.stop()
+    bridge.message_take(topic="m/WM-1/readings", payload=b"[]", mid=5, qos=1)  # left for the next bridge
+    assert bridge.buffer == []
 
 
 # --- the bridge as it runs -----------------------------------------------------------------------------------------

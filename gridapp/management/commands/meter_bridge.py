@@ -46,8 +46,10 @@ FLUSH_SECONDS = 0.5
 WINDOW = 20
 #: A reading that is no reading (``readings_ingest`` refuses it as ``malformed``).
 MALFORMED = ()
-#: The database is away (restarting, unreachable): the batch is taken again after a pause, nothing acknowledged.
+#: The database is away (restarting, unreachable, locked): the batch is taken again after a pause (doubling from
+#: RETRY_SECONDS up to 30 s), nothing acknowledged meanwhile.
 DATABASE_AWAY = (OperationalError, InterfaceError)
+RETRY_SECONDS = 1.0
 
 
 @dataclass
@@ -102,7 +104,7 @@ class MeterBridge:
         return parts[0]
 
     @staticmethod
-    def payload_readings(serial: str, payload: bytes) -> list[tuple] | None:
+    def payload_readings(*, serial: str, payload: bytes) -> list[tuple] | None:
         """The ``(serial, at, litres)`` readings of a message on ``serial``'s topic; None for a message that is not
         readings at all.  A reading object that is not one, or names another meter, becomes ``MALFORMED``; its
         values are the ingest's to judge (``invalid_time``, ``invalid_volume``...)."""
@@ -138,7 +140,7 @@ class MeterBridge:
         """Buffer one message (``topic`` None: a topic that is not UTF-8).  During a stop a message is left
         unacknowledged, for the broker to deliver to the next bridge."""
         serial = self.topic_serial(topic)
-        readings = None if serial is None else self.payload_readings(serial, payload)
+        readings = None if serial is None else self.payload_readings(serial=serial, payload=payload)
         if serial is None:
             log.warning("message on %r refused: not a meter's topic (%s/<serial>/readings)", topic, self.prefix)
         elif readings is None:
@@ -188,13 +190,13 @@ class MeterBridge:
         """Take ``batch`` into the database and acknowledge it, trying again while the database is away (the
         broker sends nothing new meanwhile: its window is full).  Stopped while the database is away, it leaves
         the batch unacknowledged: the broker delivers it again to the next bridge."""
-        pause = 1.0
+        pause = RETRY_SECONDS
         while True:
             try:
                 self._flush([message for message in batch if not message.done])
                 return
-            except DATABASE_AWAY:
-                log.exception("database away: %d messages wait, tried again in %.0f s", len(batch), pause)
+            except DATABASE_AWAY as error:
+                log.warning("database away (%s): %d messages wait, tried again in %.0f s", error, len(batch), pause)
             with self.changed:
                 if self.stopping or self.changed.wait_for(lambda: self.stopping, timeout=pause):
                     log.warning("stopped with the database away: %d messages left for the broker to deliver again",
@@ -232,9 +234,9 @@ class MeterBridge:
         finally:
             close_old_connections()
         self._acknowledge(messages)
-        log.info("flushed %d messages, %d readings: accepted %d, duplicates %d, refused %s, malformed messages %d",
-                 len(messages), len(readings), result.accepted, result.duplicates, result.counts() or "none",
-                 malformed)
+        refused = ", ".join(f"{code} {count}" for code, count in result.counts().items()) or "none"
+        log.info("flushed %d messages, %d readings: accepted %d, duplicates %d, refused %s; %d messages malformed",
+                 len(messages), len(readings), result.accepted, result.duplicates, refused, malformed)
 
     def _acknowledge(self, messages: list[Message]) -> None:
         with self.changed:
@@ -301,6 +303,7 @@ class Command(BaseCommand):
             bridge.message_take(topic=topic, payload=message.payload, mid=message.mid, qos=message.qos)
 
         client.on_connect = on_connect
+        client.on_connect_fail = lambda client, userdata: log.warning("broker %s unreachable: trying again", url)
         client.on_disconnect = on_disconnect
         client.on_message = on_message
         stop = threading.Event()

@@ -88,7 +88,7 @@ class Command(BaseCommand):
             if not any(cell.strip() for cell in row):
                 continue  # a blank line (a trailing one, most often) is no reading
             read += 1
-            batch.append(row_reading(row, places, width))
+            batch.append(row_reading(row, places=places, width=width))
             lines.append(rows.line_num)
             if len(batch) >= chunk:
                 flush()
@@ -97,7 +97,7 @@ class Command(BaseCommand):
         return summary_line(accepted=accepted, duplicates=duplicates, refused=refused)
 
 
-def row_reading(row: list[str], places: list[int], width: int) -> tuple:
+def row_reading(row: list[str], *, places: list[int], width: int) -> tuple:
     """The ``(serial, at, litres)`` reading of a CSV row; a row without the header's columns is ``()``, which the
     service refuses as ``malformed``, and a counter that is no number stays text (``invalid_volume``)."""
     if len(row) != width:
