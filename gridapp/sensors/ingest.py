@@ -33,6 +33,8 @@ REFUSALS = {
     "invalid_volume": _("The counter is not a number."),
     "negative_volume": _("The counter is negative."),
     "counter_backwards": _("The counter is lower than an earlier reading's (a replaced meter is registered anew)."),
+    "conflicting_reading": _("A reading of this meter at this time with another counter is kept already."),
+    "before_watch": _("The time is before the meter was installed or the watch began (a meter's clock gone wrong)."),
     "malformed": _("The message is not a reading."),
 }
 
@@ -157,18 +159,34 @@ def _chunk_ingest(readings: Sequence, *, source: str, now: datetime) -> IngestRe
                     refused_serials.update((item.index, serial) for item in group)
                 continue
             group.sort(key=lambda item: item.at)
+            since = max(filter(None, (meter.installed_at, meter.household.watched_since)), default=None)
             kept = []
             for item in group:  # the same time twice in one batch: the first is kept
-                if kept and kept[-1].at == item.at:
-                    result.duplicates += 1
+                if since is not None and item.at < since:
+                    result.refused.append((item.index, "before_watch"))
+                    refused_serials[item.index] = serial
+                elif kept and kept[-1].at == item.at:
+                    if kept[-1].litres == item.litres:
+                        result.duplicates += 1
+                    else:
+                        result.refused.append((item.index, "conflicting_reading"))
+                        refused_serials[item.index] = serial
                 else:
                     kept.append(item)
             groups[meter] = kept
         known = _kept_already(groups)
         for meter, kept in groups.items():
             if known:
-                fresh = [item for item in kept if (meter.pk, item.at) not in known]
-                result.duplicates += len(kept) - len(fresh)
+                fresh = []
+                for item in kept:
+                    litres = known.get((meter.pk, item.at))
+                    if litres is None:
+                        fresh.append(item)
+                    elif litres == item.litres:
+                        result.duplicates += 1
+                    else:
+                        result.refused.append((item.index, "conflicting_reading"))
+                        refused_serials[item.index] = meter.serial
                 kept = fresh
             if not kept:
                 continue
@@ -196,18 +214,19 @@ def _chunk_ingest(readings: Sequence, *, source: str, now: datetime) -> IngestRe
     return result
 
 
-def _kept_already(groups: dict[WaterMeter, list[_Item]]) -> set[tuple[int, datetime]]:
-    """``(meter id, time)`` of the readings of ``groups`` no later than their meter's last reading that are kept
-    already (a batch sent again, mostly): one query for the chunk, so that a resent batch costs no more than that."""
+def _kept_already(groups: dict[WaterMeter, list[_Item]]) -> dict[tuple[int, datetime], float]:
+    """The counters of the readings kept already, by ``(meter id, time)``, among the times of ``groups`` no later
+    than their meter's last reading (a batch sent again, mostly): one query for the chunk, so that a resent batch
+    costs no more than that."""
     late = {meter.pk: [item.at for item in kept if item.at <= meter.last_reading_at]
             for meter, kept in groups.items() if meter.last_reading_at is not None}
     late = {pk: ats for pk, ats in late.items() if ats}
     if not late:
-        return set()
+        return {}
     first, last = min(min(ats) for ats in late.values()), max(max(ats) for ats in late.values())
     found = MeterReading.objects.filter(meter_id__in=list(late), at__gte=first, at__lte=last).values_list(
-        "meter_id", "at")
-    return {(pk, at) for pk, at in found.iterator(chunk_size=5000)}
+        "meter_id", "at", "litres")
+    return {(pk, at): litres for pk, at, litres in found.iterator(chunk_size=5000)}
 
 
 def _summaries_write(meters: list[WaterMeter]) -> None:
@@ -264,7 +283,7 @@ def _append(meter: WaterMeter, items: list[_Item], source: str) -> tuple[list[Me
 
 def _insert(meter: WaterMeter, items: list[_Item], source: str):
     """Readings reaching back among those kept (late, resent, or a gap filled): merged with their neighbours in time,
-    whose ``used`` and ``flowing`` change with them; the summary is counted again from the table."""
+    whose ``used`` and ``flowing`` change with them, and the summary with them."""
     gap = _gap()
     first, last = items[0].at, items[-1].at
     kept = MeterReading.objects.filter(meter=meter)
@@ -303,8 +322,30 @@ def _insert(meter: WaterMeter, items: list[_Item], source: str):
         elif (reading.used, reading.flowing) != (used, flowing):
             reading.used, reading.flowing = used, flowing
             successors.append(reading)
-    meter._recount = bool(new)
+    if new:
+        _summary_merge(meter, timeline, ordered)
     return new, backwards, again, successors
+
+
+def _summary_merge(meter: WaterMeter, timeline: dict[datetime, MeterReading], ordered: list[datetime]) -> None:
+    """The meter's summary after readings landed in ``timeline`` (the time-ordered ``ordered``: the new readings with
+    their neighbours).  Readings outside it did not change, so the summary follows from it and the old summary,
+    except when the last use or pause was inside it and is not any more: then it is counted again from the table
+    once the rows are written."""
+    start, end = ordered[0], ordered[-1]
+    meter.first_reading_at = min(filter(None, (meter.first_reading_at, start)))
+    if meter.last_reading_at is None or end >= meter.last_reading_at:
+        meter.last_reading_at, meter.last_litres = end, timeline[end].litres
+    for name, holds in (("last_use_at", lambda reading: (reading.used or 0) > 0),
+                        ("last_pause_at", lambda reading: not reading.flowing)):
+        old = getattr(meter, name)
+        if old is not None and old > end:
+            continue  # later than anything that changed
+        found = next((at for at in reversed(ordered) if holds(timeline[at])), None)
+        if found is not None:
+            setattr(meter, name, found)
+        elif old is not None and old >= start:
+            meter._recount = True
 
 
 def _summary_recount(meter: WaterMeter) -> None:

@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import socket
 import sys
 import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import paho.mqtt.client as mqtt
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -25,9 +21,8 @@ from django.utils import timezone
 from gridapp.management.commands.meter_bridge import MALFORMED, MAX_PAYLOAD, MeterBridge
 from gridapp.sensors.models import MeterReading, ReadingRefusal
 from gridapp.sensors.services import consent_record, household_register
+from tests.mqtt import MQTT_URL, eventually, mqtt_client
 from tests.stack import Process
-
-MQTT_URL = os.environ.get("TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
 
 
 @pytest.fixture
@@ -153,35 +148,6 @@ def test_the_bridge_acknowledges_a_message_once_its_readings_are_committed(meter
 
 
 # --- the bridge as it runs -----------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def broker():
-    url = urlsplit(MQTT_URL)
-    try:
-        socket.create_connection((url.hostname, url.port or 1883), timeout=2).close()
-    except OSError:
-        if os.environ.get("CI") == "true":  # CI starts Mosquitto (.ci/run): a missing broker is a failure there
-            pytest.fail(f"no MQTT broker at {MQTT_URL}")
-        pytest.skip(f"no MQTT broker at {MQTT_URL} (start Mosquitto, or set TEST_MQTT_URL)")
-    return url
-
-
-def eventually(check, *, timeout: float = 15, what: str = "", logs=()):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    shown = "\n".join(f"--- {process.name} ---\n{process.log()}" for process in logs)
-    raise AssertionError(f"not within {timeout:.0f} s: {what}\n{shown}")
-
-
-def mqtt_client(broker, client_id: str, *, clean_session: bool = True) -> mqtt.Client:
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean_session)
-    client.connect(broker.hostname, broker.port or 1883)
-    client.loop_start()
-    return client
-
 
 @pytest.mark.django_db(transaction=True)
 def test_the_bridge_takes_readings_survives_bad_messages_and_gets_what_came_while_it_was_down(meter_home, tmp_path,

@@ -6,9 +6,12 @@ raised, each once, and each closes when normal use resumes after the visit."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import sys
 import time
+import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,9 +23,19 @@ from gridapp.incidents.models import Event, EventStatus
 from gridapp.incidents.services import event_transition
 from gridapp.sensors.demo import home_readings, week_plan
 from gridapp.sensors.ingest import readings_ingest
-from gridapp.sensors.models import ConditionKind, Household, HouseholdConsent, MeterReading, WatchCondition, WaterMeter
+from gridapp.sensors.models import (
+    ConditionKind,
+    Household,
+    HouseholdConsent,
+    MeterReading,
+    ReadingRefusal,
+    WatchCondition,
+    WaterMeter,
+)
 from gridapp.sensors.services import CATEGORIES, watch_sweep
 from tests.factories import UserFactory
+from tests.mqtt import MQTT_URL, eventually, mqtt_client
+from tests.stack import Process
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -62,15 +75,67 @@ def visits_make(now: datetime, worker, fixer) -> None:
         event_transition(actor=fixer, event_id=event.pk, action="resolve", note="网关重启，水表恢复上报", now=now)
 
 
-def test_a_simulated_week_raises_each_expected_incident_once_and_closes_it_when_use_resumes(users, event_categories):
+def over_mqtt(home) -> bool:
+    """The homes whose gateway publishes to the broker (one in 25, two of them with a day without water)."""
+    return int(home.code.rsplit("-", 1)[1]) % 25 == 3
+
+
+def test_a_simulated_week_raises_each_expected_incident_once_and_closes_it_when_use_resumes(users, event_categories,
+                                                                                            broker, tmp_path):
     plan = week_plan(homes=HOMES, start=START, days=DAYS)
     homes_register(plan)
+    prefix = f"test-{uuid.uuid4().hex[:8]}/meters"
+    client_id = f"test-week-bridge-{uuid.uuid4().hex[:8]}"
+    bridge = Process("bridge", [sys.executable, "manage.py", "meter_bridge", "--url", MQTT_URL, "--prefix", prefix,
+                                "--client-id", client_id, "--linger", "0.05"], tmp_path)
+    gateway = mqtt_client(broker, f"test-week-gateway-{uuid.uuid4().hex[:8]}")
+    try:
+        bridge.start()
+
+        def subscribed() -> bool:  # a reading of no meter's is counted once the bridge listens
+            gateway.publish(f"{prefix}/PROBE/readings", b'{"at": "2026-11-01T00:00:00+08:00", "litres": 1}', qos=1)
+            time.sleep(0.3)
+            return ReadingRefusal.objects.filter(source="mqtt", code="unknown_meter").exists()
+
+        eventually(subscribed, what="the bridge listening", logs=(bridge,))
+        week_run(plan, users, prefix, gateway, bridge)
+    finally:
+        bridge.stop()
+        gateway.disconnect()
+        gateway.loop_stop()
+        mqtt_client(broker, client_id, clean_session=True).disconnect()  # the bridge's session ends with the test
+    expected = {home.code: home.episode for home in plan if home.episode is not None}
+    conditions = list(WatchCondition.objects.select_related("household", "event__category"))
+    assert {c.household.code: c.kind for c in conditions} == {code: e.kind for code, e in expected.items()}
+    assert len(conditions) == len(expected) == Event.objects.count()
+    over_the_broker = {c.household.code for c in conditions if over_mqtt(c.household)}
+    assert over_the_broker == {code for code in expected if over_mqtt(Household(code=code))} and over_the_broker
+    for condition in conditions:
+        episode = expected[condition.household.code]
+        assert condition.event.category.code == CATEGORIES[condition.kind]
+        assert episode.start - timedelta(hours=1) <= condition.started_at <= episode.start, condition.household.code
+        assert condition.raised_at <= episode.end, condition.household.code
+        assert condition.event.status == EventStatus.CLOSED and condition.closed_at is not None
+        assert condition.cleared_at >= episode.end - timedelta(minutes=15)
+
+
+def week_run(plan, users, prefix, gateway, bridge) -> None:
+    """The week, hour by hour: the gateways' batches in, the sweep, the people's visits."""
     fixer = UserFactory(username="water-fixer", role=Role.DEPARTMENT_STAFF, department=Department.objects.get(
         code="water"))
     by_hour: dict[int, list] = defaultdict(list)  # the readings each hour's batches carry
+    published: dict[int, dict[str, list]] = defaultdict(dict)  # and each hour's messages, by meter
     for home in plan:
         for reading in home_readings(home, start=START, days=DAYS):
-            by_hour[int((reading[1] - START) / timedelta(hours=1))].append(reading)
+            hour = int((reading[1] - START) / timedelta(hours=1))
+            if over_mqtt(home):
+                published[hour].setdefault(home.serial, []).append({"at": reading[1].isoformat(),
+                                                                     "litres": reading[2]})
+            else:
+                by_hour[hour].append(reading)
+    mqtt_meters = [home.serial for home in plan if over_mqtt(home)]
+    over_the_broker = MeterReading.objects.filter(meter__serial__in=mqtt_meters)
+    taken = 0
     draw = random.Random(2026)
     held_back: list = []
     sent = kept = 0
@@ -83,7 +148,15 @@ def test_a_simulated_week_raises_each_expected_incident_once_and_closes_it_when_
         if hour % 5 == 2 and hour < DAYS * 24 - 1:  # a gateway is late: part of the hour comes with the next
             held_back, batch = batch[:400], batch[400:]
         batch += draw.sample(by_hour[hour - 1], min(300, len(by_hour[hour - 1]))) if hour else []  # sent twice
+        for serial, readings in published[hour].items():
+            draw.shuffle(readings)
+            gateway.publish(f"{prefix}/{serial}/readings", json.dumps(readings).encode(), qos=1)
+            if hour % 7 == 3:  # a message the broker's gateway sent twice
+                gateway.publish(f"{prefix}/{serial}/readings", json.dumps(readings[:2]).encode(), qos=1)
         result = readings_ingest(readings=batch, source="gateway", now=now)
+        taken += sum(map(len, published[hour].values()))
+        eventually(lambda taken=taken: over_the_broker.count() == taken, what=f"hour {hour}'s readings over MQTT",
+                   logs=(bridge,))  # the bridge's homes are swept with the rest
         assert result.refused == []
         sent += len(batch)
         kept += result.accepted
@@ -91,17 +164,6 @@ def test_a_simulated_week_raises_each_expected_incident_once_and_closes_it_when_
         visits_make(now, users["worker"], fixer)
     elapsed = time.monotonic() - began
     total = sum(len(readings) for readings in by_hour.values())
-    assert kept == MeterReading.objects.count() == total
-    print(f"\n{HOMES} homes, {total} readings ({sent} sent) in {elapsed:.1f} s", flush=True)
-
-    expected = {home.code: home.episode for home in plan if home.episode is not None}
-    conditions = list(WatchCondition.objects.select_related("household", "event__category"))
-    assert {c.household.code: c.kind for c in conditions} == {code: e.kind for code, e in expected.items()}
-    assert len(conditions) == len(expected) == Event.objects.count()
-    for condition in conditions:
-        episode = expected[condition.household.code]
-        assert condition.event.category.code == CATEGORIES[condition.kind]
-        assert episode.start - timedelta(hours=1) <= condition.started_at <= episode.start, condition.household.code
-        assert condition.raised_at <= episode.end, condition.household.code
-        assert condition.event.status == EventStatus.CLOSED and condition.closed_at is not None
-        assert condition.cleared_at >= episode.end - timedelta(minutes=15)
+    assert kept == MeterReading.objects.exclude(meter__serial__in=mqtt_meters).count() == total
+    assert set(over_the_broker.values_list("source", flat=True)) == {"mqtt"}
+    print(f"\n{HOMES} homes, {total} readings ({sent} sent) and {taken} over MQTT in {elapsed:.1f} s", flush=True)

@@ -119,9 +119,16 @@ def test_bad_readings_are_refused_with_a_code_and_counted_and_the_good_ones_kept
     assert result.accepted == 2
     assert result.refused == [(1, "negative_volume"), (2, "future_timestamp"), (3, "unknown_meter"),
                               (4, "counter_backwards"), (5, "invalid_time"), (6, "invalid_volume"), (8, "malformed")]
+    # the same time again with another counter; a time before the meter was installed (its clock reset)
+    odd = readings_ingest(readings=[("WM-1", at(0, 7), 999.0), ("WM-1", at(0, 11.5), 531.0),
+                                    ("WM-1", at(0, 11.5), 532.0), ("WM-1", datetime(2000, 1, 1, tzinfo=ZONE), 0.0)],
+                          source="gateway", now=at(1, 0))
+    assert (odd.accepted, odd.refused) == (1, [(0, "conflicting_reading"), (2, "conflicting_reading"),
+                                               (3, "before_watch")])
     tally = {(row.code, row.serial): row.count for row in ReadingRefusal.objects.all()}
     assert tally[("counter_backwards", "WM-1")] == 1 and tally[("unknown_meter", "")] == 1
-    assert sorted(MeterReading.objects.values_list("litres", flat=True)) == [500.0, 510.0, 530.0]
+    assert tally[("conflicting_reading", "WM-1")] == 2 and tally[("before_watch", "WM-1")] == 1
+    assert sorted(MeterReading.objects.values_list("litres", flat=True)) == [500.0, 510.0, 530.0, 531.0]
 
 
 def test_no_water_use_raises_one_incident_for_the_grid_worker_closed_when_use_resumes_after_the_visit(home, users):
@@ -186,3 +193,27 @@ def test_withdrawn_consent_stops_the_watch_and_hides_the_readings(home, users, s
     refused = readings_ingest(readings=day_of_use(1, 60.0), source="gateway", now=at(2, 0))
     assert refused.accepted == 0 and {code for _i, code in refused.refused} == {"not_watched"}
     assert watch_sweep(now=at(3, 0)).raised == 0
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_any_order_of_arrival_keeps_the_same_readings_and_summary_as_the_order_of_time(home, seed):
+    import random
+
+    readings = [r for r in day_of_use(0) + day_of_use(1, 60.0) if not at(0, 10) <= r[1] < at(0, 13)]  # a gap
+    readings_ingest(readings=readings, source="gateway", now=at(2, 0))
+    meter = WaterMeter.objects.get()
+    fields = ("first_reading_at", "last_reading_at", "last_litres", "last_use_at", "last_pause_at")
+    in_order = ([getattr(meter, name) for name in fields],
+                list(MeterReading.objects.order_by("at").values_list("at", "used", "flowing")))
+    MeterReading.objects.all().delete()
+    WaterMeter.objects.update(**dict.fromkeys(fields))
+    draw = random.Random(seed)
+    shuffled = readings + draw.sample(readings, 30)  # some sent twice
+    draw.shuffle(shuffled)
+    while shuffled:  # in batches of any size, in any order
+        size = draw.randint(1, 40)
+        batch, shuffled = shuffled[:size], shuffled[size:]
+        assert readings_ingest(readings=batch, source="mqtt", now=at(2, 0)).refused == []
+    meter.refresh_from_db()
+    assert ([getattr(meter, name) for name in fields],
+            list(MeterReading.objects.order_by("at").values_list("at", "used", "flowing"))) == in_order

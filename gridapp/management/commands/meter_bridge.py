@@ -256,8 +256,10 @@ class Command(BaseCommand):
                             help="the meters' topics' prefix (default: SENSOR_MQTT_PREFIX)")
         parser.add_argument("--client-id", default="onegrid-meter-bridge",
                             help="the bridge's id at the broker, which keeps its session (one bridge per id)")
+        parser.add_argument("--linger", type=float, default=FLUSH_SECONDS,
+                            help="seconds a reading waits for others to be taken with it (default %(default)s)")
 
-    def handle(self, *args, url: str | None, prefix: str | None, client_id: str, **options):
+    def handle(self, *args, url: str | None, prefix: str | None, client_id: str, linger: float, **options):
         url = url or settings.SENSOR_MQTT_URL
         if not url:
             raise CommandError("No broker: give --url mqtt://host:port or set SENSOR_MQTT_URL.")
@@ -273,7 +275,9 @@ class Command(BaseCommand):
         # away) and acknowledgements sent by the bridge, only once the readings are committed.
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
                              manual_ack=True)
-        bridge = MeterBridge(prefix=prefix, ack=client.ack)
+        if not 0 < linger <= 60:
+            raise CommandError(f"--linger is a number of seconds above 0 and at most 60, not {linger}.")
+        bridge = MeterBridge(prefix=prefix, ack=client.ack, flush_seconds=linger)
         if broker.username:
             client.username_pw_set(broker.username, broker.password)
         if broker.scheme == "mqtts":
