@@ -87,3 +87,68 @@ def home_readings(home: Home, *, start: datetime, days: int = 7, seed: int = 18)
         if silent or any(lost <= at < until for lost, until in home.gaps):
             continue
         yield home.serial, at, round(litres, 1)
+
+
+DEMO_GRID = "S01-C01-G01"  # the demo grid worker's grid (seed_demo's DEMO_ASSIGNMENTS)
+STREETS = ["登州路", "延安三路", "华阳路", "上海路", "辽宁路", "热河路"]
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙"
+GIVEN_NAMES = ["秀英", "桂兰", "玉珍", "建国", "志强", "淑珍"]
+
+
+def demo_households_create(*, days: int = 14, now: datetime | None = None) -> int:
+    """Twelve watched households in the demo grid worker's grid with two weeks of readings, swept hour by hour as
+    the beat would: a day without water and a tap left running in the past (visited, closed), a meter that fell
+    silent (its maintenance task waits for the water company), and a resident with no water for two days now,
+    whose incident waits for the worker.
+    Returns how many households there are (a second call adds nothing)."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from gridapp.geography.models import Grid
+    from gridapp.incidents.models import Event, EventStatus
+    from gridapp.incidents.services import event_transition
+    from gridapp.sensors.ingest import readings_ingest
+    from gridapp.sensors.models import Household
+    from gridapp.sensors.services import consent_record, household_register, watch_sweep
+
+    if Household.objects.filter(code__startswith="demo-").exists():
+        return Household.objects.filter(code__startswith="demo-").count()
+    grid = Grid.objects.current().filter(code=DEMO_GRID).first()
+    users = get_user_model().objects
+    worker = users.filter(username="worker").first()
+    if grid is None or worker is None:
+        return 0
+    now = now or timezone.now()
+    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days)
+    plan = week_plan(homes=12, start=start, days=days + 1)
+    episodes = {3: (ConditionKind.NO_USE, 4, 19.5, 24), 7: (ConditionKind.RUNNING, 9, 9, 6),
+                5: (ConditionKind.SILENT, 11, 10, 10), 10: (ConditionKind.NO_USE, days - 2, 19.5, 96)}
+    for n, home in enumerate(plan):
+        home.code, home.serial = f"demo-{n + 1:02d}", f"QD-WM-{n + 1:04d}"
+        home.gaps = []
+        kind, day, hour, hours = episodes.get(n, (None, 0, 0, 0))
+        home.episode = (Episode(kind, start + timedelta(days=day, hours=hour),
+                                start + timedelta(days=day, hours=hour + hours)) if kind else None)
+        surname = SURNAMES[n % len(SURNAMES)]
+        household = household_register(
+            code=home.code, address=f"{STREETS[n % len(STREETS)]} {12 + n * 7} 号 {1 + n % 3} 单元 {301 + n % 4}",
+            lng=grid.centroid_lng, lat=grid.centroid_lat, resident_name=surname + GIVEN_NAMES[n % len(GIVEN_NAMES)],
+            resident_phone=f"1380532{n:04d}", contact_name=f"{surname}军", contact_phone=f"1396390{n:04d}",
+            emergency_name="社区居委会", emergency_phone="0532-8288" + f"{n:04d}", meter_serial=home.serial,
+            meter_installed_at=start)
+        consent_record(actor=worker, household_id=household.pk, given_by=household.resident_name, at=start)
+    by_step: dict[int, list] = {}  # the gateway sends every three hours, the beat sweeps as they come
+    for home in plan:
+        for reading in home_readings(home, start=start, days=days + 1):
+            if reading[1] <= now:
+                by_step.setdefault(int((reading[1] - start) / timedelta(hours=3)), []).append(reading)
+    for step in range(int((now - start) / timedelta(hours=3)) + 1):
+        at = min(now, start + timedelta(hours=3 * step + 3))
+        readings_ingest(readings=by_step.get(step, []), source="gateway", now=at)
+        watch_sweep(now=at)
+        if now - at < timedelta(hours=36):
+            continue  # what came up since yesterday waits for people
+        for event in Event.objects.filter(status=EventStatus.DISPATCHED, assignee=worker,
+                                          dispatched_at__lte=at - timedelta(hours=1)):
+            event_transition(actor=worker, event_id=event.pk, action="resolve", note="已上门看望，老人安好", now=at)
+    return len(plan)

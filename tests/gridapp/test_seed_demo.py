@@ -188,3 +188,19 @@ def test_run_stack_seeds_no_demo_accounts_in_production(db, settings, capsys):
     settings.PRODUCTION = False
     Command().seed()
     assert counts()["grids"] == 600
+
+
+def test_the_demo_watched_households_have_two_weeks_of_water_and_one_resident_waiting_for_a_visit(seeded):
+    from gridapp.incidents.models import EventStatus
+    from gridapp.sensors.models import WatchCondition
+    from gridapp.sensors.selectors import households_visible_to, readings_visible_to
+
+    worker = User.objects.get(username="worker")
+    assert households_visible_to(worker).filter(code__startswith="demo-").count() == 12
+    assert readings_visible_to(worker).count() > 12 * 14 * 90  # 15-minute readings, a meter silent for a while
+    found = {(c.household.code, c.kind, c.event.status) for c in WatchCondition.objects.select_related(
+        "household", "event")}
+    assert found == {("demo-04", "no_use", EventStatus.CLOSED), ("demo-08", "running", EventStatus.CLOSED),
+                     ("demo-06", "silent", EventStatus.REPORTED), ("demo-11", "no_use", EventStatus.DISPATCHED)}
+    assert "Watched households" in seed()  # a second run adds nothing
+    assert WatchCondition.objects.count() == 4

@@ -112,7 +112,7 @@ def test_the_household_page_shows_the_incident_the_water_and_the_chart_to_its_gr
     usage = gql(USAGE, {"id": household_id, "days": 3}, token=token_for(users["worker"])).data["householdUsage"]
     assert usage["totalLitres"] == 20.0 and len(usage["days"]) == 3
     token = token_for(users["worker"])
-    for language, text in (("zh-hans", None), ("en", None)):
+    for language in ("zh-hans", "en"):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             response = Client().get(f"{page['usageChartUrl']}&days=14&lang={language}",

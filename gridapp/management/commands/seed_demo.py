@@ -93,9 +93,16 @@ class Command(BaseCommand):
                           else int(FULL_SCALE_EVENTS * SCALES[scale]), no_progress)
         self._seed_cameras()
         self._seed_campaign()
+        self._seed_households()
         self._seed_certificates()
         self._seed_parks()
         self._print_accounts()
+
+    def _seed_households(self) -> None:
+        from gridapp.sensors.demo import demo_households_create
+
+        self.stdout.write(f"Watched households (water meters, two weeks of readings): {demo_households_create()} in "
+                          f"worker's grid.")
 
     def _seed_campaign(self) -> None:
         from gridapp.campaigns.demo import demo_campaign_create
