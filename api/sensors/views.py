@@ -63,7 +63,7 @@ def usage_figure(household: Household, *, days: int):
                              label=_("Incident raised") if index == 0 else None)
             axes.set_ylabel(_("Litres"))
             axes.grid(axis="y", alpha=0.3)
-            axes.legend(loc="upper left")
+            axes.legend(loc="best")
             axes.figure.autofmt_xdate()
         axes.set_title(_("Daily water use at %(household)s, %(address)s, last %(days)d days") % {
             "household": household.code, "address": household.address, "days": days}, loc="left")
