@@ -1,10 +1,13 @@
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext as _
 from guardian.admin import GuardedModelAdmin
 
 from core.admin import ReadOnlyAdmin
 from gridapp.geography.models import BaseRecord, Community, Generation, Grid, GridNotice, IndustryGrid, Street
 from gridapp.geography.services import grid_notice_post
 from gridapp.incidents.models import Event, EventCategory, EventHistory, EventPhoto
+from gridapp.sensors.models import Household, HouseholdConsent, ReadingRefusal, WaterMeter
 
 
 class AreaAdmin(admin.ModelAdmin):
@@ -128,3 +131,59 @@ class EventAdmin(ReadOnlyAdmin):
     search_fields = ["case_number", "description"]
     date_hierarchy = "reported_at"
     inlines = [EventHistoryInline, EventPhotoInline]
+
+
+class ConsentInline(_ReadOnlyInline):
+    """Consent is recorded and withdrawn on a visit (the phone), with who and when: read here."""
+
+    model = HouseholdConsent
+    fk_name = "household"
+    fields = ["given_by", "relation", "given_at", "recorded_by", "withdrawn_at", "withdrawn_by"]
+
+
+class MeterInline(admin.TabularInline):
+    model = WaterMeter
+    extra = 0
+    fields = ["serial", "active", "installed_at", "last_reading_at"]
+    readonly_fields = ["last_reading_at"]
+
+
+class HouseholdForm(forms.ModelForm):
+    class Meta:
+        model = Household
+        exclude = ["grid"]
+
+    def clean(self):
+        """The household's grid follows its place; a place outside the district is refused on the form."""
+        from gridapp.geography.locator import OutsideDistrict, district_locator
+
+        cleaned = super().clean()
+        lng, lat = cleaned.get("lng"), cleaned.get("lat")
+        if lng is not None and lat is not None:
+            try:
+                self.instance.grid_id = district_locator().locate_wgs84(lng, lat).grid_id
+            except OutsideDistrict:
+                self.add_error("lng", _("This point is outside the district."))
+        return cleaned
+
+
+@admin.register(Household)
+class HouseholdAdmin(admin.ModelAdmin):
+    """A watched household: its people, its rules (per household), its meter; its grid follows its place."""
+
+    form = HouseholdForm
+    list_display = ["code", "address", "grid", "watched", "no_use_hours", "running_hours", "silent_hours"]
+    list_filter = ["watched"]
+    list_select_related = ["grid"]
+    search_fields = ["code", "address"]
+    readonly_fields = ["grid", "watched", "watched_since"]
+    inlines = [MeterInline, ConsentInline]
+
+
+@admin.register(ReadingRefusal)
+class ReadingRefusalAdmin(ReadOnlyAdmin):
+    """Readings refused, per day, path, reason and meter: where a meter or a gateway needs a look."""
+
+    list_display = ["day", "source", "code", "serial", "count"]
+    list_filter = ["source", "code", "day"]
+    search_fields = ["serial"]

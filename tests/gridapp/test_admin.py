@@ -5,7 +5,8 @@ import pytest
 from gridapp.geography.models import BaseRecord
 
 
-@pytest.mark.parametrize("model", ["generation", "street", "community", "grid", "industrygrid", "baserecord", "gridnotice"])
+@pytest.mark.parametrize("model", ["generation", "street", "community", "grid", "industrygrid", "baserecord", "gridnotice",
+                                   "household", "readingrefusal"])
 def test_admin_changelists_open(client, users, district, model):
     BaseRecord.objects.create(external_id="A-1", kind="building", name="楼", lng=120.31, lat=36.01, grid=district.grid)
     client.force_login(users["admin"])
@@ -89,3 +90,20 @@ def test_an_empty_notice_is_refused_by_the_admin_form_and_only_the_command_centr
     assert client.post("/admin/gridapp/gridnotice/add/",
                        {"grid": district.grid.pk, "title": "审计员的通知"}).status_code == 403
     assert not GridNotice.objects.exists() and not Change.objects.filter(kind="grid_notice.posted").exists()
+
+
+def test_a_household_added_in_the_admin_is_located_to_its_grid(client, users, district):
+    from gridapp.sensors.models import Household
+
+    client.force_login(users["admin"])
+    form = {"code": "hh-admin", "address": "广西路 3 号", "lng": "120.301", "lat": "36.001", "resident_name": "孙淑珍",
+            "contact_name": "孙强", "contact_phone": "13800000020", "emergency_name": "居委会",
+            "emergency_phone": "0532-80000000", "no_use_hours": "12", "day_starts": "06:00", "day_ends": "22:00",
+            "running_hours": "4", "silent_hours": "6",
+            "meters-TOTAL_FORMS": "0", "meters-INITIAL_FORMS": "0", "consents-TOTAL_FORMS": "0",
+            "consents-INITIAL_FORMS": "0"}
+    outside = client.post("/admin/gridapp/household/add/", {**form, "lng": "100.0"})
+    assert outside.status_code == 200 and not Household.objects.exists()  # the form again, with the error
+    added = client.post("/admin/gridapp/household/add/", form)
+    assert added.status_code == 302, added.content[:2000]
+    assert Household.objects.get().grid == district.grid
