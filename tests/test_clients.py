@@ -134,3 +134,47 @@ async def test_the_reference_graphql_ws_javascript_client_stays_subscribed_while
     finally:
         if client.returncode is None:
             client.kill()
+
+
+SUBMIT = gql("""mutation($input: SubmitMeterReadingsInput!) { submitMeterReadings(input: $input) {
+  errors { code } accepted duplicates refusedCounts { code count } } }""")
+
+
+async def test_a_meters_gateway_sends_its_batches_with_the_python_gql_client_over_http_and_retries_safely(
+        stack, users, district, event_categories):
+    from datetime import timedelta
+
+    from django.contrib.auth.models import Permission
+    from django.utils import timezone
+
+    from accounts.models import Role
+    from gridapp.sensors.models import MeterReading
+    from gridapp.sensors.services import consent_record, household_register
+    from tests.factories import UserFactory
+
+    now = timezone.now()
+
+    def setup() -> str:
+        household = household_register(
+            code="hh-gw", address="江西路 8 号", lng=120.301, lat=36.001, resident_name="周玉珍", contact_name="周军",
+            contact_phone="13800000030", emergency_name="居委会", emergency_phone="0532-80000001",
+            meter_serial="WM-GW", meter_installed_at=now - timedelta(days=2))
+        consent_record(actor=None, household_id=household.pk, given_by="周玉珍", at=now - timedelta(days=2))
+        gateway = UserFactory(username="gateway", role=Role.CITIZEN)
+        gateway.user_permissions.add(Permission.objects.get(codename="submit_readings"))
+        return token_issue(user=gateway)[0]
+
+    token = await database_sync_to_async(setup)()
+    stack.start_asgi()
+    readings = [{"meter": "WM-GW", "at": (now - timedelta(minutes=15 * (96 - i))).isoformat(), "litres": 100.0 + i}
+                for i in range(96)]
+    transport = HTTPXAsyncTransport(url=f"{stack.base}/graphql/", headers={"Authorization": f"Bearer {token}"})
+    async with Client(transport=transport) as session:
+        first = await session.execute(GraphQLRequest(SUBMIT, variable_values={"input": {"readings": readings[:60]}}))
+        # the gateway did not hear the answer: it sends the day again, with what it had not sent, and a bad one
+        again = await session.execute(GraphQLRequest(SUBMIT, variable_values={"input": {
+            "readings": [*readings, {"meter": "WM-GW", "at": readings[10]["at"], "litres": -1}]}}))
+    assert first["submitMeterReadings"] == {"errors": [], "accepted": 60, "duplicates": 0, "refusedCounts": []}
+    assert again["submitMeterReadings"] == {"errors": [], "accepted": 36, "duplicates": 60, "refusedCounts": [
+        {"code": "negative_volume", "count": 1}]}
+    assert await database_sync_to_async(MeterReading.objects.count)() == 96
