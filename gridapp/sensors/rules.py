@@ -61,7 +61,7 @@ def daytime_hours(start: datetime, end: datetime, rules: Rules, zone: tzinfo) ->
 def conditions_present(rules: Rules, state: MeterState, now: datetime, zone: tzinfo) -> dict[str, datetime]:
     """The conditions that hold at ``now``, each with its start."""
     found: dict[str, datetime] = {}
-    heard = state.last_reading_at or state.watched_since
+    heard = max(filter(None, (state.last_reading_at, state.watched_since)))  # a watch begun again starts afresh
     if now - heard >= timedelta(hours=rules.silent_hours):
         found[SILENT] = heard
     if state.last_reading_at is None:

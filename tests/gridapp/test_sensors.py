@@ -46,6 +46,10 @@ def test_no_use_counts_daytime_up_to_the_last_reading_never_silence():
     silent = rules.MeterState(watched_since=at(-5, 0), first_reading_at=at(-5, 0), last_use_at=at(0, 20),
                               last_pause_at=at(1, 8), last_reading_at=at(1, 8))
     assert rules.conditions_present(rule, silent, at(1, 16), ZONE) == {rules.SILENT: at(1, 8)}
+    # a watch given again (consent withdrawn, then given at noon) counts the silence from its start
+    again = rules.MeterState(watched_since=at(1, 12), first_reading_at=at(-5, 0), last_use_at=at(0, 20),
+                             last_pause_at=at(1, 8), last_reading_at=at(1, 8))
+    assert rules.conditions_present(rule, again, at(1, 16), ZONE) == {}
 
 
 def test_running_needs_every_interval_flowing_since_the_last_pause():
