@@ -221,3 +221,19 @@ def test_any_order_of_arrival_keeps_the_same_readings_and_summary_as_the_order_o
     meter.refresh_from_db()
     assert ([getattr(meter, name) for name in fields],
             list(MeterReading.objects.order_by("at").values_list("at", "used", "flowing"))) == in_order
+
+
+def test_a_batch_of_100000_readings_keeps_the_good_and_counts_the_bad(home):
+    """A gateway's backlog in one call (the CSV command and the bridge call the same): taken in chunks, each bad
+    reading refused with its code and counted, every good one kept."""
+    start = at(0, 0)  # the watch began
+    batch = [("WM-1", start + timedelta(minutes=i), 1000.0 + i // 10) for i in range(100_000)]
+    for i in range(0, 100_000, 100):  # one reading in a hundred is bad, of four kinds
+        batch[i + 7] = [("WM-1", "soon", 1.0), ("WM-1", at(0, 1), -3.0), ("WM-X", at(0, 1), 1.0),
+                        ("WM-1", at(400, 0), 1.0)][i // 100 % 4]
+    result = readings_ingest(readings=batch, source="csv", now=at(100, 0))
+    assert result.accepted == 99_000 and result.duplicates == 0
+    assert result.counts() == {"future_timestamp": 250, "invalid_time": 250, "negative_volume": 250,
+                               "unknown_meter": 250}
+    assert MeterReading.objects.count() == 99_000
+    assert sum(ReadingRefusal.objects.values_list("count", flat=True)) == 1000
