@@ -45,7 +45,7 @@ def event_report_task(*, source: str, source_key: str, category_code: str, lng: 
     return outcome.event.pk
 
 
-@shared_task(acks_late=True, soft_time_limit=240, time_limit=280)
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=80)
 def sensors_watch_task() -> dict:
     """Beat, every SENSOR_WATCH_CHECK_SECONDS: the watch's rules over every watched household (idempotent)."""
     result = watch_sweep()
