@@ -39,6 +39,10 @@ REFUSALS = {
 }
 
 SERIAL_MAX = 40
+#: How far around late readings their kept neighbours are fetched at once, and the widest span of late readings
+#: fetched so (a wider one, a backlog, is looked up meter by meter).
+NEIGHBOURS = timedelta(hours=6)
+LATE_SPAN = timedelta(days=2)
 
 
 @dataclass
@@ -174,12 +178,14 @@ def _chunk_ingest(readings: Sequence, *, source: str, now: datetime) -> IngestRe
                 else:
                     kept.append(item)
             groups[meter] = kept
-        known = _kept_already(groups)
+        around = _kept_around(groups)
         for meter, kept in groups.items():
-            if known:
+            nearby = around.get(meter.pk)
+            if nearby:
+                known = {reading.at: reading.litres for reading in nearby}
                 fresh = []
                 for item in kept:
-                    litres = known.get((meter.pk, item.at))
+                    litres = known.get(item.at)
                     if litres is None:
                         fresh.append(item)
                     elif litres == item.litres:
@@ -193,7 +199,7 @@ def _chunk_ingest(readings: Sequence, *, source: str, now: datetime) -> IngestRe
             if meter.last_reading_at is None or kept[0].at > meter.last_reading_at:
                 new, backwards = _append(meter, kept, source)
             else:  # a reading missing among those kept: late, or filling a gap
-                new, backwards, again, successors = _insert(meter, kept, source)
+                new, backwards, again, successors = _insert(meter, kept, source, nearby or [])
                 result.duplicates += again
                 moved.extend(successors)
             result.refused.extend((item.index, "counter_backwards") for item in backwards)
@@ -214,19 +220,31 @@ def _chunk_ingest(readings: Sequence, *, source: str, now: datetime) -> IngestRe
     return result
 
 
-def _kept_already(groups: dict[WaterMeter, list[_Item]]) -> dict[tuple[int, datetime], float]:
-    """The counters of the readings kept already, by ``(meter id, time)``, among the times of ``groups`` no later
-    than their meter's last reading (a batch sent again, mostly): one query for the chunk, so that a resent batch
-    costs no more than that."""
+def _kept_around(groups: dict[WaterMeter, list[_Item]]) -> dict[int, list[MeterReading]]:
+    """The readings kept already around the late readings of ``groups`` (those no later than their meter's last),
+    by meter id, in time order: within ``NEIGHBOURS`` of them, in one query for the chunk, so that a batch sent
+    again or a little late costs that query and no more.  Empty when the late readings span more than
+    ``LATE_SPAN`` (a backlog): each meter then looks for its own."""
     late = {meter.pk: [item.at for item in kept if item.at <= meter.last_reading_at]
             for meter, kept in groups.items() if meter.last_reading_at is not None}
     late = {pk: ats for pk, ats in late.items() if ats}
     if not late:
         return {}
     first, last = min(min(ats) for ats in late.values()), max(max(ats) for ats in late.values())
-    found = MeterReading.objects.filter(meter_id__in=list(late), at__gte=first, at__lte=last).values_list(
-        "meter_id", "at", "litres")
-    return {(pk, at): litres for pk, at, litres in found.iterator(chunk_size=5000)}
+    if last - first > LATE_SPAN:
+        return {pk: _kept_between(pk, min(ats), max(ats)) for pk, ats in late.items()}
+    found: dict[int, list[MeterReading]] = defaultdict(list)
+    for reading in (MeterReading.objects.filter(meter_id__in=list(late), at__gte=first - NEIGHBOURS,
+                                                at__lte=last + NEIGHBOURS)
+                    .only("id", "meter_id", "at", "litres", "used", "flowing").order_by("meter_id", "at")
+                    .iterator(chunk_size=5000)):
+        found[reading.meter_id].append(reading)
+    return found
+
+
+def _kept_between(meter_id: int, first: datetime, last: datetime) -> list[MeterReading]:
+    return list(MeterReading.objects.filter(meter_id=meter_id, at__gte=first, at__lte=last)
+                .only("id", "meter_id", "at", "litres", "used", "flowing").order_by("at"))
 
 
 def _summaries_write(meters: list[WaterMeter]) -> None:
@@ -281,15 +299,21 @@ def _append(meter: WaterMeter, items: list[_Item], source: str) -> tuple[list[Me
     return new, backwards
 
 
-def _insert(meter: WaterMeter, items: list[_Item], source: str):
+def _insert(meter: WaterMeter, items: list[_Item], source: str, nearby: list[MeterReading]):
     """Readings reaching back among those kept (late, resent, or a gap filled): merged with their neighbours in time,
     whose ``used`` and ``flowing`` change with them, and the summary with them."""
     gap = _gap()
     first, last = items[0].at, items[-1].at
     kept = MeterReading.objects.filter(meter=meter)
-    around = list(kept.filter(at__gte=first, at__lte=last).order_by("at"))
-    before = kept.filter(at__lt=first).order_by("-at").first()
-    after = kept.filter(at__gt=last).order_by("at").first()
+    # ``nearby``: the readings kept around these, in time order (``_kept_around``); the neighbours beyond it are
+    # asked for only when it does not reach them
+    around = [reading for reading in nearby if first <= reading.at <= last]
+    before = next((reading for reading in reversed(nearby) if reading.at < first), None)
+    if before is None and meter.first_reading_at is not None and meter.first_reading_at < first:
+        before = kept.filter(at__lt=first).order_by("-at").first()
+    after = next((reading for reading in nearby if reading.at > last), None)
+    if after is None and meter.last_reading_at is not None and meter.last_reading_at > last:
+        after = kept.filter(at__gt=last).order_by("at").first()
     timeline: dict[datetime, MeterReading] = {reading.at: reading for reading in around}
     for neighbour in (before, after):
         if neighbour is not None:

@@ -199,9 +199,18 @@ def test_withdrawn_consent_stops_the_watch_and_hides_the_readings(home, users, s
     assert watch_sweep(now=at(3, 0)).raised == 0
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_any_order_of_arrival_keeps_the_same_readings_and_summary_as_the_order_of_time(home, seed):
+@pytest.mark.parametrize(("seed", "reach"), [(1, None), (2, None), (3, timedelta(minutes=20))])
+def test_any_order_of_arrival_keeps_the_same_readings_and_summary_as_the_order_of_time(home, seed, reach,
+                                                                                       monkeypatch):
+    """``reach``: how far the chunk's one query looks around late readings (short: their neighbours are found
+    beyond it, one meter at a time, as for a backlog)."""
     import random
+
+    from gridapp.sensors import ingest
+
+    if reach is not None:
+        monkeypatch.setattr(ingest, "NEIGHBOURS", reach)
+        monkeypatch.setattr(ingest, "LATE_SPAN", reach)
 
     readings = [r for r in day_of_use(0) + day_of_use(1, 60.0) if not at(0, 10) <= r[1] < at(0, 13)]  # a gap
     readings_ingest(readings=readings, source="gateway", now=at(2, 0))
