@@ -113,17 +113,8 @@ def consent_withdraw(*, actor, household_id: int, withdrawn_by: str, at: datetim
     return consent
 
 
-def household_rules(household: Household) -> rules.Rules:
-    return rules.Rules(no_use_hours=household.no_use_hours, day_starts=household.day_starts,
-                       day_ends=household.day_ends, running_hours=household.running_hours,
-                       silent_hours=household.silent_hours)
-
-
-def meter_state(meter: WaterMeter, household: Household) -> rules.MeterState:
-    since = max(filter(None, (household.watched_since, meter.installed_at)), default=household.created_at)
-    return rules.MeterState(watched_since=since, first_reading_at=meter.first_reading_at,
-                            last_reading_at=meter.last_reading_at, last_use_at=meter.last_use_at,
-                            last_pause_at=meter.last_pause_at)
+#: The household's fields that are the rules' (``gridapp.sensors.rules.Rules``), by the same names.
+RULE_FIELDS = ("no_use_hours", "day_starts", "day_ends", "running_hours", "silent_hours")
 
 
 @dataclass
@@ -145,15 +136,25 @@ def watch_sweep(*, now: datetime | None = None) -> SweepResult:
     result = SweepResult()
     open_conditions = {(condition.household_id, condition.kind): condition for condition in
                        WatchCondition.objects.filter(closed_at__isnull=True).select_related("event", "household")}
-    meters = WaterMeter.objects.filter(active=True, household__watched=True).select_related("household")
-    for meter in meters.iterator(chunk_size=2000):
-        household = meter.household
-        present = rules.conditions_present(household_rules(household), meter_state(meter, household), now, zone)
+    # Plain rows, not models: the sweep reads every watched meter every few minutes and raises for few of them.
+    rows = WaterMeter.objects.filter(active=True, household__watched=True).values_list(
+        "pk", "household_id", "installed_at", "first_reading_at", "last_reading_at", "last_use_at", "last_pause_at",
+        "household__watched_since", "household__created_at", *(f"household__{name}" for name in RULE_FIELDS))
+    each_rules: dict[tuple, rules.Rules] = {}  # most households keep the district's defaults: one object for them
+    for (meter_id, household_id, installed_at, first_reading_at, last_reading_at, last_use_at, last_pause_at,
+         watched_since, created_at, *rule_values) in rows.iterator(chunk_size=2000):
+        key = tuple(rule_values)
+        if key not in each_rules:
+            each_rules[key] = rules.Rules(**dict(zip(RULE_FIELDS, rule_values, strict=True)))
+        state = rules.MeterState(watched_since=max(filter(None, (watched_since, installed_at)), default=created_at),
+                                 first_reading_at=first_reading_at, last_reading_at=last_reading_at,
+                                 last_use_at=last_use_at, last_pause_at=last_pause_at)
+        present = rules.conditions_present(each_rules[key], state, now, zone)
         for kind in ConditionKind.values:
-            condition = open_conditions.pop((household.pk, kind), None)
+            condition = open_conditions.pop((household_id, kind), None)
             if kind in present:
                 if condition is None:
-                    result.raised += _condition_raise(household, meter, kind, present[kind], now)
+                    result.raised += _condition_raise(household_id, meter_id, kind, present[kind], now)
                 else:
                     _condition_goes_on(condition, now)
             elif condition is not None:
@@ -164,9 +165,11 @@ def watch_sweep(*, now: datetime | None = None) -> SweepResult:
     return result
 
 
-def _condition_raise(household: Household, meter: WaterMeter, kind: str, started: datetime, now: datetime) -> int:
-    if WatchCondition.objects.filter(household=household, kind=kind, started_at=started).exists():
+def _condition_raise(household_id: int, meter_id: int, kind: str, started: datetime, now: datetime) -> int:
+    if WatchCondition.objects.filter(household_id=household_id, kind=kind, started_at=started).exists():
         return 0  # this very condition was raised, and ended by people: it is not raised again
+    household = Household.objects.select_related("grid").get(pk=household_id)
+    meter = WaterMeter.objects.get(pk=meter_id)
     with transaction.atomic():
         condition = WatchCondition.objects.create(household=household, meter=meter, kind=kind, started_at=started,
                                                   raised_at=now)
