@@ -99,6 +99,7 @@ def run(args, env: dict, var: Path) -> bool:
     world = _world(args)
     hours, total = world["hours"], sum(map(len, world["hours"]))
     subset = len(hours) if args.subset_days is None else min(len(hours), args.subset_days * 24)
+    print(_version())
     print(f"{connection.vendor}, {args.homes:,} households, {args.days} days from {world['start']:%Y-%m-%d}: "
           f"{total:,} readings ({world['missing']:,} lost in gaps and silences), made in {world['made']:.1f} s\n")
     runs = {"bare": _bare, "gateway": _gateway, "network": _network, "csv": _csv, "graphql": _graphql,
@@ -132,6 +133,16 @@ def run(args, env: dict, var: Path) -> bool:
           f"{seconds.sum():.1f} s; {TARGET_READINGS:,} at this rate: {scaled:.1f} s (95% interval {low:.1f}-"
           f"{high:.1f} s, the hours resampled) -> {outcome}")
     return outcome == "PASS"
+
+
+def _version() -> str:
+    """The commit measured, and whether the code of the paths differs from it."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "log", "-1", "--format=%h %ci"], capture_output=True, text=True).stdout.strip()
+    changed = subprocess.run([*git, "status", "--porcelain", "--", "gridapp/sensors", "api/sensors",
+                              "gridapp/management/commands"], capture_output=True, text=True).stdout.split("\n")
+    changed = [line[3:] for line in changed if line.strip()]
+    return f"code at {head or 'no commit'}" + (f", changed since: {', '.join(changed)}" if changed else "")
 
 
 def _world(args) -> dict:
@@ -216,8 +227,8 @@ def _check(world: dict, hours: int, *, summaries: bool) -> None:
 def _progress(label: str, done: int, total: int, seconds: float) -> None:
     """One line rewritten on a terminal; a line a time into a file."""
     tty = sys.stdout.isatty()
-    print(f"{chr(13) if tty else '   '}{label}: {done:,} of {total:,} readings, {seconds:.1f} s", end="" if tty else "\n",
-          flush=True)
+    print(f"{chr(13) if tty else '   '}{label}: {done:,} of {total:,} readings, {seconds:.1f} s",
+          end="" if tty else "\n", flush=True)
 
 
 def _timed_hours(label: str, world: dict, hours: int, once) -> dict:
@@ -262,7 +273,8 @@ def _gateway(world: dict, *, hours: int, **_) -> dict:
     from gridapp.sensors.ingest import readings_ingest
 
     def once(hour: int) -> None:
-        result = readings_ingest(readings=world["hours"][hour], source="gateway", now=world["start"] + (hour + 1) * HOUR)
+        result = readings_ingest(readings=world["hours"][hour], source="gateway",
+                                 now=world["start"] + (hour + 1) * HOUR)
         assert not result.refused and not result.duplicates, (hour, result.counts())
 
     return _timed_hours("2. service, one call an hour (gateway)", world, hours, once)
@@ -331,8 +343,8 @@ def _graphql(world: dict, *, env: dict, var: Path, hours: int, **_) -> dict:
     connection.close()  # SQLite: the server writes, this process only reads
     size = settings.SENSOR_BATCH_MAX
     bodies = [[json.dumps({"query": SUBMIT, "variables": {"input": {"readings": [
-        {"meter": serial, "at": at.isoformat(), "litres": litres} for serial, at, litres in hour[first:first + size]]}}})
-        .encode() for first in range(0, len(hour), size)] for hour in world["hours"][:hours]]
+        {"meter": serial, "at": at.isoformat(), "litres": litres} for serial, at, litres in hour[first:first + size]
+    ]}}}).encode() for first in range(0, len(hour), size)] for hour in world["hours"][:hours]]
     port = common.free_port()
     with open(var / "uvicorn.log", "wb") as log:
         server = subprocess.Popen([sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",

@@ -25,12 +25,14 @@ def broker_url():
     return url
 
 
-def eventually(check, *, timeout: float = 15, what: str = "", logs=()):
+def eventually(check, *, timeout: float = 15, what: str = "", logs=(), every: float = 0.1):
+    """Wait until ``check()`` is true, asking every ``every`` seconds; fail with the processes' logs after
+    ``timeout``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
-        time.sleep(0.1)
+        time.sleep(every)
     shown = "\n".join(f"--- {process.name} ---\n{process.log()}" for process in logs)
     raise AssertionError(f"not within {timeout:.0f} s: {what}\n{shown}")
 

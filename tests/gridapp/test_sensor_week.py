@@ -156,7 +156,7 @@ def week_run(plan, users, prefix, gateway, bridge) -> None:
         result = readings_ingest(readings=batch, source="gateway", now=now)
         taken += sum(map(len, published[hour].values()))
         eventually(lambda taken=taken: over_the_broker.count() == taken, what=f"hour {hour}'s readings over MQTT",
-                   logs=(bridge,))  # the bridge's homes are swept with the rest
+                   logs=(bridge,), every=0.02)  # the bridge's homes are swept with the rest
         assert result.refused == []
         sent += len(batch)
         kept += result.accepted
