@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -41,7 +42,7 @@ REFUSALS = {
 SERIAL_MAX = 40
 #: How far around late readings their kept neighbours are fetched at once, and the widest span of late readings
 #: fetched so (a wider one, a backlog, is looked up meter by meter).
-NEIGHBOURS = timedelta(hours=6)
+NEIGHBOURS = timedelta(hours=1)
 LATE_SPAN = timedelta(days=2)
 
 
@@ -220,7 +221,7 @@ def _chunk_ingest(readings: Sequence, *, source: str, now: datetime) -> IngestRe
     return result
 
 
-def _kept_around(groups: dict[WaterMeter, list[_Item]]) -> dict[int, list[MeterReading]]:
+def _kept_around(groups: dict[WaterMeter, list[_Item]]) -> dict[int, list[_Kept]]:
     """The readings kept already around the late readings of ``groups`` (those no later than their meter's last),
     by meter id, in time order: within ``NEIGHBOURS`` of them, in one query for the chunk, so that a batch sent
     again or a little late costs that query and no more.  Empty when the late readings span more than
@@ -233,18 +234,31 @@ def _kept_around(groups: dict[WaterMeter, list[_Item]]) -> dict[int, list[MeterR
     first, last = min(min(ats) for ats in late.values()), max(max(ats) for ats in late.values())
     if last - first > LATE_SPAN:
         return {pk: _kept_between(pk, min(ats), max(ats)) for pk, ats in late.items()}
-    found: dict[int, list[MeterReading]] = defaultdict(list)
-    for reading in (MeterReading.objects.filter(meter_id__in=list(late), at__gte=first - NEIGHBOURS,
-                                                at__lte=last + NEIGHBOURS)
-                    .only("id", "meter_id", "at", "litres", "used", "flowing").order_by("meter_id", "at")
-                    .iterator(chunk_size=5000)):
-        found[reading.meter_id].append(reading)
+    found: dict[int, list[_Kept]] = defaultdict(list)
+    rows = (MeterReading.objects.filter(meter_id__in=list(late), at__gte=first - NEIGHBOURS, at__lte=last + NEIGHBOURS)
+            .order_by("meter_id", "at").values_list("meter_id", *_Kept._fields))
+    for meter_id, *kept in rows.iterator(chunk_size=5000):
+        found[meter_id].append(_Kept(*kept))
     return found
 
 
-def _kept_between(meter_id: int, first: datetime, last: datetime) -> list[MeterReading]:
-    return list(MeterReading.objects.filter(meter_id=meter_id, at__gte=first, at__lte=last)
-                .only("id", "meter_id", "at", "litres", "used", "flowing").order_by("at"))
+def _kept_between(meter_id: int, first: datetime, last: datetime) -> list[_Kept]:
+    return [_Kept(*kept) for kept in MeterReading.objects.filter(meter_id=meter_id, at__gte=first, at__lte=last)
+            .order_by("at").values_list(*_Kept._fields)]
+
+
+class _Kept(NamedTuple):
+    """A reading kept already, as the late path reads it (plain values: most are only compared)."""
+
+    id: int
+    at: datetime
+    litres: float
+    used: float | None
+    flowing: bool
+
+    def model(self, meter: WaterMeter) -> MeterReading:
+        return MeterReading(pk=self.id, meter=meter, at=self.at, litres=self.litres, used=self.used,
+                            flowing=self.flowing)
 
 
 def _readings_write(rows: list[MeterReading]) -> None:
@@ -318,7 +332,7 @@ def _append(meter: WaterMeter, items: list[_Item], source: str) -> tuple[list[Me
     return new, backwards
 
 
-def _insert(meter: WaterMeter, items: list[_Item], source: str, nearby: list[MeterReading]):
+def _insert(meter: WaterMeter, items: list[_Item], source: str, nearby: list[_Kept]):
     """Readings reaching back among those kept (late, resent, or a gap filled): merged with their neighbours in time,
     whose ``used`` and ``flowing`` change with them, and the summary with them."""
     gap = _gap()
@@ -326,11 +340,11 @@ def _insert(meter: WaterMeter, items: list[_Item], source: str, nearby: list[Met
     kept = MeterReading.objects.filter(meter=meter)
     # ``nearby``: the readings kept around these, in time order (``_kept_around``); the neighbours beyond it are
     # asked for only when it does not reach them
-    around = [reading for reading in nearby if first <= reading.at <= last]
-    before = next((reading for reading in reversed(nearby) if reading.at < first), None)
+    around = [reading.model(meter) for reading in nearby if first <= reading.at <= last]
+    before = next((reading.model(meter) for reading in reversed(nearby) if reading.at < first), None)
     if before is None and meter.first_reading_at is not None and meter.first_reading_at < first:
         before = kept.filter(at__lt=first).order_by("-at").first()
-    after = next((reading for reading in nearby if reading.at > last), None)
+    after = next((reading.model(meter) for reading in nearby if reading.at > last), None)
     if after is None and meter.last_reading_at is not None and meter.last_reading_at > last:
         after = kept.filter(at__gt=last).order_by("at").first()
     timeline: dict[datetime, MeterReading] = {reading.at: reading for reading in around}
