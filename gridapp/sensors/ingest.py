@@ -228,8 +228,8 @@ def _chunk_ingest(readings: Sequence, *, source: str, now: datetime) -> IngestRe
 def _kept_around(groups: dict[WaterMeter, list[_Item]]) -> dict[int, list[_Kept]]:
     """The readings kept already around the late readings of ``groups`` (those no later than their meter's last),
     by meter id, in time order: within ``NEIGHBOURS`` of them, in one query for the chunk, so that a batch sent
-    again or a little late costs that query and no more.  Empty when the late readings span more than
-    ``LATE_SPAN`` (a backlog): each meter then looks for its own."""
+    again or a little late costs that query and no more.  When the late readings span more than ``LATE_SPAN`` (a
+    backlog), each meter's are read on their own, without the margin (their neighbours are then asked for apart)."""
     late = {meter.pk: [item.at for item in kept if item.at <= meter.last_reading_at]
             for meter, kept in groups.items() if meter.last_reading_at is not None}
     late = {pk: ats for pk, ats in late.items() if ats}
