@@ -9,7 +9,6 @@ import json
 import os
 import queue
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,23 +31,16 @@ from parks.models import Park, Passage
 from parks.services import employee_status_set, gate_enrol, gate_rule
 from passkit import pass_code
 from passkit.sync import bundle_read, upload_sign
+from tests.mqtt import MQTT_URL, broker_url
 from tests.parks.conftest import Phone
 from tests.stack import Process, free_port
 
-MQTT_URL = os.environ.get("TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
 PREFIX = f"test-{uuid.uuid4().hex[:8]}/parks"
 
 
 @pytest.fixture(scope="module")
 def broker():
-    url = urlsplit(MQTT_URL)
-    try:
-        socket.create_connection((url.hostname, url.port or 1883), timeout=2).close()
-    except OSError:
-        if os.environ.get("CI") == "true":  # CI starts Mosquitto (.ci/run): a missing broker is a failure there
-            pytest.fail(f"no MQTT broker at {MQTT_URL}")
-        pytest.skip(f"no MQTT broker at {MQTT_URL} (start Mosquitto, or set TEST_MQTT_URL)")
-    return url
+    return broker_url()
 
 
 def eventually(check, *, timeout: float = 30, what: str = "", logs=()):
